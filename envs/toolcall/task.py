@@ -1,0 +1,124 @@
+"""The tool-calling task shared by the family's environments (synthetic, ToolRL, BFCL).
+
+An item is plain data::
+
+    {
+      "id": "synth-train-00042",
+      "query": "What's the weather in Oslo tomorrow?",      # the user's request
+      "tools": [ {"name", "description", "parameters": {"type": "object",
+                  "properties": {...}, "required": [...]}} , ...],
+      "answer": {"tool_calls": [{"name": ..., "parameters": {...}}, ...],
+                 "response": None or "text"},           # what a perfect completion contains
+      "think": "short reasoning",                          # optional, used by reference()
+      "messages": [...],                                   # optional: the prompt, verbatim
+    }
+
+Objectives: ``format`` in [0, 1] and ``correctness`` in [-3, 3], plus ``brevity`` in [0, 1]
+when ``brevity=True``; the rules are in :mod:`saw_bench.envs.toolcall.rewards`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from saw_bench.envs.toolcall import rewards
+from saw_bench.task import Item, Message, Objective, TextTask
+
+SYSTEM_PROMPT = """You can call functions to help the user. Available functions:
+{tools}
+
+Answer in this format: first <think>your reasoning</think>, then either
+<tool_call>
+one JSON object {{"name": ..., "parameters": {{...}}}} per line
+</tool_call>
+or <response>your reply</response> when no function fits."""
+
+FORMAT = Objective(
+    "format", rewards.FORMAT_LOW, rewards.FORMAT_HIGH, "1 when the output has the expected tags"
+)
+CORRECTNESS = Objective(
+    "correctness",
+    rewards.CORRECTNESS_LOW,
+    rewards.CORRECTNESS_HIGH,
+    "ToolRL match of function names, parameter keys and values",
+)
+BREVITY = Objective(
+    "brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, "1 when the think block is short"
+)
+
+
+class ToolCallTask(TextTask):
+    """Base of the tool-calling environments; subclasses provide :meth:`split`."""
+
+    def __init__(
+        self,
+        *,
+        brevity: bool = False,
+        think_target_words: int = 12,
+        think_limit_words: int = 60,
+        max_completion_chars: int = 8192,
+    ) -> None:
+        if think_target_words < 0 or think_limit_words <= think_target_words:
+            raise ValueError(
+                "need 0 <= think_target_words < think_limit_words, but got "
+                f"{think_target_words} and {think_limit_words}"
+            )
+        if max_completion_chars < 1:
+            raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
+        self.brevity = brevity
+        self.think_target_words = think_target_words
+        self.think_limit_words = think_limit_words
+        self.max_completion_chars = max_completion_chars
+        self.objectives = (FORMAT, CORRECTNESS, BREVITY) if brevity else (FORMAT, CORRECTNESS)
+
+    # ------------------------------------------------------------------ prompt
+    def prompt(self, item: Item) -> list[Message]:
+        if item.get("messages"):
+            return [dict(message) for message in item["messages"]]
+        tools = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in item["tools"])
+        return [
+            {"role": "system", "content": SYSTEM_PROMPT.format(tools=tools)},
+            {"role": "user", "content": item["query"]},
+        ]
+
+    # ------------------------------------------------------------------ scoring
+    def expected_calls(self, item: Item) -> Sequence[dict[str, Any]]:
+        return item["answer"]["tool_calls"]
+
+    def expects_response(self, item: Item) -> bool:
+        return item["answer"].get("response") is not None
+
+    def correctness(self, item: Item, completion: str) -> float:
+        return rewards.correctness_reward(completion, self.expected_calls(item))
+
+    def score_completion(self, item: Item, completion: str) -> tuple[float, ...]:
+        format_score = rewards.format_reward(
+            completion, bool(self.expected_calls(item)), self.expects_response(item)
+        )
+        correctness = self.correctness(item, completion)
+        if not self.brevity:
+            return format_score, correctness
+        return (
+            format_score,
+            correctness,
+            rewards.brevity_reward(completion, self.think_target_words, self.think_limit_words),
+        )
+
+    def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
+        calls = rewards.extract_tool_calls(completion)
+        return {
+            "predicted_calls": len(calls) if calls is not None else 0,
+            "tool_call_parsed": calls is not None,
+            "expected_calls": len(self.expected_calls(item)),
+        }
+
+    def reference(self, item: Item) -> str:
+        think = item.get("think") or "I pick the function that fits the request."
+        words = think.split()
+        if self.brevity and len(words) > self.think_target_words:
+            think = " ".join(words[: self.think_target_words])
+        return rewards.render_completion(
+            think, self.expected_calls(item), item["answer"].get("response")
+        )

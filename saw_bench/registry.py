@@ -1,0 +1,181 @@
+"""Registration of saw-bench environments, aliases and plug-ins.
+
+Every environment is a Gymnasium registration under the ``saw/`` namespace whose entry point is
+the string ``"saw_bench.env:TextEnv"`` and whose kwargs name the task class as a
+``"module:Class"`` string, so ``EnvSpec.to_json()`` works and nothing is imported before use.
+
+Other packages add environments without forking saw-bench by declaring an entry point in the
+group ``saw_bench.envs`` that names a module (its import runs its ``register`` calls) or a
+callable (called with no arguments). Plug-ins are loaded when ``saw_bench`` is imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import gymnasium
+from gymnasium.envs.registration import EnvSpec
+
+from saw_bench.errors import UnknownTaskError
+from saw_bench.task import TextTask
+
+NAMESPACE = "saw"
+ENTRY_POINT = "saw_bench.env:TextEnv"
+PLUGIN_GROUP = "saw_bench.envs"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What saw-bench knows about one id beyond the Gymnasium spec."""
+
+    env_id: str
+    task: str
+    alias: str | None
+    description: str
+
+
+_REGISTRATIONS: dict[str, Registration] = {}
+_ALIASES: dict[str, str] = {}
+_LOADED_PLUGINS: set[str] = set()
+
+
+def register(
+    id: str,  # noqa: A002 - the same keyword as gymnasium.register
+    task: str,
+    *,
+    alias: str | None = None,
+    description: str = "",
+    **kwargs: Any,
+) -> None:
+    """Register a TextTask under ``saw/<Name>-vN``.
+
+    ``task`` is the task class as ``"package.module:Class"``; ``kwargs`` are passed to it
+    (variants are extra ids with other kwargs). ``alias`` is a short name for the CLI.
+    """
+    if not id.startswith(f"{NAMESPACE}/"):
+        raise ValueError(f"saw-bench ids live in the {NAMESPACE!r} namespace, but got {id!r}")
+    if ":" not in task:
+        raise ValueError(f"task must be a 'module:Class' string, but got {task!r}")
+    if alias is not None and alias in _ALIASES and _ALIASES[alias] != id:
+        raise ValueError(f"alias {alias!r} already names {_ALIASES[alias]!r}")
+    gymnasium.register(
+        id=id,
+        entry_point=ENTRY_POINT,
+        kwargs={"task": task, **kwargs},
+        order_enforce=False,  # TextEnv checks the reset/step order itself
+        disable_env_checker=True,  # vector rewards are not what the passive checker expects
+    )
+    _REGISTRATIONS[id] = Registration(id, task, alias, description)
+    if alias is not None:
+        _ALIASES[alias] = id
+
+
+def registered_ids() -> list[str]:
+    """Every registered saw-bench id, sorted."""
+    return sorted(_REGISTRATIONS)
+
+
+def aliases() -> dict[str, str]:
+    """Short names and the ids they stand for."""
+    return dict(_ALIASES)
+
+
+def registration(env_id: str) -> Registration:
+    return _REGISTRATIONS[resolve(env_id)]
+
+
+def resolve(name: str) -> str:
+    """The registered id for an id, an alias, or an id given without the ``saw/`` namespace."""
+    if not isinstance(name, str):
+        raise UnknownTaskError(f"a task id must be a string, but got {type(name).__name__}")
+    if name in _REGISTRATIONS:
+        return name
+    if name in _ALIASES:
+        return _ALIASES[name]
+    if f"{NAMESPACE}/{name}" in _REGISTRATIONS:
+        return f"{NAMESPACE}/{name}"
+    known = registered_ids() + sorted(_ALIASES)
+    lowered = {candidate.lower(): candidate for candidate in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
+    raise UnknownTaskError(
+        f"unknown task {name!r}.{hint} Registered ids: {', '.join(registered_ids())}; "
+        f"aliases: {', '.join(f'{a} -> {i}' for a, i in sorted(_ALIASES.items()))}"
+    )
+
+
+def spec(name: str) -> EnvSpec:
+    return gymnasium.spec(resolve(name))
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:Name"``."""
+    module_name, _, attribute = path.partition(":")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def build_task(task: str, **kwargs: Any) -> TextTask:
+    """Instantiate a task class given as ``"module:Class"`` with its kwargs."""
+    task_class = import_object(task)
+    if not (isinstance(task_class, type) and issubclass(task_class, TextTask)):
+        raise TypeError(f"{task!r} is not a TextTask subclass")
+    return task_class(**kwargs)
+
+
+def load_task(name: str, **kwargs: Any) -> TextTask:
+    """The TextTask behind a registered id or alias, for batch scoring and training.
+
+    ``kwargs`` override the registered ones, exactly as they would in :func:`make`.
+    """
+    env_spec = spec(name)
+    merged = dict(env_spec.kwargs)
+    merged.update(kwargs)
+    task = merged.pop("task")
+    for env_only in ("split", "render_mode"):
+        merged.pop(env_only, None)
+    return build_task(task, **merged)
+
+
+def make(name: str, **kwargs: Any) -> gymnasium.Env:
+    """``gymnasium.make`` for a saw-bench id or alias; returns the environment itself.
+
+    No wrappers are added, so ``env.reward_space``, ``env.reward_dim`` and
+    ``env.objective_names`` are reachable directly (as with ``mo_gymnasium.make``).
+    """
+    return gymnasium.make(resolve(name), **kwargs)
+
+
+def load_plugins() -> list[str]:
+    """Load every ``saw_bench.envs`` entry point not loaded yet; returns their names.
+
+    A broken plug-in is reported as a warning and skipped, so it cannot break saw-bench itself.
+    """
+    loaded = []
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        key = f"{entry_point.name}={entry_point.value}"
+        if key in _LOADED_PLUGINS:
+            continue
+        _LOADED_PLUGINS.add(key)
+        try:
+            target = entry_point.load()
+            if callable(target):
+                target()
+        except Exception as error:  # noqa: BLE001 - a plug-in's failure must not stop saw-bench
+            warnings.warn(
+                f"saw-bench could not load environment plug-in {entry_point.name!r} "
+                f"({entry_point.value}): {type(error).__name__}: {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        loaded.append(entry_point.name)
+    return loaded

@@ -1,0 +1,139 @@
+"""The TextTask contract: one environment family's items, prompts and vector reward.
+
+A task is the batch face of an environment: training and evaluation call :meth:`TextTask.score`
+on many completions at once, while :class:`saw_bench.env.TextEnv` wraps the same task as a
+single-turn Gymnasium environment. Both faces share :meth:`TextTask.score`, so they always agree.
+
+Completions are untrusted model output. ``score`` never raises on any string, never evaluates
+it as code, truncates it to ``max_completion_chars`` before looking at it and returns values
+inside each objective's ``[low, high]``.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Item = dict[str, Any]
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One reward dimension: a name, finite bounds and a description. Always maximised."""
+
+    name: str
+    low: float
+    high: float
+    description: str = ""
+    direction: str = "maximize"
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("objective name must be a non-empty string")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError(
+                f"objective {self.name!r} needs finite bounds, but got [{self.low}, {self.high}]"
+            )
+        if not self.low < self.high:
+            raise ValueError(
+                f"objective {self.name!r} needs low < high, but got [{self.low}, {self.high}]"
+            )
+        if self.direction != "maximize":
+            raise ValueError(
+                f"objective {self.name!r}: only 'maximize' is supported, but got {self.direction!r}"
+            )
+
+
+class TextTask(abc.ABC):
+    """Base class of every environment family.
+
+    Subclasses set ``objectives`` and implement :meth:`split`, :meth:`prompt`,
+    :meth:`score_completion` and :meth:`reference`. Everything else has a working default.
+    """
+
+    objectives: tuple[Objective, ...] = ()
+    #: Completions longer than this are cut before scoring (bounds time and memory per item).
+    max_completion_chars: int = 8192
+    #: Upper bound on the length of a rendered prompt (the observation space's max length).
+    max_prompt_chars: int = 32768
+    #: Names accepted by :meth:`split`.
+    split_names: tuple[str, ...] = ("train", "test")
+
+    # ----------------------------------------------------------------- contract
+    @abc.abstractmethod
+    def split(self, name: str) -> Sequence[Item]:
+        """The items of one split ("train" or "test"), as plain data."""
+
+    @abc.abstractmethod
+    def prompt(self, item: Item) -> list[Message]:
+        """Chat messages for one item (tool schemas, when relevant, sit in the system message)."""
+
+    @abc.abstractmethod
+    def score_completion(self, item: Item, completion: str) -> Sequence[float]:
+        """One value per objective for one (already truncated) completion. Must not raise."""
+
+    @abc.abstractmethod
+    def reference(self, item: Item) -> str:
+        """An oracle completion that scores the maximum on every objective."""
+
+    def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
+        """Extra facts about one scored completion, for the environment's step info."""
+        return {}
+
+    # ----------------------------------------------------------------- derived
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        return tuple(objective.name for objective in self.objectives)
+
+    @property
+    def reward_low(self) -> np.ndarray:
+        return np.array([objective.low for objective in self.objectives], dtype=np.float32)
+
+    @property
+    def reward_high(self) -> np.ndarray:
+        return np.array([objective.high for objective in self.objectives], dtype=np.float32)
+
+    @property
+    def reward_dim(self) -> int:
+        return len(self.objectives)
+
+    def check_split_name(self, name: str) -> None:
+        if name not in self.split_names:
+            raise ValueError(
+                f"unknown split {name!r} for {type(self).__name__}; "
+                f"choose one of {', '.join(self.split_names)}"
+            )
+
+    def truncate(self, completion: str) -> str:
+        """The part of a completion that is scored: a string of at most max_completion_chars."""
+        if not isinstance(completion, str):
+            completion = "" if completion is None else str(completion)
+        return completion[: self.max_completion_chars]
+
+    def score(self, items: Sequence[Item], completions: Sequence[str]) -> np.ndarray:
+        """Score completions against their items: float32 array of shape (n, K)."""
+        if len(items) != len(completions):
+            raise ValueError(
+                f"score() needs one completion per item, but got {len(items)} items and "
+                f"{len(completions)} completions"
+            )
+        rewards = np.empty((len(items), self.reward_dim), dtype=np.float32)
+        for row, (item, completion) in enumerate(zip(items, completions, strict=True)):
+            rewards[row] = self.score_completion(item, self.truncate(completion))
+        return rewards
+
+    def render_prompt(self, item: Item) -> str:
+        """The prompt as one plain string: the environment's observation."""
+        return "\n\n".join(
+            f"<|{message['role']}|>\n{message['content']}" for message in self.prompt(item)
+        )
+
+    def describe(self) -> str:
+        """One line: the objectives with their bounds."""
+        return ", ".join(f"{o.name} [{o.low:g}, {o.high:g}]" for o in self.objectives)
