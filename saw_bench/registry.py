@@ -75,6 +75,14 @@ def register(
         _ALIASES[alias] = id
 
 
+def unregister(env_id: str) -> None:
+    """Remove an id (and its alias) from saw-bench and Gymnasium; unknown ids are ignored."""
+    registration = _REGISTRATIONS.pop(env_id, None)
+    gymnasium.registry.pop(env_id, None)
+    if registration is not None and registration.alias is not None:
+        _ALIASES.pop(registration.alias, None)
+
+
 def registered_ids() -> list[str]:
     """Every registered saw-bench id, sorted."""
     return sorted(_REGISTRATIONS)
@@ -99,10 +107,14 @@ def resolve(name: str) -> str:
         return _ALIASES[name]
     if f"{NAMESPACE}/{name}" in _REGISTRATIONS:
         return f"{NAMESPACE}/{name}"
-    known = registered_ids() + sorted(_ALIASES)
-    lowered = {candidate.lower(): candidate for candidate in known}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
+    # Compare against ids with and without the namespace, and aliases, case-insensitively.
+    spellings = {alias.lower(): alias for alias in _ALIASES}
+    for env_id in registered_ids():
+        spellings[env_id.lower()] = env_id
+        spellings[env_id.removeprefix(f"{NAMESPACE}/").lower()] = env_id
+    close = difflib.get_close_matches(name.lower(), list(spellings), n=5, cutoff=0.6)
+    suggestions = list(dict.fromkeys(spellings[match] for match in close))[:3]
+    hint = f" Did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
     raise UnknownTaskError(
         f"unknown task {name!r}.{hint} Registered ids: {', '.join(registered_ids())}; "
         f"aliases: {', '.join(f'{a} -> {i}' for a, i in sorted(_ALIASES.items()))}"

@@ -15,6 +15,7 @@ import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,9 @@ class TextTask(abc.ABC):
     max_completion_chars: int = 8192
     #: Upper bound on the length of a rendered prompt (the observation space's max length).
     max_prompt_chars: int = 32768
+    #: Share of items whose reference completion must reach the maximum on every objective
+    #: (1.0 for generated data; an external checker may reject a few of its own answers).
+    reference_pass_rate: float = 1.0
     #: Names accepted by :meth:`split`.
     split_names: tuple[str, ...] = ("train", "test")
 
@@ -81,6 +85,13 @@ class TextTask(abc.ABC):
     @abc.abstractmethod
     def reference(self, item: Item) -> str:
         """An oracle completion that scores the maximum on every objective."""
+
+    @classmethod
+    def example_kwargs(cls, directory: Path) -> dict[str, Any]:
+        """Kwargs that make a working instance without user data (may write files into
+        ``directory``). Tasks that need a data file override it; the registry-driven test
+        suite builds every registered environment with these."""
+        return {}
 
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
         """Extra facts about one scored completion, for the environment's step info."""
@@ -134,6 +145,13 @@ class TextTask(abc.ABC):
             f"<|{message['role']}|>\n{message['content']}" for message in self.prompt(item)
         )
 
-    def describe(self) -> str:
-        """One line: the objectives with their bounds."""
-        return ", ".join(f"{o.name} [{o.low:g}, {o.high:g}]" for o in self.objectives)
+    @classmethod
+    def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
+        """The objectives an instance built with ``kwargs`` has, without building it (which
+        may need data). Override when kwargs change the objectives."""
+        return cls.objectives
+
+
+def format_objectives(objectives: Sequence[Objective]) -> str:
+    """One line: the objectives with their bounds, e.g. ``format [0, 1], correctness [-3, 3]``."""
+    return ", ".join(f"{o.name} [{o.low:g}, {o.high:g}]" for o in objectives)

@@ -71,7 +71,11 @@ class ToolCallTask(TextTask):
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
         self.max_completion_chars = max_completion_chars
-        self.objectives = (FORMAT, CORRECTNESS, BREVITY) if brevity else (FORMAT, CORRECTNESS)
+        self.objectives = self.objectives_for(brevity=brevity)
+
+    @classmethod
+    def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
+        return (FORMAT, CORRECTNESS, BREVITY) if kwargs.get("brevity") else (FORMAT, CORRECTNESS)
 
     # ------------------------------------------------------------------ prompt
     def prompt(self, item: Item) -> list[Message]:

@@ -1,0 +1,48 @@
+"""Template task: repeat a code word, with two objectives (exact match and brevity).
+
+A TextTask declares its objectives with finite bounds and implements four methods: ``split``,
+``prompt``, ``score_completion`` and ``reference``. Scoring must never raise on any string,
+never evaluate it, and stay inside the bounds; the base class truncates completions to
+``max_completion_chars`` before ``score_completion`` sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from saw_bench.task import Item, Message, Objective, TextTask
+
+from . import data, rewards
+
+
+class EchoTask(TextTask):
+    """Repeat the code word of the prompt; nothing else earns full brevity."""
+
+    objectives = (
+        Objective("exact", rewards.EXACT_LOW, rewards.EXACT_HIGH, "the code word, exactly"),
+        Objective("brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, "no extra text"),
+    )
+    max_completion_chars = 256
+
+    def __init__(self, *, seed: int = 0, train_size: int = 64, test_size: int = 16) -> None:
+        if train_size < 1 or test_size < 1:
+            raise ValueError(
+                f"train_size and test_size must be positive, but got {train_size}, {test_size}"
+            )
+        self.seed, self.sizes = seed, {"train": train_size, "test": test_size}
+        self._items: dict[str, list[Item]] = {}
+
+    def split(self, name: str) -> Sequence[Item]:
+        self.check_split_name(name)
+        if name not in self._items:
+            self._items[name] = data.generate_items(name, self.sizes[name], self.seed)
+        return self._items[name]
+
+    def prompt(self, item: Item) -> list[Message]:
+        return [{"role": "user", "content": f"Repeat the code word and nothing else: {item['word']}"}]
+
+    def score_completion(self, item: Item, completion: str) -> tuple[float, float]:
+        return rewards.exact(item, completion), rewards.brevity(item, completion)
+
+    def reference(self, item: Item) -> str:
+        return item["word"]
