@@ -39,8 +39,13 @@ def subprocess_env(site: Path) -> dict[str, str]:
     return env
 
 
-def test_template_is_not_registered_by_default():
-    assert "saw/Template-Echo-v0" not in saw_bench.registered_ids()
+def test_importing_saw_bench_does_not_register_the_template():
+    probe = subprocess.run(
+        [sys.executable, "-c", "import saw_bench; print(saw_bench.registered_ids())"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )
+    assert "saw/ToolCall-Synth-v0" in probe.stdout
+    assert "Template" not in probe.stdout
 
 
 def test_plugin_from_the_template_is_loaded_in_process(tmp_path, monkeypatch):
@@ -71,13 +76,14 @@ def test_broken_plugin_warns_and_does_not_break_saw_bench(tmp_path, monkeypatch)
 def test_registry_driven_suite_runs_on_a_new_plugin_environment(tmp_path):
     site = make_plugin(tmp_path, "echo_plugin", "echo_plugin")
     probe = subprocess.run(
-        [sys.executable, "-c", f"import saw_bench; print(saw_bench.make({PLUGIN_ID!r}).reward_dim)"],
+        [sys.executable, "-c",
+         f"import saw_bench; print(saw_bench.make({PLUGIN_ID!r}).reward_dim)"],
         env=subprocess_env(site), capture_output=True, text=True, check=True, cwd=REPO,
     )
     assert probe.stdout.strip() == "2"
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_env_registry.py", "-q", "-p", "no:cacheprovider",
-         "-k", "PluginEcho"],
+        [sys.executable, "-m", "pytest", "tests/test_env_registry.py", "-q",
+         "-p", "no:cacheprovider", "-k", "PluginEcho"],
         env=subprocess_env(site), capture_output=True, text=True, cwd=REPO, timeout=600,
     )
     assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-3000:]

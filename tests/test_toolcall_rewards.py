@@ -145,7 +145,8 @@ def test_booleans_never_equal_numbers():
 
 def test_integer_equals_the_same_float():
     expected = [{"name": "pay", "parameters": {"amount": 3}}]
-    assert rewards.correctness_reward(completion_with('{"name": "pay", "parameters": {"amount": 3.0}}'), expected) == 3.0
+    as_float = completion_with('{"name": "pay", "parameters": {"amount": 3.0}}')
+    assert rewards.correctness_reward(as_float, expected) == 3.0
 
 
 def test_no_expected_call_rewards_abstaining():

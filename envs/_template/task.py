@@ -39,7 +39,8 @@ class EchoTask(TextTask):
         return self._items[name]
 
     def prompt(self, item: Item) -> list[Message]:
-        return [{"role": "user", "content": f"Repeat the code word and nothing else: {item['word']}"}]
+        request = f"Repeat the code word and nothing else: {item['word']}"
+        return [{"role": "user", "content": request}]
 
     def score_completion(self, item: Item, completion: str) -> tuple[float, float]:
         return rewards.exact(item, completion), rewards.brevity(item, completion)

@@ -1,7 +1,8 @@
 """Reward functions of the tool-calling family: ``format``, ``correctness`` and ``brevity``.
 
 The output format is ToolRL's (Qian et al. 2025, "ToolRL: Reward is All Tool Learning Needs",
-used by the SAW paper, arXiv 2606.07705)::
+used by the SAW paper,
+arXiv 2606.07705)::
 
     <think>free reasoning</think>
     <tool_call>
@@ -13,10 +14,10 @@ used by the SAW paper, arXiv 2606.07705)::
 with the ``<tool_call>`` block, the ``<response>`` block or both, as the item's answer asks.
 
 format, in {0, 1} -- 1 when the whole completion has exactly the expected shape:
-  * tool call only:   ``<think>…</think>\\n<tool_call>\\n…\\n</tool_call>`` and nothing else;
-  * response only:    ``<think>…</think>\\n<response>…</response>``;
-  * both:             ``<think>…</think>\\n<tool_call>\\n…\\n</tool_call>\\n<response>…</response>``;
-  * neither:          ``<think>…</think>``;
+  * tool call only: ``<think>…</think>\\n<tool_call>\\n…\\n</tool_call>`` and nothing else;
+  * response only: ``<think>…</think>\\n<response>…</response>``;
+  * both: ``<think>…</think>\\n<tool_call>\\n…\\n</tool_call>\\n<response>…</response>``;
+  * neither: ``<think>…</think>``;
   and each expected ``<tool_call>``/``</tool_call>``/``<response>``/``</response>`` tag occurs
   exactly once. (ToolRL states this as anchored regular expressions; the same test is done
   here with string positions, so its time is linear in the completion's length.)
@@ -44,7 +45,6 @@ brevity, in [0, 1] (the three-objective variant): 1 when the think block has at 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -159,7 +159,7 @@ def values_equal(expected: Any, predicted: Any) -> bool:
     if isinstance(expected, bool) or isinstance(predicted, bool):
         return isinstance(expected, bool) and isinstance(predicted, bool) and expected == predicted
     if isinstance(expected, int | float) and isinstance(predicted, int | float):
-        return expected == predicted and not (isinstance(predicted, float) and math.isnan(predicted))
+        return expected == predicted
     if isinstance(expected, list) and isinstance(predicted, list):
         return len(expected) == len(predicted) and all(
             values_equal(e, p) for e, p in zip(expected, predicted, strict=True)

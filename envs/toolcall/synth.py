@@ -266,8 +266,10 @@ FUNCTIONS: tuple[Function, ...] = (
     # weather
     _fn("weather", "get_forecast", "Weather forecast for a city.", "the weather forecast",
         [_req("city", "string", "City name", "city"),
-         _opt("days", "integer", "Days ahead", "days", "for the next {v} days", "covering {v} days"),
-         _opt("units", "enum", "Unit system", "metric imperial", "in {v} units", "using {v} units")],
+         _opt("days", "integer", "Days ahead", "days", "for the next {v} days",
+              "covering {v} days"),
+         _opt("units", "enum", "Unit system", "metric imperial", "in {v} units",
+              "using {v} units")],
         ["get the weather forecast for {city}", "tell me the forecast in {city}"],
         ["look up what the weather will be in {city}"]),
     _fn("weather", "get_air_quality", "Air quality in a city.", "air quality data",
@@ -400,7 +402,8 @@ FUNCTIONS: tuple[Function, ...] = (
          "passport"]),
     _fn("travel", "get_flight_status", "Status of a flight.", "a flight status",
         [_req("flight_number", "string", "Flight number", "flight")],
-        ["check the status of flight {flight_number}", "tell me if flight {flight_number} is on time"],
+        ["check the status of flight {flight_number}",
+         "tell me if flight {flight_number} is on time"],
         ["see whether flight {flight_number} is delayed"]),
     _fn("travel", "find_attractions", "Sights in a city.", "attractions to visit",
         [_req("city", "string", "City name", "city"),
@@ -473,7 +476,8 @@ FUNCTIONS: tuple[Function, ...] = (
         ["prevent {contact} from contacting me"]),
     _fn("messaging", "set_status", "Set chat status.", "a new chat status",
         [_req("status", "enum", "Status", "available busy away offline"),
-         _opt("minutes", "integer", "Duration", "minutes", "for {v} minutes", "lasting {v} minutes")],
+         _opt("minutes", "integer", "Duration", "minutes", "for {v} minutes",
+              "lasting {v} minutes")],
         ["set my status to {status}", "change my chat status to {status}"],
         ["mark me as {status}"]),
     _fn("messaging", "call_contact", "Phone a contact.", "a phone call",
@@ -512,7 +516,8 @@ FUNCTIONS: tuple[Function, ...] = (
     _fn("smart_home", "get_energy_usage", "Energy use report.", "energy usage",
         [_req("period", "enum", "Period", "day week month"),
          _opt("by_device", "boolean", "Per device", "a device breakdown")],
-        ["show my energy usage for the last {period}", "tell me how much power I used this {period}"],
+        ["show my energy usage for the last {period}",
+         "tell me how much power I used this {period}"],
         ["report electricity consumption over the past {period}"]),
     # music
     _fn("music", "play_song", "Play a song.", "a song played",
@@ -554,7 +559,8 @@ FUNCTIONS: tuple[Function, ...] = (
         ["recommend somewhere to eat {cuisine} in {city}"]),
     _fn("food", "get_recipe", "Find a recipe.", "a recipe",
         [_req("dish", "string", "Dish", "dish"),
-         _opt("servings", "integer", "Servings", "people", "for {v} servings", "serving {v} people")],
+         _opt("servings", "integer", "Servings", "people", "for {v} servings",
+              "serving {v} people")],
         ["find a recipe for {dish}", "show me how to cook {dish}"],
         ["give me cooking instructions for {dish}"]),
     _fn("food", "order_food", "Order takeaway food.", "a food order",
@@ -573,7 +579,8 @@ FUNCTIONS: tuple[Function, ...] = (
         ["hold a table for {guests} people at {restaurant} around {time}"]),
     _fn("food", "get_nutrition", "Nutrition facts of a dish.", "nutrition facts",
         [_req("dish", "string", "Dish", "dish"),
-         _opt("grams", "integer", "Portion grams", "grams", "per {v} grams", "for a {v} gram portion")],
+         _opt("grams", "integer", "Portion grams", "grams", "per {v} grams",
+              "for a {v} gram portion")],
         ["tell me the calories in {dish}", "get nutrition facts for {dish}"],
         ["show the nutritional values of {dish}"]),
 )
@@ -607,9 +614,11 @@ SMALL_TALK = (
 
 
 # --------------------------------------------------------------------------- the task
-def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+def _check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, but got {value!r}")
+    if low is None:
+        return value
     if high is None and value < low:
         raise ValueError(f"{name} must be at least {low}, but got {value}")
     if high is not None and not low <= value <= high:
@@ -652,7 +661,7 @@ class ToolCallSynthTask(ToolCallTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.seed = _check_int("seed", seed, -(2**63))
+        self.seed = _check_int("seed", seed)
         self.train_size = _check_int("train_size", train_size, 1)
         self.test_size = _check_int("test_size", test_size, 1)
         self.n_candidates = _check_int("n_candidates", n_candidates, 1, MAX_N_CANDIDATES)

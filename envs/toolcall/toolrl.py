@@ -3,7 +3,7 @@
 The SAW paper (arXiv 2606.07705) trains on ToolRL's ``rlla_4k`` (2,000 ToolACE + 1,000 Hammer +
 1,000 xLAM items). saw-bench reads it in the verl layout, one row per item::
 
-    prompt            list of chat messages [{"role": ..., "content": ...}] (tools in the system text)
+    prompt            chat messages [{"role": ..., "content": ...}], tools in the system text
     reward_model      {"style": "rule", "ground_truth": "<tool_call>\\n{json}\\n</tool_call>"}
                       (or "<response>...</response>", or both blocks)
     data_source       where the row comes from (kept in the item)
@@ -117,7 +117,9 @@ def _item_from_row(row: dict[str, Any], path: Path, split: str, index: int) -> I
         not isinstance(messages, list)
         or not messages
         or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            isinstance(m, dict)
+            and isinstance(m.get("role"), str)
+            and isinstance(m.get("content"), str)
             for m in messages
         )
     ):

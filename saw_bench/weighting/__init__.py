@@ -1,0 +1,39 @@
+"""Weighting agents: each step, K weights for the K objectives from an ObjectiveBatch.
+
+``make_agent(name, **kwargs)`` builds one by name; ``AGENTS`` lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saw_bench.errors import SawBenchError
+from saw_bench.weighting._base import ObjectiveBatch, WeightingAgent, normalise_to_sum
+from saw_bench.weighting._static import StaticRangeWeighting, StaticWeighting
+
+AGENTS: dict[str, type[WeightingAgent]] = {
+    agent.name: agent for agent in (StaticWeighting, StaticRangeWeighting)
+}
+
+
+def make_agent(name: str, **kwargs: Any) -> WeightingAgent:
+    """The weighting agent called ``name``, built with ``kwargs``."""
+    if name not in AGENTS:
+        raise SawBenchError(
+            f"unknown weighting agent {name!r}; choose one of {', '.join(sorted(AGENTS))}"
+        )
+    try:
+        return AGENTS[name](**kwargs)
+    except TypeError as error:
+        raise SawBenchError(f"bad options for weighting agent {name!r}: {error}") from None
+
+
+__all__ = [
+    "AGENTS",
+    "ObjectiveBatch",
+    "StaticRangeWeighting",
+    "StaticWeighting",
+    "WeightingAgent",
+    "make_agent",
+    "normalise_to_sum",
+]

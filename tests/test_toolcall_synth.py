@@ -1,0 +1,335 @@
+"""Tests of the procedural tool-calling dataset (saw/ToolCall-Synth-v0).
+
+Expected numbers are computed by hand from the ToolRL formula in the rewards module's
+docstring; the schema validator below is written independently of the generator.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import string
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+import saw_bench
+from saw_bench.envs.toolcall import synth
+from saw_bench.envs.toolcall.synth import ToolCallSynthTask
+
+Item = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- helpers
+@pytest.fixture(scope="module")
+def task() -> ToolCallSynthTask:
+    return ToolCallSynthTask()
+
+
+def all_items(task: ToolCallSynthTask) -> list[Item]:
+    return task.split("train") + task.split("test")
+
+
+def schema_violations(call: dict[str, Any], tools: list[dict[str, Any]]) -> list[str]:
+    """Why a call does not fit the shown schemas (empty when it fits)."""
+    by_name = {tool["name"]: tool for tool in tools}
+    if call["name"] not in by_name:
+        return [f"{call['name']} is not shown"]
+    parameters = by_name[call["name"]]["parameters"]
+    properties, required = parameters["properties"], parameters["required"]
+    problems = [f"missing {key}" for key in required if key not in call["parameters"]]
+    for key, value in call["parameters"].items():
+        if key not in properties:
+            problems.append(f"unknown {key}")
+            continue
+        spec = properties[key]
+        expected_type = {"string": str, "integer": int, "number": float, "boolean": bool}
+        if type(value) is not expected_type[spec["type"]]:
+            problems.append(f"{key}={value!r} is not {spec['type']}")
+        if "enum" in spec and value not in spec["enum"]:
+            problems.append(f"{key}={value!r} not in {spec['enum']}")
+    return problems
+
+
+def string_values(item: Item) -> set[str]:
+    """Free-text (non-enum) string values of an item's expected calls."""
+    properties = {tool["name"]: tool["parameters"]["properties"] for tool in item["tools"]}
+    return {
+        value
+        for call in item["answer"]["tool_calls"]
+        for key, value in call["parameters"].items()
+        if isinstance(value, str) and "enum" not in properties[call["name"]][key]
+    }
+
+
+def completion(calls: list[dict[str, Any]]) -> str:
+    lines = "\n".join(json.dumps(call) for call in calls)
+    return f"<think>I call a function.</think>\n<tool_call>\n{lines}\n</tool_call>"
+
+
+# --------------------------------------------------------------------------- determinism
+def test_same_kwargs_give_identical_items() -> None:
+    first = ToolCallSynthTask(seed=7, train_size=300, test_size=50)
+    second = ToolCallSynthTask(seed=7, train_size=300, test_size=50)
+    assert first.split("train") == second.split("train")
+    assert first.split("test") == second.split("test")
+
+
+def test_different_seed_gives_different_items() -> None:
+    first = ToolCallSynthTask(seed=0, train_size=300, test_size=50)
+    second = ToolCallSynthTask(seed=1, train_size=300, test_size=50)
+    assert [i["query"] for i in first.split("train")] != [i["query"] for i in second.split("train")]
+    assert [i["query"] for i in first.split("test")] != [i["query"] for i in second.split("test")]
+
+
+def test_pickled_task_drops_its_cache_and_regenerates_the_same_items(task) -> None:
+    items = task.split("train")
+    payload = pickle.dumps(task)
+    assert len(payload) < 10_000
+    assert pickle.loads(payload).split("train") == items
+
+
+def test_default_sizes_are_generated_fast_with_numbered_ids() -> None:
+    fresh = ToolCallSynthTask()
+    start = time.perf_counter()
+    train, test = fresh.split("train"), fresh.split("test")
+    assert time.perf_counter() - start < 2.0  # well under a second on a laptop
+    assert [item["id"] for item in train] == [f"synth-train-{i:05d}" for i in range(2000)]
+    assert [item["id"] for item in test] == [f"synth-test-{i:05d}" for i in range(200)]
+
+
+def test_unknown_split_name_is_rejected(task) -> None:
+    with pytest.raises(ValueError, match="validation"):
+        task.split("validation")
+
+
+# --------------------------------------------------------------------------- catalog
+def test_catalog_has_40_functions_in_6_domains_with_all_parameter_types(task) -> None:
+    assert len({function.name for function in synth.FUNCTIONS}) >= 40
+    assert len({function.domain for function in synth.FUNCTIONS}) >= 6
+    shown = {tool["name"]: tool for item in all_items(task) for tool in item["tools"]}
+    assert len(shown) >= 40
+    kinds = {
+        "enum" if "enum" in spec else spec["type"]
+        for tool in shown.values()
+        for spec in tool["parameters"]["properties"].values()
+    }
+    assert kinds == {"string", "integer", "number", "boolean", "enum"}
+    required_flags = {
+        key in tool["parameters"]["required"]
+        for tool in shown.values()
+        for key in tool["parameters"]["properties"]
+    }
+    assert required_flags == {True, False}
+
+
+def test_every_phrasing_names_exactly_the_required_parameters() -> None:
+    for function in synth.FUNCTIONS:
+        required = {param.name for param in function.params if param.required}
+        for phrasing in function.phrasings[0] + function.phrasings[1]:
+            fields = {field for _, field, _, _ in string.Formatter().parse(phrasing) if field}
+            assert fields == required, (function.name, phrasing)
+
+
+# --------------------------------------------------------------------------- knobs
+@pytest.mark.parametrize(
+    ("multi_call_share", "no_call_share"), [(0.2, 0.15), (0.0, 0.5), (0.5, 0.0), (0.3, 0.3)]
+)
+def test_item_kinds_follow_the_share_knobs(multi_call_share, no_call_share) -> None:
+    task = ToolCallSynthTask(
+        train_size=1000,
+        test_size=100,
+        multi_call_share=multi_call_share,
+        no_call_share=no_call_share,
+    )
+    for name in ("train", "test"):
+        items = task.split(name)
+        calls = [len(item["answer"]["tool_calls"]) for item in items]
+        assert abs(calls.count(2) / len(items) - multi_call_share) <= 0.02
+        assert abs(calls.count(0) / len(items) - no_call_share) <= 0.02
+        assert set(calls) <= {0, 1, 2}
+        for item in items:
+            has_response = item["answer"]["response"] is not None
+            assert has_response == (not item["answer"]["tool_calls"])
+
+
+@pytest.mark.parametrize("n_candidates", [1, 2, 3, 6])
+def test_prompts_show_n_candidates_distinct_functions_including_the_needed_ones(
+    n_candidates,
+) -> None:
+    multi_call_share = 0.0 if n_candidates == 1 else 0.3
+    task = ToolCallSynthTask(
+        train_size=200, test_size=50, n_candidates=n_candidates, multi_call_share=multi_call_share
+    )
+    for item in task.split("train") + task.split("test"):
+        names = [tool["name"] for tool in item["tools"]]
+        assert len(names) == len(set(names)) == n_candidates
+        assert {call["name"] for call in item["answer"]["tool_calls"]} <= set(names)
+
+
+def test_max_parameters_caps_shown_and_used_parameters() -> None:
+    assert max(len(function.params) for function in synth.FUNCTIONS) > 2  # the cap bites
+    task = ToolCallSynthTask(train_size=300, test_size=50, max_parameters=2)
+    for item in task.split("train") + task.split("test"):
+        for tool in item["tools"]:
+            assert len(tool["parameters"]["properties"]) <= 2
+        for call in item["answer"]["tool_calls"]:
+            assert len(call["parameters"]) <= 2
+            assert not schema_violations(call, item["tools"])
+
+
+def test_base_class_kwargs_pass_through() -> None:
+    task = ToolCallSynthTask(brevity=True, think_target_words=8, think_limit_words=30)
+    assert task.objective_names == ("format", "correctness", "brevity")
+    assert task.think_target_words == 8
+    assert saw_bench.load_task("saw/ToolCall-Synth-3obj-v0").reward_dim == 3
+    assert saw_bench.load_task("toolcall").reward_dim == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"n_candidates": 0}, "n_candidates"),
+        ({"n_candidates": 9}, "n_candidates"),
+        ({"n_candidates": "3"}, "n_candidates"),
+        ({"max_parameters": 0}, "max_parameters"),
+        ({"train_size": 0}, "train_size"),
+        ({"test_size": -1}, "test_size"),
+        ({"seed": 1.5}, "seed"),
+        ({"multi_call_share": 1.5}, "multi_call_share"),
+        ({"no_call_share": -0.1}, "no_call_share"),
+        ({"no_call_share": True}, "no_call_share"),
+        ({"multi_call_share": 0.6, "no_call_share": 0.5}, "no_call_share"),
+        ({"n_candidates": 1}, "multi_call_share"),
+        ({"think_target_words": 70}, "think_target_words"),
+    ],
+)
+def test_bad_kwargs_raise_value_error_naming_the_kwarg(kwargs, named) -> None:
+    with pytest.raises(ValueError, match=named):
+        ToolCallSynthTask(**kwargs)
+
+
+# --------------------------------------------------------------------------- content
+def test_every_expected_call_validates_against_its_shown_schema(task) -> None:
+    for item in all_items(task):
+        for call in item["answer"]["tool_calls"]:
+            assert not schema_violations(call, item["tools"]), (item["id"], call)
+
+
+def test_two_call_items_use_two_different_functions(task) -> None:
+    for item in all_items(task):
+        names = [call["name"] for call in item["answer"]["tool_calls"]]
+        assert len(names) == len(set(names))
+
+
+def test_call_values_appear_verbatim_in_the_request(task) -> None:
+    for item in all_items(task):
+        for call in item["answer"]["tool_calls"]:
+            for value in call["parameters"].values():
+                if not isinstance(value, bool):
+                    assert str(value) in item["query"], (item["query"], call)
+
+
+def test_think_sentences_have_at_most_12_words(task) -> None:
+    assert max(len(item["think"].split()) for item in all_items(task)) <= 12
+
+
+def test_prompts_stay_compact(task) -> None:
+    lengths = [len(task.render_prompt(item)) for item in all_items(task)]
+    assert np.mean(lengths) < 2000
+    assert max(lengths) < task.max_prompt_chars
+
+
+# --------------------------------------------------------------------------- generalisation
+def test_train_and_test_template_tables_are_disjoint() -> None:
+    pairs = [synth.FRAMES, synth.CONNECTORS, synth.BOOLEAN_MENTIONS, synth.SMALL_TALK]
+    for function in synth.FUNCTIONS:
+        pairs.append(function.phrasings)
+        # an optional parameter's mentions are one (train phrase, test phrase) pair
+        pairs.extend(((p.mentions[0],), (p.mentions[1],)) for p in function.params if p.mentions)
+    for train, test in pairs:
+        assert train and test
+        assert not set(train) & set(test), (train, test)
+
+
+def test_train_and_test_value_pools_are_disjoint() -> None:
+    for name, (train, test) in synth.POOLS.items():
+        assert train and test and not set(train) & set(test), name
+
+
+def test_no_test_query_repeats_a_train_query(task) -> None:
+    train_queries = {item["query"] for item in task.split("train")}
+    assert not any(item["query"] in train_queries for item in task.split("test"))
+
+
+def test_test_string_values_never_appear_in_train_answers(task) -> None:
+    train_values = set().union(*(string_values(item) for item in task.split("train")))
+    test_values = set().union(*(string_values(item) for item in task.split("test")))
+    assert len(test_values) > 50
+    assert not train_values & test_values
+
+
+def test_test_numeric_values_are_new_for_their_parameter(task) -> None:
+    def numbers(items: list[Item]) -> set[tuple[str, str, float]]:
+        return {
+            (call["name"], key, value)
+            for item in items
+            for call in item["answer"]["tool_calls"]
+            for key, value in call["parameters"].items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+
+    test_numbers = numbers(task.split("test"))
+    assert test_numbers
+    assert not numbers(task.split("train")) & test_numbers
+
+
+# --------------------------------------------------------------------------- scoring
+@pytest.mark.parametrize("brevity", [False, True])
+def test_reference_completion_scores_the_maximum_on_every_item(brevity) -> None:
+    task = ToolCallSynthTask(brevity=brevity)
+    items = all_items(task)
+    rewards = task.score(items, [task.reference(item) for item in items])
+    maximum = [1.0, 3.0, 1.0] if brevity else [1.0, 3.0]
+    assert rewards.shape == (len(items), len(maximum))
+    np.testing.assert_array_equal(rewards, np.tile(maximum, (len(items), 1)))
+
+
+def test_one_wrong_value_out_of_two_scores_one_and_a_half(task) -> None:
+    # S = name 1 + keys 1 + values 1 = 3, S_max = 1 + (1 + 2) = 4: 6 * 3/4 - 3 = 1.5
+    item = next(
+        item
+        for item in task.split("train")
+        if len(item["answer"]["tool_calls"]) == 1
+        and len(item["answer"]["tool_calls"][0]["parameters"]) == 2
+    )
+    call = json.loads(json.dumps(item["answer"]["tool_calls"][0]))
+    first_key = next(iter(call["parameters"]))
+    call["parameters"][first_key] = "certainly wrong"
+    assert task.score([item], [completion([call])]).tolist() == [[1.0, 1.5]]
+
+
+def test_missing_second_call_scores_zero(task) -> None:
+    # names {a, b} vs {a}: 1/2; first call 1 + 1; S = 2.5, S_max = 1 + 2 + 2 = 5: 6/2 - 3 = 0
+    item = next(
+        item
+        for item in task.split("train")
+        if len(item["answer"]["tool_calls"]) == 2
+        and all(len(call["parameters"]) == 1 for call in item["answer"]["tool_calls"])
+    )
+    first = item["answer"]["tool_calls"][0]
+    assert task.score([item], [completion([first])]).tolist() == [[1.0, 0.0]]
+
+
+def test_wrong_function_name_scores_minus_three(task) -> None:
+    item = next(i for i in task.split("test") if len(i["answer"]["tool_calls"]) == 1)
+    call = dict(item["answer"]["tool_calls"][0], name="no_such_function")
+    assert task.score([item], [completion([call])]).tolist() == [[1.0, -3.0]]
+
+
+def test_calling_a_function_on_a_no_call_item_scores_minus_three(task) -> None:
+    item = next(i for i in task.split("test") if not i["answer"]["tool_calls"])
+    call = {"name": item["tools"][0]["name"], "parameters": {}}
+    assert task.score([item], [completion([call])]).tolist() == [[0.0, -3.0]]
