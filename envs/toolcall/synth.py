@@ -660,6 +660,7 @@ class ToolCallSynthTask(ToolCallTask):
         no_call_share: float = 0.15,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("prompt_style", "compact")
         super().__init__(**kwargs)
         self.seed = _check_int("seed", seed)
         self.train_size = _check_int("train_size", train_size, 1)

@@ -13,6 +13,10 @@ An item is plain data::
       "messages": [...],                                   # optional: the prompt, verbatim
     }
 
+Prompts show the functions as JSON schemas (``prompt_style="json"``) or as one signature line
+each (``prompt_style="compact"``, the default of the synthetic environments, sized for small
+models trained from scratch).
+
 Objectives: ``format`` in [0, 1] and ``correctness`` in [-3, 3], plus ``brevity`` in [0, 1]
 when ``brevity=True``; the rules are in :mod:`saw_bench.envs.toolcall.rewards`.
 """
@@ -34,6 +38,13 @@ Answer in this format: first <think>your reasoning</think>, then either
 one JSON object {{"name": ..., "parameters": {{...}}}} per line
 </tool_call>
 or <response>your reply</response> when no function fits."""
+
+COMPACT_PROMPT = """Functions:
+{tools}
+Reply <think>why</think> then <tool_call> one JSON {{"name","parameters"}} per line </tool_call>, \
+or <response>text</response> if none fits."""
+
+PROMPT_STYLES = ("json", "compact")
 
 FORMAT = Objective(
     "format", rewards.FORMAT_LOW, rewards.FORMAT_HIGH, "1 when the output has the expected tags"
@@ -59,15 +70,21 @@ class ToolCallTask(TextTask):
         think_target_words: int = 12,
         think_limit_words: int = 60,
         max_completion_chars: int = 8192,
+        prompt_style: str = "json",
     ) -> None:
         if think_target_words < 0 or think_limit_words <= think_target_words:
             raise ValueError(
                 "need 0 <= think_target_words < think_limit_words, but got "
                 f"{think_target_words} and {think_limit_words}"
             )
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(
+                f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, but got {prompt_style!r}"
+            )
         if max_completion_chars < 1:
             raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
         self.brevity = brevity
+        self.prompt_style = prompt_style
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
         self.max_completion_chars = max_completion_chars
@@ -81,11 +98,12 @@ class ToolCallTask(TextTask):
     def prompt(self, item: Item) -> list[Message]:
         if item.get("messages"):
             return [dict(message) for message in item["messages"]]
-        tools = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in item["tools"])
-        return [
-            {"role": "system", "content": SYSTEM_PROMPT.format(tools=tools)},
-            {"role": "user", "content": item["query"]},
-        ]
+        if self.prompt_style == "compact":
+            system = COMPACT_PROMPT.format(tools="\n".join(map(compact_signature, item["tools"])))
+        else:
+            tools = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in item["tools"])
+            system = SYSTEM_PROMPT.format(tools=tools)
+        return [{"role": "system", "content": system}, {"role": "user", "content": item["query"]}]
 
     # ------------------------------------------------------------------ scoring
     def expected_calls(self, item: Item) -> Sequence[dict[str, Any]]:
@@ -126,3 +144,20 @@ class ToolCallTask(TextTask):
         return rewards.render_completion(
             think, self.expected_calls(item), item["answer"].get("response")
         )
+
+
+def compact_signature(tool: dict[str, Any]) -> str:
+    """One line per function, e.g. ``book_hotel(city: string, guests?: integer) Book a room.``
+
+    Optional parameters carry a ``?``; enums list their values as ``"a"|"b"``.
+    """
+    parameters = tool.get("parameters") or {}
+    required = set(parameters.get("required") or ())
+    fields = []
+    for name, spec in (parameters.get("properties") or {}).items():
+        kind = spec.get("type", "any")
+        if spec.get("enum"):
+            kind = "|".join(json.dumps(value, ensure_ascii=False) for value in spec["enum"])
+        fields.append(f"{name}{'' if name in required else '?'}: {kind}")
+    description = tool.get("description", "")
+    return f"{tool['name']}({', '.join(fields)}) {description}".rstrip()

@@ -1,0 +1,50 @@
+"""The family's shared task: prompt styles and the signature line of the compact style."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import saw_bench
+from saw_bench.envs.toolcall.task import compact_signature
+
+TOOL = {
+    "name": "set_mode",
+    "description": "Set the heater mode.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "room": {"type": "string"},
+            "mode": {"type": "string", "enum": ["eco", "comfort"]},
+            "hours": {"type": "integer"},
+        },
+        "required": ["room", "mode"],
+    },
+}
+
+
+def test_compact_signature_marks_optional_parameters_and_enums():
+    assert compact_signature(TOOL) == (
+        'set_mode(room: string, mode: "eco"|"comfort", hours?: integer) Set the heater mode.'
+    )
+
+
+def test_prompt_styles_show_the_same_functions():
+    compact = saw_bench.load_task("toolcall")
+    full = saw_bench.load_task("toolcall", prompt_style="json")
+    item = compact.split("train")[0]
+    compact_system = compact.prompt(item)[0]["content"]
+    json_system = full.prompt(item)[0]["content"]
+    for tool in item["tools"]:
+        assert compact_signature(tool) in compact_system
+        assert json.dumps(tool, ensure_ascii=False) in json_system
+    assert compact.prompt(item)[1] == full.prompt(item)[1] == {
+        "role": "user",
+        "content": item["query"],
+    }
+
+
+def test_unknown_prompt_style_is_refused():
+    with pytest.raises(ValueError, match="prompt_style must be one of json, compact"):
+        saw_bench.load_task("toolcall", prompt_style="yaml")
