@@ -7,12 +7,16 @@ the installed package (``pip install --no-deps bfcl-eval==2026.3.23``) and downl
 
 Items. One per BFCL entry of the chosen categories, in the family's schema
 (:mod:`saw_bench.envs.toolcall.task`): ``messages`` is the prompt (the family's system prompt
-listing the BFCL function docs, unchanged, then the entry's first-turn messages; a system
-message of the entry is appended to ours), ``tools`` the BFCL function docs, ``answer`` one
-concrete call per ground-truth entry (the first acceptable value of each parameter; a parameter
-whose only acceptable value is ``""`` is omitted) or, for the irrelevance categories, no call
-and a short response. ``category`` and the raw ``possible_answer`` are kept. BFCL is an
-evaluation set: ``split("train")`` and ``split("test")`` return the same items.
+listing the BFCL function docs unchanged, a note on argument syntax for Java and JavaScript,
+then the entry's first-turn messages; an entry's own system message is appended to ours),
+``tools`` the BFCL function docs, ``category``, the raw ``possible_answer``, and ``answer``:
+for the irrelevance categories no call and a short response; otherwise one call per
+ground-truth entry, each parameter taking its first acceptable value other than ``""``
+(BFCL's mark for "may be omitted"). A parameter is left out when ``""`` is its only acceptable
+value, or when ``""`` is acceptable and the function doc does not declare it (a few answers
+list such parameters); a required parameter whose only acceptable value is ``""`` gets ``""``.
+Dict answers, which list acceptable values per key, are made concrete the same way. BFCL is
+an evaluation set: ``split("train")`` and ``split("test")`` return the same items.
 
 Correctness, in {-3, +3}. The ``<tool_call>`` block is read as JSON (never evaluated) into
 BFCL's ``[{name: {argument: value}}]`` and judged by
@@ -23,7 +27,11 @@ is correct when the decoder finds no function call), -3 otherwise. Java and Java
 arguments are checked by BFCL as source strings ("42L", "new ArrayList<>(...)"): a JSON string
 is passed on verbatim, any other JSON value is first written as the source text BFCL's type
 converters read back (``true`` -> "true", 42 for a ``long`` -> "42L", a list for an
-``ArrayList`` -> "new ArrayList<>(Arrays.asList(...))").
+``ArrayList`` -> "new ArrayList<>(Arrays.asList(...))"). A Java/JS collection text on which
+BFCL's regular expressions would backtrack for seconds is judged wrong without running the
+checker (:func:`bounded_collection_text`), and an exception raised by the checker counts as
+a wrong answer. :meth:`ToolCallBFCLTask.diagnose` reports the checker's ``error_type`` ("" when
+valid, ``saw_bench:unsafe_argument`` or ``saw_bench:checker_exception`` for those two cases).
 The format objective and the optional brevity objective are the family's.
 
 Aggregation (:func:`group_accuracies`) mirrors ``generate_leaderboard_csv`` in
@@ -35,6 +43,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import re
 import sys
 import threading
 import types
@@ -71,7 +80,18 @@ _OMITTED = object()  # a parameter whose first usable acceptable value is "omit 
 _DICT_TYPES = frozenset({"dict", "HashMap", "Hashtable"})
 _LIST_TYPES = frozenset({"array", "tuple", "Array", "ArrayList", "Queue", "Stack"})
 _JAVA_ARRAY_TYPES = {"integer": "int", "String": "String", "long": "long", "double": "double"}
-_NESTED_DEPTH_LIMIT = 32  # deeper JSON arguments are not written as Java/JS source
+_NESTED_DEPTH_LIMIT = 32  # deeper parts of JSON arguments are written as "..."
+#: Java/JS collection texts longer than this are judged wrong without running the checker.
+MAX_COLLECTION_CHARS = 512
+#: Nested-array texts with more ``]`` than this are judged wrong without running the checker.
+MAX_NESTED_CLOSINGS = 12
+UNSAFE_ARGUMENT = "saw_bench:unsafe_argument"
+_COLLECTION_TYPES = {
+    "java": frozenset({"Array", "ArrayList", "HashMap", "Hashtable", "Set", "Queue", "Stack"}),
+    "javascript": frozenset({"array", "dict"}),
+}
+_WHITESPACE_RUN = re.compile(r"\s{2,}")
+_NESTED_ARRAY = re.compile(r"\[\s*\[|new\s+Array\(\s*\[")
 
 
 def language_of(category: str) -> str:
@@ -119,17 +139,18 @@ def load_checker() -> _Checker:
     folders (``bfcl_eval.utils``, ``eval_runner``) is imported.
     """
     global _checker
+    if _checker is not None:
+        return _checker
     with _checker_lock:
         if _checker is not None:
             return _checker
         require_bfcl()
-        saved = {name: sys.modules.get(name) for name in (_MODEL_CONFIG, _AST_CHECKER)}
+        saved = {name: sys.modules.pop(name, None) for name in (_MODEL_CONFIG, _AST_CHECKER)}
         stub = types.ModuleType(_MODEL_CONFIG)
         stub.MODEL_CONFIG_MAPPING = {  # type: ignore[attr-defined]
             STUB_MODEL_NAME: types.SimpleNamespace(underscore_to_dot=False)
         }
         sys.modules[_MODEL_CONFIG] = stub
-        sys.modules.pop(_AST_CHECKER, None)
         try:
             module = importlib.import_module(_AST_CHECKER)
         except ImportError as error:
@@ -142,6 +163,12 @@ def load_checker() -> _Checker:
                     sys.modules.pop(name, None)
                 else:
                     sys.modules[name] = previous
+            package = sys.modules.get(_AST_CHECKER.rpartition(".")[0])
+            if package is not None:  # importing a submodule also set it on its package
+                if saved[_AST_CHECKER] is None:
+                    vars(package).pop("ast_checker", None)
+                else:
+                    package.ast_checker = saved[_AST_CHECKER]
         languages = {member.value: member for member in module.Language}
         _checker = _Checker(module.ast_checker, languages, STUB_MODEL_NAME)
         return _checker
@@ -157,7 +184,7 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"cannot read BFCL data file {path}: {error}") from error
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -170,6 +197,14 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
+def _is_message(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and isinstance(message.get("role"), str)
+        and isinstance(message.get("content"), str)
+    )
+
+
 def _check_entry(row: dict[str, Any], where: str) -> None:
     question = row.get("question")
     if not isinstance(row.get("id"), str):
@@ -179,10 +214,7 @@ def _check_entry(row: dict[str, Any], where: str) -> None:
         or not question
         or not isinstance(question[0], list)
         or not question[0]
-        or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in question[0]
-        )
+        or not all(_is_message(message) for message in question[0])
     ):
         raise DataError(f"{where}: 'question' must be [[{{role, content}}, ...], ...]")
     functions = row.get("function")
@@ -275,12 +307,12 @@ def _concrete(value: Any, schema: Mapping[str, Any]) -> Any:
     """A possible-answer value made concrete: dict answers list acceptable values per key."""
     kind = schema.get("type")
     if kind in _DICT_TYPES and isinstance(value, dict):
-        return {
-            key: first
-            for key, values in value.items()
-            if (first := _first_acceptable(values) if isinstance(values, list) else values)
-            is not _OMITTED
-        }
+        concrete = {}
+        for key, values in value.items():
+            first = _first_acceptable(values) if isinstance(values, list) else values
+            if first is not _OMITTED:
+                concrete[key] = first
+        return concrete
     item_kind = (schema.get("items") or {}).get("type")
     if kind in _LIST_TYPES and item_kind in _DICT_TYPES and isinstance(value, list):
         return [_concrete(element, {"type": item_kind}) for element in value]
@@ -326,14 +358,16 @@ def java_source(value: Any, kind: str | None, item_kind: str | None = None, dept
 
     Strings are returned as they are (the model wrote source text, or a String's content).
     """
-    if isinstance(value, str) or depth > _NESTED_DEPTH_LIMIT:
+    if isinstance(value, str):
         return value
+    if depth > _NESTED_DEPTH_LIMIT:
+        return "..."
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        text = _number(value) if isinstance(value, int) else repr(value)
+        text = repr(value)
         if kind == "long" and isinstance(value, int):
             return f"{text}L"
         if kind == "float":
@@ -365,8 +399,10 @@ def _java_element(value: Any, kind: str | None, quote: bool, depth: int) -> str:
 
 def js_source(value: Any, kind: str | None, item_kind: str | None = None, depth: int = 0) -> Any:
     """A JSON argument as the JavaScript source text that BFCL's ``js_type_converter`` reads."""
-    if isinstance(value, str) or depth > _NESTED_DEPTH_LIMIT:
+    if isinstance(value, str):
         return value
+    if depth > _NESTED_DEPTH_LIMIT:
+        return "..."
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -388,13 +424,40 @@ def _js_element(value: Any, depth: int) -> str:
 _SOURCE_WRITERS = {"java": java_source, "javascript": js_source}
 
 
+class UnsafeArgument(ValueError):
+    """A Java/JS collection text that BFCL's regular-expression parsers would take too long on."""
+
+
+def bounded_collection_text(text: str) -> str:
+    """A Java/JS collection argument's source text, made safe for BFCL's type converters.
+
+    The converters parse collections with regular expressions that backtrack badly: a run of
+    whitespace costs them up to its fourth power, a long text its cube, and a text holding a
+    nested array (``[[`` or ``new Array([``) time exponential in its number of ``]``. So runs of
+    whitespace become one space (the converters skip whitespace around tokens, and BFCL's
+    string comparison drops spaces), and a text over ``MAX_COLLECTION_CHARS`` characters or a
+    nested array with more than ``MAX_NESTED_CLOSINGS`` ``]`` raises :class:`UnsafeArgument`.
+    No possible answer of BFCL's data comes near either limit (the longest is 152 characters).
+    """
+    text = _WHITESPACE_RUN.sub(" ", text)
+    if len(text) > MAX_COLLECTION_CHARS:
+        raise UnsafeArgument(f"{len(text)} characters, over {MAX_COLLECTION_CHARS}")
+    if text.count("]") > MAX_NESTED_CLOSINGS and _NESTED_ARRAY.search(text):
+        raise UnsafeArgument(f"a nested array with over {MAX_NESTED_CLOSINGS} ']'")
+    return text
+
+
 def to_checker_calls(
     calls: Sequence[Mapping[str, Any]], functions: Sequence[Mapping[str, Any]], language: str
 ) -> list[dict[str, dict[str, Any]]]:
-    """Our calls as the checker's ``[{name: {argument: value}}]`` (source text for Java/JS)."""
+    """Our calls as the checker's ``[{name: {argument: value}}]`` (source text for Java/JS).
+
+    Raises :class:`UnsafeArgument` for a Java/JS collection text that is too costly to parse.
+    """
     writer = _SOURCE_WRITERS.get(language)
     if writer is None:
         return [{call["name"]: call["parameters"]} for call in calls]
+    collections = _COLLECTION_TYPES[language]
     properties = {f["name"]: f["parameters"]["properties"] for f in functions}
     converted = []
     for call in calls:
@@ -403,8 +466,10 @@ def to_checker_calls(
         for name, value in call["parameters"].items():
             schema = schemas.get(name)
             if isinstance(schema, dict):
-                item_kind = (schema.get("items") or {}).get("type")
-                value = writer(value, schema.get("type"), item_kind)
+                kind = schema.get("type")
+                value = writer(value, kind, (schema.get("items") or {}).get("type"))
+                if kind in collections and isinstance(value, str):
+                    value = bounded_collection_text(value)
             arguments[name] = value
         converted.append({call["name"]: arguments})
     return converted
@@ -440,10 +505,9 @@ class ToolCallBFCLTask(ToolCallTask):
             categories = (categories,)
         unknown = [c for c in categories if c not in CATEGORIES]
         if unknown or not categories:
+            bad = ", ".join(map(repr, unknown)) if unknown else "none given"
             raise ValueError(
-                f"unknown BFCL categor{'ies' if len(unknown) > 1 else 'y'} "
-                f"{', '.join(map(repr, unknown)) or '(none given)'}; "
-                f"choose from {', '.join(CATEGORIES)}"
+                f"unknown BFCL category {bad}; valid categories: {', '.join(CATEGORIES)}"
             )
         self.categories = tuple(dict.fromkeys(categories))
         package = require_bfcl()  # the checker is needed to score, whatever the data's source
@@ -471,6 +535,9 @@ class ToolCallBFCLTask(ToolCallTask):
         language = language_of(category)
         try:
             model_output = to_checker_calls(calls, item["tools"], language)
+        except UnsafeArgument:
+            return False, UNSAFE_ARGUMENT
+        try:
             result = checker.ast_checker(
                 item["tools"],
                 model_output,
@@ -479,11 +546,11 @@ class ToolCallBFCLTask(ToolCallTask):
                 category,
                 checker.model_name,
             )
+            if result["valid"] is True:
+                return True, ""
+            return False, str(result.get("error_type") or "")
         except Exception:  # third-party code on untrusted input: any failure is a wrong answer
             return False, CHECKER_EXCEPTION
-        if result.get("valid") is True:
-            return True, ""
-        return False, str(result.get("error_type") or "")
 
     def correctness(self, item: Item, completion: str) -> float:
         valid, _ = self.check(item, completion)
@@ -533,37 +600,36 @@ def group_accuracies(
     unknown = sorted(set(outcomes) - set(CATEGORIES))
     if unknown:
         raise ValueError(
-            f"unknown BFCL categories {unknown}; choose from {', '.join(CATEGORIES)}"
+            f"unknown BFCL category {', '.join(map(repr, unknown))}; "
+            f"valid categories: {', '.join(CATEGORIES)}"
         )
     accuracy: dict[str, float] = {}
     for category in CATEGORIES:
         if category in outcomes:
-            values = outcomes[category]
-            if not values:
+            if not outcomes[category]:
                 raise ValueError(f"category {category!r} has no results")
-            accuracy[category] = sum(bool(v) for v in values) / len(values)
-
-    def unweighted(names: Iterable[str]) -> float | None:
-        present = [accuracy[name] for name in names if name in accuracy]
-        return sum(present) / len(present) if present else None
-
-    groups: dict[str, float | None] = {}
-    groups["simple"] = unweighted(NON_LIVE_SIMPLE)
-    if groups["simple"] is not None:
-        accuracy["simple"] = groups["simple"]
-    groups["non_live"] = unweighted(["simple", *NON_LIVE_AST[len(NON_LIVE_SIMPLE) :]])
+            accuracy[category] = _correct(outcomes[category]) / len(outcomes[category])
+    _add_mean(accuracy, "simple", NON_LIVE_SIMPLE)
+    _add_mean(accuracy, "non_live", ("simple", *NON_LIVE_AST[len(NON_LIVE_SIMPLE) :]))
     live = [category for category in LIVE_AST if category in outcomes]
-    if live:
-        correct = sum(sum(bool(v) for v in outcomes[c]) for c in live)
-        groups["live"] = correct / sum(len(outcomes[c]) for c in live)
-    groups["irrelevance_detection"] = unweighted(IRRELEVANCE)
-    for name in ("non_live", "live", "irrelevance_detection"):
-        if groups.get(name) is not None:
-            accuracy[name] = groups[name]  # type: ignore[assignment]
-    single_turn = unweighted(["non_live", "live", "irrelevance_detection"])
-    if single_turn is not None:
-        accuracy["single_turn"] = single_turn
+    if live:  # weighted by item counts: all live items pooled
+        accuracy["live"] = sum(_correct(outcomes[c]) for c in live) / sum(
+            len(outcomes[c]) for c in live
+        )
+    _add_mean(accuracy, "irrelevance_detection", IRRELEVANCE)
+    _add_mean(accuracy, "single_turn", ("non_live", "live", "irrelevance_detection"))
     return accuracy
+
+
+def _correct(outcomes: Sequence[bool]) -> int:
+    return sum(1 for outcome in outcomes if outcome)
+
+
+def _add_mean(accuracy: dict[str, float], name: str, parts: Sequence[str]) -> None:
+    """accuracy[name] = unweighted mean of the parts present (nothing when none is)."""
+    present = [accuracy[part] for part in parts if part in accuracy]
+    if present:
+        accuracy[name] = sum(present) / len(present)
 
 
 def evaluate(task: ToolCallBFCLTask, completions: Sequence[str]) -> dict[str, float]:
