@@ -168,16 +168,17 @@ class Trainer:
         self.agent: WeightingAgent = make_agent(config.weighting, **config.weighting_kwargs)
         self.estimate = ESTIMATORS[config.estimator][0]
         torch.manual_seed(config.seed)
+        # task= picks the tiny policy built for this task; other models ignore the task
+        policy_task = registry.resolve(config.task) if config.model == "tiny" else None
         self.policy = load_policy(
-            config.model, task=registry.resolve(config.task), device=config.device,
-            dtype=config.dtype, gradient_checkpointing=config.gradient_checkpointing,
-            progress=progress,
+            config.model, task=policy_task, device=config.device, dtype=config.dtype,
+            gradient_checkpointing=config.gradient_checkpointing, progress=progress,
         )
         self.reference_model = None
-        if config.kl_coef > 0:
+        if config.kl_coef > 0:  # the frozen starting point, loaded again from its source
             self.reference_model = load_policy(
-                config.model, task=registry.resolve(config.task), device=config.device,
-                dtype=config.dtype, progress=False,
+                config.model, task=policy_task, device=config.device, dtype=config.dtype,
+                progress=False,
             ).model.eval().requires_grad_(False)
         self.optimizer = torch.optim.AdamW(
             self.policy.model.parameters(), lr=config.learning_rate,
