@@ -9,10 +9,26 @@ from typing import Any
 
 from saw_bench.errors import SawBenchError
 from saw_bench.weighting._base import ObjectiveBatch, WeightingAgent, normalise_to_sum
+from saw_bench.weighting._rlw import RandomWeighting
+from saw_bench.weighting._saw import SAWWeighting, coefficient_of_variation
+from saw_bench.weighting._saw_ema import SAWEmaWeighting
+from saw_bench.weighting._saw_floor import SAWFloorWeighting
+from saw_bench.weighting._saw_group import SAWGroupWeighting
+from saw_bench.weighting._saw_noshift import SAWNoShiftWeighting
 from saw_bench.weighting._static import StaticRangeWeighting, StaticWeighting
 
 AGENTS: dict[str, type[WeightingAgent]] = {
-    agent.name: agent for agent in (StaticWeighting, StaticRangeWeighting)
+    agent.name: agent
+    for agent in (
+        StaticWeighting,
+        StaticRangeWeighting,
+        SAWWeighting,
+        SAWGroupWeighting,
+        SAWEmaWeighting,
+        SAWFloorWeighting,
+        SAWNoShiftWeighting,
+        RandomWeighting,
+    )
 }
 
 
@@ -31,6 +47,13 @@ def make_agent(name: str, **kwargs: Any) -> WeightingAgent:
 __all__ = [
     "AGENTS",
     "ObjectiveBatch",
+    "RandomWeighting",
+    "SAWEmaWeighting",
+    "SAWFloorWeighting",
+    "SAWGroupWeighting",
+    "SAWNoShiftWeighting",
+    "SAWWeighting",
+    "coefficient_of_variation",
     "StaticRangeWeighting",
     "StaticWeighting",
     "WeightingAgent",
