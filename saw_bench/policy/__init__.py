@@ -1,0 +1,39 @@
+"""Policies: a Hugging Face causal LM with its tokenizer, and the tiny embedded one.
+
+``load_policy("tiny", task=...)`` gives the ~1M-parameter policy that saw-bench builds on CPU
+for a task (cached under ``$SAW_BENCH_CACHE``); ``load_policy("owner/name")`` or a local folder
+gives any Hugging Face causal LM. Both come back as a :class:`Policy` whose ``generate``
+returns a :class:`GenerationBatch`.
+"""
+
+from saw_bench.policy._hf import (
+    GenerationBatch,
+    Policy,
+    load_policy,
+    mask_through_first,
+    plain_chat,
+)
+from saw_bench.policy._tiny import (
+    RECIPE_OVERRIDES,
+    RECIPE_VERSION,
+    TinyRecipe,
+    build_tiny_policy,
+    cache_dir,
+    default_recipe,
+    prepare,
+)
+
+__all__ = [
+    "RECIPE_OVERRIDES",
+    "RECIPE_VERSION",
+    "GenerationBatch",
+    "Policy",
+    "TinyRecipe",
+    "build_tiny_policy",
+    "cache_dir",
+    "default_recipe",
+    "load_policy",
+    "mask_through_first",
+    "plain_chat",
+    "prepare",
+]
