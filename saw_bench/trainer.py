@@ -34,7 +34,7 @@ import platform
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,19 @@ from saw_bench.estimators import ESTIMATORS, group_normalise
 from saw_bench.runio import append_jsonl, read_jsonl, truncate_jsonl, write_json_atomic
 from saw_bench.task import TextTask
 from saw_bench.weighting import ObjectiveBatch, WeightingAgent, make_agent
+
+
+@dataclass(frozen=True)
+class RolloutTensors:
+    """One step's rollouts as the update needs them: prompt + completion token ids."""
+
+    sequences: torch.Tensor  # (n, P + T)
+    attention: torch.Tensor  # (n, P + T)
+    completion_mask: torch.Tensor  # (n, T) float, 1 up to and including EOS
+
+    @property
+    def completion_length(self) -> int:
+        return self.completion_mask.shape[1]
 
 
 @dataclass
@@ -288,17 +301,19 @@ class Trainer:
         rewards = self.task.score(rollout_items, rollouts.texts).astype(np.float64)
         after_score = time.perf_counter()
 
-        # weigh
+        # weigh (gradient-based agents also get the per-objective policy-gradient Gramian)
+        tensors = self.rollout_tensors(rollouts)
         batch = ObjectiveBatch(
             rewards=rewards, group_ids=group_ids, low=self.task.reward_low,
             high=self.task.reward_high, priorities=config.priorities, step=step,
+            gramian=self.gramian_callable(tensors, rewards, group_ids),
         )
         weights = np.asarray(self.agent.weights(batch), dtype=np.float64)
         after_weight = time.perf_counter()
 
         # estimate + update
         advantages = self.estimate(rewards, group_ids, weights)
-        update = self.update(rollouts, torch.as_tensor(advantages, dtype=torch.float32))
+        update = self.update(tensors, torch.as_tensor(advantages, dtype=torch.float32))
         finished = time.perf_counter()
 
         tokens = int(rollouts.completion_mask.sum())
@@ -322,6 +337,28 @@ class Trainer:
         append_jsonl(self.run_dir / "metrics.jsonl", row)
         return row
 
+    def gramian_callable(
+        self, tensors: RolloutTensors, rewards: np.ndarray, group_ids: np.ndarray
+    ) -> Callable[[], np.ndarray] | None:
+        """For agents that ask: the K x K Gramian of per-objective policy gradients, computed
+        when the agent calls it (one forward pass, K backward passes on a parameter subset, or
+        the agent's own choice of parameters and passes)."""
+        if not self.agent.needs_gramian:
+            return None
+        from saw_bench.weighting._gramian import objective_advantages, objective_gramian
+
+        def gramian() -> np.ndarray:
+            return objective_gramian(
+                self.policy.model, tensors.sequences, tensors.attention, tensors.completion_mask,
+                tensors.completion_length,
+                torch.as_tensor(objective_advantages(rewards, group_ids), dtype=torch.float32),
+                temperature=self.config.temperature,
+                parameters=getattr(self.agent, "parameters", "subset"),
+                separate_passes=getattr(self.agent, "separate_passes", False),
+            )
+
+        return gramian
+
     def sample_items(self, step: int) -> list[dict[str, Any]]:
         """prompts_per_step items: epochs over shuffled training items, a function of step."""
         per_step = self.config.prompts_per_step
@@ -334,16 +371,22 @@ class Trainer:
             chosen.append(self.train_items[order[offset]])
         return chosen
 
-    def update(self, rollouts: Any, advantages: torch.Tensor) -> dict[str, float]:
+    def rollout_tensors(self, rollouts: Any) -> RolloutTensors:
+        device = self.policy.device
+        return RolloutTensors(
+            sequences=torch.cat([rollouts.prompt_ids, rollouts.completion_ids], dim=1).to(device),
+            attention=torch.cat([rollouts.prompt_mask, rollouts.completion_mask], dim=1).to(device),
+            completion_mask=rollouts.completion_mask.to(device).float(),
+        )
+
+    def update(self, rollouts: RolloutTensors, advantages: torch.Tensor) -> dict[str, float]:
         config = self.config
         model = self.policy.model
-        device = self.policy.device
-        sequences = torch.cat([rollouts.prompt_ids, rollouts.completion_ids], dim=1).to(device)
-        attention = torch.cat([rollouts.prompt_mask, rollouts.completion_mask], dim=1).to(device)
-        completion_mask = rollouts.completion_mask.to(device).float()
-        advantages = advantages.to(device)
+        sequences, attention = rollouts.sequences, rollouts.attention
+        completion_mask = rollouts.completion_mask
+        advantages = advantages.to(self.policy.device)
         rows = sequences.shape[0]
-        length = rollouts.completion_ids.shape[1]
+        length = rollouts.completion_length
 
         needs_old = config.epochs > 1 or config.minibatches > 1
         with torch.no_grad():
@@ -360,7 +403,7 @@ class Trainer:
         chunks = np.array_split(np.arange(rows), config.minibatches)
         for _ in range(config.epochs):
             for chunk in chunks:
-                index = torch.as_tensor(chunk, device=device)
+                index = torch.as_tensor(chunk, device=self.policy.device)
                 logprobs = self._logprobs(model, sequences[index], attention[index], length)
                 baseline = logprobs.detach() if old_logprobs is None else old_logprobs[index]
                 ratio = torch.exp(logprobs - baseline)

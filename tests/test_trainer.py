@@ -151,10 +151,10 @@ def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path
     prompts = [trainer.policy.render(trainer.task.prompt(item)) for item in items]
     rollouts = trainer.policy.generate(prompts, num_samples=4, max_new_tokens=20, seed=1)
     advantages = torch.tensor([1.0, -1.0] * (len(rollouts) // 2))
-    sequences = torch.cat([rollouts.prompt_ids, rollouts.completion_ids], dim=1)
-    attention = torch.cat([rollouts.prompt_mask, rollouts.completion_mask], dim=1)
-    mask = rollouts.completion_mask.float()
-    length = rollouts.completion_ids.shape[1]
+    tensors = trainer.rollout_tensors(rollouts)
+    sequences, attention = tensors.sequences, tensors.attention
+    mask = tensors.completion_mask
+    length = tensors.completion_length
 
     def sequence_logprob():
         with torch.no_grad():
@@ -162,7 +162,7 @@ def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path
         return (logprobs * mask).sum(dim=1) / mask.sum(dim=1)
 
     before = sequence_logprob()
-    trainer.update(rollouts, advantages)
+    trainer.update(tensors, advantages)
     change = sequence_logprob() - before
     assert change[advantages > 0].mean() > change[advantages < 0].mean()
 
