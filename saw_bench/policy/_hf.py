@@ -269,7 +269,8 @@ def load_policy(
 
     ``"tiny"`` is the embedded policy for ``task`` (default ``saw/ToolCall-Synth-v0``), built
     by :func:`saw_bench.policy.build_tiny_policy` on first use and cached. Anything else goes
-    to ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained``. ``device="auto"`` picks
+    to ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained`` (and ``task`` is ignored,
+    so callers can pass their task whatever the model). ``device="auto"`` picks
     CUDA when available; ``dtype="auto"`` means bfloat16 on CUDA and float32 on CPU.
     """
     target = resolve_device(device)
@@ -280,10 +281,6 @@ def load_policy(
         folder = build_tiny_policy(default_recipe(task), progress=progress)
         name = f"tiny/{folder.name}"
     else:
-        if task is not None:
-            raise SawBenchError(
-                f"task= only selects which tiny policy to build; model {model!r} is not 'tiny'"
-            )
         folder = Path(model).expanduser()
         name = model
         if not folder.is_dir() and not HUB_ID.match(model):

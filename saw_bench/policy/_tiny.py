@@ -3,13 +3,15 @@
 saw-bench must run end to end on a laptop CPU without downloading a model. So for each task we
 build a policy from nothing, in a few minutes, and cache it:
 
-1. **Tokenizer.** A byte-level BPE (the ``tokenizers`` library, ~1,024 tokens) trained on the
-   task's train prompts and reference completions, wrapped as ``PreTrainedTokenizerFast`` with
-   the special tokens ``<|pad|>``, ``<|bos|>``, ``<|eos|>`` and one marker per chat role, and a
-   jinja chat template (``<|bos|><|role|>\\ncontent\\n ... <|assistant|>\\n``). Byte-level BPE
-   without a normalizer round-trips every string exactly.
+1. **Tokenizer.** A byte-level BPE (the ``tokenizers`` library, 2,048 tokens) trained on the
+   task's train prompts and reference completions. ``_`` counts as a letter when splitting, so
+   identifiers such as ``get_stock_price`` become one token. Wrapped as
+   ``PreTrainedTokenizerFast`` with the special tokens ``<|pad|>``, ``<|bos|>``, ``<|eos|>`` and
+   one marker per chat role, and a jinja chat template
+   (``<|bos|><|role|>\ncontent\n ... <|assistant|>\n``). Byte-level BPE without a normalizer
+   round-trips every string exactly.
 2. **Model.** ``LlamaForCausalLM`` from a ``LlamaConfig`` (hidden 128, 4 layers, 4 heads, FFN
-   384, tied embeddings: ~1M parameters), initialised from the recipe's seed. On 2 CPU cores
+   384, tied embeddings: ~1.1M parameters), initialised from the recipe's seed. On 2 CPU cores
    this size beat a 4M model at equal wall time in our prototypes.
 3. **Warm start.** Supervised fine-tuning on (prompt, reference + EOS) pairs of the train split,
    loss on the target tokens only. A share ``corrupt_fraction`` of the targets is corrupted
@@ -17,10 +19,19 @@ build a policy from nothing, in a few minutes, and cache it:
    the warm policy knows the format but is far from perfect: RL has something to learn. Longer
    clean training gives a nearly perfect policy and leaves the benchmark nothing to measure.
 
+Tuning notes (ToolCall-Synth, 2 CPU cores). With 1,024 tokens 3-5% of the test references did
+not fit in 96 new tokens; 2,048 tokens and identifier-preserving splitting bring that to ~1%
+and cut prompts from ~164 to ~135 tokens. Batch 16 for 500 steps learnt more than batch 32
+for 280 steps at about the same number of examples. The test split's requests use phrasings
+and values never seen in training, which a model trained from scratch hardly generalises to:
+held-out correctness stays near -2.7 even with clean targets, while greedy correctness on
+train items reaches about -0.4.
+
 Everything is fixed by a :class:`TinyRecipe`; the same recipe gives the same weights on the same
-CPU (seeded init, fixed data order, fixed thread count). The result is a normal Hugging Face
-folder (``save_pretrained``, safetensors) under ``<cache>/tiny/<task-slug>-<hash12>/`` with
-``recipe.json`` and ``figures.json`` (training speed and held-out scores) beside it.
+CPU (seeded init, fixed data order; the thread count does not change the result). The result is
+a normal Hugging Face folder (``save_pretrained``, safetensors) under
+``<cache>/tiny/<task-slug>-<hash12>/`` with ``recipe.json`` and ``figures.json`` (training
+speed, held-out and train-split scores) beside it.
 """
 
 from __future__ import annotations
@@ -80,17 +91,17 @@ class TinyRecipe:
     task: str = DEFAULT_TASK
     task_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
     # tokenizer and model
-    vocab_size: int = 1024
+    vocab_size: int = 2048
     hidden_size: int = 128
     num_layers: int = 4
     num_heads: int = 4
     ffn_size: int = 384
     max_position: int = 1024
     # supervised warm start
-    sft_steps: int = 280
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    warmup_steps: int = 20
+    sft_steps: int = 500
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    warmup_steps: int = 30
     final_lr_fraction: float = 0.1  # cosine decay from learning_rate to this share of it
     weight_decay: float = 0.0
     corrupt_fraction: float = 0.5
