@@ -12,6 +12,8 @@ inside each objective's ``[low, high]``.
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +94,17 @@ class TextTask(abc.ABC):
         ``directory``). Tasks that need a data file override it; the registry-driven test
         suite builds every registered environment with these."""
         return {}
+
+    def data_fingerprint(self) -> str:
+        """sha256 of the canonical JSON of every split's items: changes when the data does.
+
+        Tasks with large data may override it with something cheaper (a file hash)."""
+        digest = hashlib.sha256()
+        for name in self.split_names:
+            for item in self.split(name):
+                digest.update(json.dumps(item, sort_keys=True, default=str).encode())
+                digest.update(b"\n")
+        return digest.hexdigest()
 
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
         """Extra facts about one scored completion, for the environment's step info."""

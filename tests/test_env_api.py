@@ -117,3 +117,12 @@ def test_gymnasium_make_works_for_saw_ids_too():
 def test_unknown_split_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown split 'dev'.*train, test"):
         saw_bench.make("toolcall", split="dev")
+
+
+def test_data_fingerprint_follows_the_data():
+    first = saw_bench.load_task("toolcall", train_size=20, test_size=5)
+    same = saw_bench.load_task("toolcall", train_size=20, test_size=5)
+    other_seed = saw_bench.load_task("toolcall", train_size=20, test_size=5, seed=1)
+    assert first.data_fingerprint() == same.data_fingerprint()
+    assert first.data_fingerprint() != other_seed.data_fingerprint()
+    assert len(first.data_fingerprint()) == 64

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import string
 import time
 from typing import Any
@@ -252,6 +253,35 @@ def test_train_and_test_template_tables_are_disjoint() -> None:
     for train, test in pairs:
         assert train and test
         assert not set(train) & set(test), (train, test)
+
+
+def phrasing_patterns(function: synth.Function, side: int) -> list[re.Pattern[str]]:
+    """A pattern per phrasing of one side: its fixed words, any text for each placeholder."""
+    patterns = []
+    for phrasing in function.phrasings[side]:
+        parts = [re.escape(literal) + ("(.+?)" if field else "")
+                 for literal, field, *_ in string.Formatter().parse(phrasing)]
+        patterns.append(re.compile("".join(parts)))
+    return patterns
+
+
+@pytest.mark.parametrize(("mode", "side"), [("seen", 0), ("novel", 1)])
+def test_test_phrasings_choose_the_wording_of_test_requests(mode, side) -> None:
+    task = ToolCallSynthTask(test_phrasings=mode, multi_call_share=0.0, no_call_share=0.0)
+    by_name = {function.name: function for function in synth.FUNCTIONS}
+    frames = [frame.split("{action}")[0] for frame in synth.FRAMES[1]]
+    for item in task.split("test")[:200]:
+        function = by_name[item["answer"]["tool_calls"][0]["name"]]
+        query = item["query"]
+        assert any(query.startswith(frame) for frame in frames), query  # always a test frame
+        # the function is asked for with the wording of the chosen side (some phrasings of
+        # the two sides overlap, so only the chosen side's match is required)
+        assert any(p.search(query) for p in phrasing_patterns(function, side)), (mode, query)
+
+
+def test_unknown_test_phrasings_is_refused() -> None:
+    with pytest.raises(ValueError, match="test_phrasings must be 'seen' or 'novel'"):
+        ToolCallSynthTask(test_phrasings="both")
 
 
 def test_train_and_test_value_pools_are_disjoint() -> None:

@@ -137,8 +137,13 @@ class TinyRecipe:
         return dataclasses.asdict(self)
 
     def recipe_hash(self) -> str:
-        """sha256 of the canonical JSON of the recipe and :data:`RECIPE_VERSION`."""
-        payload = {"recipe_version": RECIPE_VERSION, **self.to_dict()}
+        """sha256 of the canonical JSON of the recipe, :data:`RECIPE_VERSION` and the task's
+        data fingerprint (so a change of the generated data rebuilds the policy)."""
+        payload = {
+            "recipe_version": RECIPE_VERSION,
+            "task_data": self.load_task().data_fingerprint(),
+            **self.to_dict(),
+        }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
