@@ -47,7 +47,12 @@ from saw_bench.errors import SawBenchError
 from saw_bench.estimators import ESTIMATORS, group_normalise
 from saw_bench.runio import append_jsonl, read_jsonl, truncate_jsonl, write_json_atomic
 from saw_bench.task import TextTask
-from saw_bench.weighting import ObjectiveBatch, WeightingAgent, make_agent
+from saw_bench.weighting import (
+    ObjectiveBatch,
+    WeightingAgent,
+    completion_logprobs,
+    make_agent,
+)
 
 
 @dataclass(frozen=True)
@@ -390,11 +395,15 @@ class Trainer:
 
         needs_old = config.epochs > 1 or config.minibatches > 1
         with torch.no_grad():
-            old_logprobs = (
-                self._logprobs(model, sequences, attention, length) if needs_old else None
-            )
+            old_logprobs = None
+            if needs_old:
+                old_logprobs = completion_logprobs(
+                    model, sequences, attention, length, config.temperature
+                )
             reference_logprobs = (
-                self._logprobs(self.reference_model, sequences, attention, length)
+                completion_logprobs(
+                    self.reference_model, sequences, attention, length, config.temperature
+                )
                 if self.reference_model is not None else None
             )
 
@@ -404,7 +413,9 @@ class Trainer:
         for _ in range(config.epochs):
             for chunk in chunks:
                 index = torch.as_tensor(chunk, device=self.policy.device)
-                logprobs = self._logprobs(model, sequences[index], attention[index], length)
+                logprobs = completion_logprobs(
+                    model, sequences[index], attention[index], length, config.temperature
+                )
                 baseline = logprobs.detach() if old_logprobs is None else old_logprobs[index]
                 ratio = torch.exp(logprobs - baseline)
                 advantage = advantages[index].unsqueeze(1)
@@ -432,24 +443,6 @@ class Trainer:
             "kl": float(np.mean(kls)) if kls else 0.0,
             "clip_fraction": float(np.mean(clipped)),
         }
-
-    def _logprobs(
-        self,
-        model: torch.nn.Module,
-        sequences: torch.Tensor,
-        attention: torch.Tensor,
-        completion_length: int,
-    ) -> torch.Tensor:
-        """log pi(token) of the last ``completion_length`` tokens, (rows, completion_length).
-
-        Position ids follow the attention mask, as in generation with left padding."""
-        positions = (attention.long().cumsum(-1) - 1).clamp(min=0)
-        logits = model(
-            input_ids=sequences, attention_mask=attention, position_ids=positions
-        ).logits
-        logits = logits[:, -completion_length - 1 : -1].float() / self.config.temperature
-        targets = sequences[:, -completion_length:]
-        return torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from saw_bench.errors import SawBenchError
 from saw_bench.policy import TinyRecipe, build_tiny_policy, load_policy
 from saw_bench.runio import read_jsonl
 from saw_bench.trainer import TrainConfig, Trainer, normalised_auc, train
+from saw_bench.weighting import completion_logprobs
 
 SMALL = dict(
     prompts_per_step=3, group_size=4, max_new_tokens=20, eval_every=2, eval_items=6,
@@ -158,7 +159,7 @@ def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path
 
     def sequence_logprob():
         with torch.no_grad():
-            logprobs = trainer._logprobs(trainer.policy.model, sequences, attention, length)
+            logprobs = completion_logprobs(trainer.policy.model, sequences, attention, length)
         return (logprobs * mask).sum(dim=1) / mask.sum(dim=1)
 
     before = sequence_logprob()

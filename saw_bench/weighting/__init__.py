@@ -9,6 +9,15 @@ from typing import Any
 
 from saw_bench.errors import SawBenchError
 from saw_bench.weighting._base import ObjectiveBatch, WeightingAgent, normalise_to_sum
+from saw_bench.weighting._drw_grad import DRWGradWeighting
+from saw_bench.weighting._gramian import (
+    completion_logprobs,
+    gramian_parameters,
+    objective_advantages,
+    objective_gramian,
+)
+from saw_bench.weighting._mgda import MGDAWeighting
+from saw_bench.weighting._pcgrad import PCGradWeighting
 from saw_bench.weighting._rlw import RandomWeighting
 from saw_bench.weighting._saw import SAWWeighting, coefficient_of_variation
 from saw_bench.weighting._saw_ema import SAWEmaWeighting
@@ -16,6 +25,7 @@ from saw_bench.weighting._saw_floor import SAWFloorWeighting
 from saw_bench.weighting._saw_group import SAWGroupWeighting
 from saw_bench.weighting._saw_noshift import SAWNoShiftWeighting
 from saw_bench.weighting._static import StaticRangeWeighting, StaticWeighting
+from saw_bench.weighting._upgrad import UPGradWeighting
 
 AGENTS: dict[str, type[WeightingAgent]] = {
     agent.name: agent
@@ -28,6 +38,10 @@ AGENTS: dict[str, type[WeightingAgent]] = {
         SAWFloorWeighting,
         SAWNoShiftWeighting,
         RandomWeighting,
+        MGDAWeighting,
+        PCGradWeighting,
+        UPGradWeighting,
+        DRWGradWeighting,
     )
 }
 
@@ -46,6 +60,14 @@ def make_agent(name: str, **kwargs: Any) -> WeightingAgent:
 
 __all__ = [
     "AGENTS",
+    "DRWGradWeighting",
+    "MGDAWeighting",
+    "PCGradWeighting",
+    "UPGradWeighting",
+    "completion_logprobs",
+    "gramian_parameters",
+    "objective_advantages",
+    "objective_gramian",
     "ObjectiveBatch",
     "RandomWeighting",
     "SAWEmaWeighting",

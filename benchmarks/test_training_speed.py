@@ -1,0 +1,63 @@
+"""Training-step cost on the embedded default (tiny policy, CPU), per weighting agent.
+
+Run with ``tox -e bench`` or ``python -m pytest benchmarks/test_training_speed.py
+--benchmark-enable -s``. For each agent the same steps (same seed, same prompts) run in one
+process; the table printed at the end gives seconds per step split by phase (generate, score,
+weight, update), generated tokens per second, the weight computation alone in microseconds,
+the step time relative to ``static`` (the SAW paper's overhead table, at our scale) and the
+peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import resource
+
+import numpy as np
+import pytest
+
+from saw_bench.trainer import TrainConfig, Trainer
+
+STEPS = 3
+AGENTS = ["static", "saw", "saw-group", "rlw", "mgda", "pcgrad", "upgrad", "drw-grad"]
+RESULTS: dict[tuple[str, str], dict[str, float]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    yield
+    if not RESULTS:
+        return
+    print("\n\ntask | agent | s/step | generate | score | weight | update | weight us | "
+          "tokens/s | x static")
+    for (task, agent), figures in RESULTS.items():
+        static = RESULTS.get((task, "static"), figures)["total"]
+        print(
+            f"{task} | {agent} | {figures['total']:.2f} | {figures['generate']:.2f} | "
+            f"{figures['score']:.3f} | {figures['weight']:.3f} | {figures['update']:.2f} | "
+            f"{figures['weight'] * 1e6:,.0f} | {figures['tokens_per_second']:,.0f} | "
+            f"{figures['total'] / static:.3f}"
+        )
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the process: {peak_mib:,.0f} MiB")
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+@pytest.mark.parametrize("task", ["toolcall"])
+def test_training_step_seconds(benchmark, tmp_path, task, agent):
+    config = TrainConfig(task=task, weighting=agent, steps=STEPS, eval_every=10_000,
+                         checkpoint_every=10_000)
+    trainer = Trainer.create(config, out_dir=tmp_path / agent, progress=False)
+    rows = []
+
+    def one_step():
+        rows.append(trainer.train_step())
+        trainer.step += 1
+
+    benchmark.pedantic(one_step, rounds=STEPS, iterations=1, warmup_rounds=0)
+    phases = {name: float(np.mean([row["seconds"][name] for row in rows]))
+              for name in ("generate", "score", "weight", "update", "total")}
+    tokens = sum(row["tokens"] for row in rows)
+    phases["tokens_per_second"] = tokens / sum(row["seconds"]["generate"] for row in rows)
+    RESULTS[(task, agent)] = phases
+    benchmark.extra_info.update(phases)
+    assert len(rows) == STEPS
