@@ -6,6 +6,12 @@ process; the table printed at the end gives seconds per step split by phase (gen
 weight, update), generated tokens per second, the weight computation alone in microseconds,
 the step time relative to ``static`` (the SAW paper's overhead table, at our scale) and the
 peak resident memory of the process.
+
+Agents change the policy differently, so after the first step their rollouts (and so the
+generate and update phases) differ in length; on a shared 2-core machine those phases also
+swing by tens of percent between runs. The column "overhead" therefore compares like with
+like: 1 + (agent's weight phase - static's weight phase) / (mean step time without the weight
+phase, over all agents). "x static" is the raw ratio of step times.
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ def report():
     if not RESULTS:
         return
     print("\n\ntask | agent | s/step | generate | score | weight | update | weight us | "
-          "tokens/s | x static")
+          "tokens/s | x static | overhead")
+    base = float(np.mean([f["total"] - f["weight"] for f in RESULTS.values()]))
     for (task, agent), figures in RESULTS.items():
-        static = RESULTS.get((task, "static"), figures)["total"]
+        static = RESULTS.get((task, "static"), figures)
+        overhead = 1 + (figures["weight"] - static["weight"]) / base
         print(
             f"{task} | {agent} | {figures['total']:.2f} | {figures['generate']:.2f} | "
             f"{figures['score']:.3f} | {figures['weight']:.3f} | {figures['update']:.2f} | "
             f"{figures['weight'] * 1e6:,.0f} | {figures['tokens_per_second']:,.0f} | "
-            f"{figures['total'] / static:.3f}"
+            f"{figures['total'] / static['total']:.3f} | {overhead:.4f}"
         )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of the process: {peak_mib:,.0f} MiB")
