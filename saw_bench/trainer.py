@@ -99,8 +99,11 @@ class TrainConfig:
     minibatches: int = 1
     # bookkeeping
     eval_every: int = 10
-    eval_items: int = 64
-    eval_temperature: float = 0.0
+    # Held-out evaluation samples at the training temperature by default: it measures the
+    # policy being trained (greedy decoding hides how RL sharpens the distribution). Set
+    # eval_temperature = 0 for greedy.
+    eval_items: int = 128
+    eval_temperature: float = 1.0
     checkpoint_every: int = 10
 
     def validate(self) -> None:

@@ -97,7 +97,7 @@ def test_metrics_match_an_independent_recomputation_of_the_step(tmp_path, small_
 
     rollouts = policy.generate(
         [policy.render(task.prompt(item)) for item in eval_items], num_samples=1,
-        max_new_tokens=trainer_config.max_new_tokens, temperature=0.0,
+        max_new_tokens=trainer_config.max_new_tokens, temperature=trainer_config.eval_temperature,
         seed=_derive_seed(3, "eval", 0),
     )
     rewards = task.score(eval_items, rollouts.texts)
