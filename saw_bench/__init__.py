@@ -38,8 +38,18 @@ __all__ = [
     "register",
     "registered_ids",
     "resolve",
+    "train",
 ]
 
 import saw_bench.envs  # noqa: E402,F401 - registers the shipped environment families
 
 load_plugins()
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+    """``saw_bench.train`` without importing torch at ``import saw_bench``."""
+    if name == "train":
+        from saw_bench.trainer import train
+
+        return train
+    raise AttributeError(f"module 'saw_bench' has no attribute {name!r}")

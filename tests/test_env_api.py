@@ -126,3 +126,15 @@ def test_data_fingerprint_follows_the_data():
     assert first.data_fingerprint() == same.data_fingerprint()
     assert first.data_fingerprint() != other_seed.data_fingerprint()
     assert len(first.data_fingerprint()) == 64
+
+
+def test_importing_saw_bench_does_not_import_torch_but_train_is_reachable():
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, saw_bench; print('torch' in sys.modules); "
+         "from saw_bench.trainer import train; print(saw_bench.train is train)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert probe.stdout.split() == ["False", "True"]
