@@ -1,0 +1,10 @@
+"""Summarization: Reddit TL;DR-style posts, objectives quality [0, 10] and conciseness [0, 10]."""
+
+from saw_bench.registry import register
+
+register(
+    id="saw/Summarize-Synth-v0",
+    task="saw_bench.envs.summarize.task:SummarizeSynthTask",
+    alias="summarize",
+    description="procedural Reddit-style posts to summarize in one TL;DR line",
+)

@@ -1,0 +1,128 @@
+"""Reward functions of ``saw/Summarize-Synth-v0``: the deterministic, offline ``reference`` judge.
+
+Both functions take an item and a summary (the completion with any leading "TL;DR:" already
+removed, see :func:`strip_prefix`) and return a value in [0, 10]. They never raise.
+
+quality (0-10)
+    ``10 * (0.6 * fact_recall + 0.4 * rougeL_f1)``.
+
+    * ``fact_recall``: share of the item's fact strings found in the summary as
+      case-insensitive substrings (the whole scored summary, at most 2000 characters).
+    * ``rougeL_f1``: ROUGE-L F1 of the summary against the item's reference, computed by
+      the ``rouge_score`` package (``RougeScorer(["rougeL"], use_stemmer=False)``; its
+      tokenizer lowercases and keeps only ``[a-z0-9]`` runs, so "$450" counts as "450").
+      Only the first ``ROUGE_MAX_WORDS`` = 100 whitespace words of the summary are given to
+      ROUGE: the LCS costs O(len(summary) * len(reference)), and a 100-word summary is already
+      five times over any word budget, so the cut changes no score a sensible summary gets.
+
+    The reference itself has recall 1 and ROUGE-L 1, so it scores exactly 10. Worked example:
+    reference "my roommate Marek owes me $450" (6 tokens), facts ["Marek", "$450"], summary
+    "Marek owes money" (3 tokens): recall 1/2; LCS "marek owes" = 2, precision 2/3, recall
+    2/6, F1 = 2 * (2/3) * (1/3) / (2/3 + 1/3) = 4/9; quality = 10 * (0.3 + 0.4 * 4/9) = 4.78.
+
+conciseness (0-10)
+    With ``w`` the number of whitespace-separated words of the summary and ``B`` the item's
+    ``word_budget``:
+
+    * ``w == 0`` (empty or blank summary): 0;
+    * ``1 <= w <= B``: 10;
+    * ``B < w < 3B``: linear, ``10 * (3B - w) / (2B)``; ``w >= 3B``: 0.
+      With B = 20: 20 words -> 10, 30 words -> 7.5, 40 words -> 5, 60 words -> 0.
+
+    No credit for pasting the post back: the conciseness is 0 when either
+
+    * the longest run of consecutive tokens shared by summary and post is longer than
+      ``COPY_RUN_SHARE`` = 60% of the post's tokens (a 50-token post: a shared run of 31
+      tokens or more), or
+    * ``w > B`` and more than ``COPY_OVERLAP_SHARE`` = 80% of the summary's tokens are post
+      tokens (a long summary stitched from the post's words).
+
+    Tokens here are the lowercased ``[a-z0-9]+`` runs, as for ROUGE. The reference is at most
+    ``B`` words and much shorter than 60% of its post, so it scores 10.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rouge_score import rouge_scorer
+
+QUALITY_LOW, QUALITY_HIGH = 0.0, 10.0
+CONCISENESS_LOW, CONCISENESS_HIGH = 0.0, 10.0
+FACT_WEIGHT, ROUGE_WEIGHT = 0.6, 0.4
+ROUGE_MAX_WORDS = 100
+OVER_BUDGET_ZERO = 3  # conciseness reaches 0 at this many times the word budget
+COPY_RUN_SHARE = 0.6
+COPY_OVERLAP_SHARE = 0.8
+
+_PREFIX = re.compile(r"^\s*tl\s*;?\s*dr\s*[:\-]?\s*", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9]+")
+_SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
+def strip_prefix(completion: str) -> str:
+    """The summary: the completion without surrounding space and a leading "TL;DR:"."""
+    return _PREFIX.sub("", completion, count=1).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased ``[a-z0-9]+`` runs: the tokens of the copy checks (as rouge_score's)."""
+    return _TOKEN.findall(text.lower())
+
+
+def fact_recall(item: dict[str, Any], summary: str) -> float:
+    """Share of the item's facts found in the summary (case-insensitive substring)."""
+    facts = item["facts"]
+    if not facts:
+        return 1.0
+    lowered = summary.lower()
+    return sum(fact.lower() in lowered for fact in facts) / len(facts)
+
+
+def rouge_l(item: dict[str, Any], summary: str) -> float:
+    """ROUGE-L F1 of the summary's first ROUGE_MAX_WORDS words against the reference."""
+    head = " ".join(summary.split()[:ROUGE_MAX_WORDS])
+    return _SCORER.score(item["reference"], head)["rougeL"].fmeasure
+
+
+def quality(item: dict[str, Any], summary: str) -> float:
+    """10 * (0.6 * fact recall + 0.4 * ROUGE-L F1), in [0, 10]."""
+    value = QUALITY_HIGH * (
+        FACT_WEIGHT * fact_recall(item, summary) + ROUGE_WEIGHT * rouge_l(item, summary)
+    )
+    return min(QUALITY_HIGH, max(QUALITY_LOW, value))
+
+
+def has_long_copied_run(summary_tokens: list[str], post_tokens: list[str]) -> bool:
+    """Whether summary and post share a run of more than COPY_RUN_SHARE of the post's tokens."""
+    run = int(COPY_RUN_SHARE * len(post_tokens)) + 1  # shortest run that "exceeds" the share
+    if run > len(summary_tokens) or run > len(post_tokens):
+        return False
+    post_runs = {tuple(post_tokens[i : i + run]) for i in range(len(post_tokens) - run + 1)}
+    return any(
+        tuple(summary_tokens[i : i + run]) in post_runs
+        for i in range(len(summary_tokens) - run + 1)
+    )
+
+
+def conciseness(item: dict[str, Any], summary: str) -> float:
+    """Length against the word budget (see the module docstring); 0 for a pasted post."""
+    n_words = len(summary.split())
+    budget = item["word_budget"]
+    if n_words == 0:
+        return CONCISENESS_LOW
+    summary_tokens = tokens(summary)
+    post_tokens = tokens(item["post"])
+    if has_long_copied_run(summary_tokens, post_tokens):
+        return CONCISENESS_LOW
+    if n_words <= budget:
+        return CONCISENESS_HIGH
+    post_vocabulary = set(post_tokens)
+    if summary_tokens:
+        overlap = sum(token in post_vocabulary for token in summary_tokens) / len(summary_tokens)
+        if overlap > COPY_OVERLAP_SHARE:
+            return CONCISENESS_LOW
+    zero_at = OVER_BUDGET_ZERO * budget
+    value = CONCISENESS_HIGH * (zero_at - n_words) / (zero_at - budget)
+    return min(CONCISENESS_HIGH, max(CONCISENESS_LOW, value))
