@@ -50,6 +50,7 @@ from saw_bench.task import TextTask
 from saw_bench.weighting import (
     ObjectiveBatch,
     WeightingAgent,
+    coefficient_of_variation,
     completion_logprobs,
     make_agent,
 )
@@ -580,15 +581,14 @@ def objective_stats(
     normalised = np.abs(group_normalise(rewards, group_ids) * weights)
     contribution = normalised.mean(axis=0)
     total = contribution.sum()
+    cvs = coefficient_of_variation(rewards, low)
     stats = {}
     for k, name in enumerate(names):
         column = rewards[:, k]
-        std = float(column.std(ddof=1)) if len(column) > 1 else 0.0
-        shifted_mean = float(column.mean() - low[k])
         stats[name] = {
             "mean": float(column.mean()),
-            "std": std,
-            "cv": std / (shifted_mean + 1e-8),
+            "std": float(column.std(ddof=1)) if len(column) > 1 else 0.0,
+            "cv": float(cvs[k]),
             "weight": float(weights[k]),
             "advantage_share": float(contribution[k] / total) if total > 0 else 0.0,
         }
