@@ -373,11 +373,14 @@ class Trainer:
         per_step = self.config.prompts_per_step
         total = len(self.train_items)
         start = step * per_step
+        orders: dict[int, np.ndarray] = {}  # one shuffle per epoch this step touches
         chosen = []
         for position in range(start, start + per_step):
             epoch, offset = divmod(position, total)
-            order = np.random.default_rng([self.config.seed, 7919, epoch]).permutation(total)
-            chosen.append(self.train_items[order[offset]])
+            if epoch not in orders:
+                rng = np.random.default_rng([self.config.seed, 7919, epoch])
+                orders[epoch] = rng.permutation(total)
+            chosen.append(self.train_items[orders[epoch][offset]])
         return chosen
 
     def rollout_tensors(self, rollouts: Any) -> RolloutTensors:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -141,11 +142,16 @@ class TinyRecipe:
         data fingerprint (so a change of the generated data rebuilds the policy)."""
         payload = {
             "recipe_version": RECIPE_VERSION,
-            "task_data": self.load_task().data_fingerprint(),
+            "task_data": self.task_data_fingerprint,
             **self.to_dict(),
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @functools.cached_property
+    def task_data_fingerprint(self) -> str:
+        """The task's data hash, computed once per recipe object (it generates the data)."""
+        return self.load_task().data_fingerprint()
 
     def folder_name(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.task.removeprefix("saw/").lower()).strip("-")
