@@ -110,6 +110,12 @@ class TextTask(abc.ABC):
         """Extra facts about one scored completion, for the environment's step info."""
         return {}
 
+    def pop_counters(self) -> dict[str, float]:
+        """Counts the task kept while scoring since the last call (for example an LLM judge's
+        retries and fallbacks), then reset. The trainer adds them to each ``metrics.jsonl`` row
+        under ``"task_counters"`` when non-empty. Tasks without such counts return ``{}``."""
+        return {}
+
     # ----------------------------------------------------------------- derived
     @property
     def objective_names(self) -> tuple[str, ...]:

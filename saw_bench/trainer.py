@@ -308,6 +308,7 @@ class Trainer:
         group_ids = rollouts.prompt_index.cpu().numpy()
         rollout_items = [items[index] for index in group_ids]
         rewards = self.task.score(rollout_items, rollouts.texts).astype(np.float64)
+        task_counters = self.task.pop_counters()
         after_score = time.perf_counter()
 
         # weigh (gradient-based agents also get the per-objective policy-gradient Gramian)
@@ -343,6 +344,8 @@ class Trainer:
                 rewards, group_ids, weights, self.task.objective_names, self.task.reward_low
             ),
         }
+        if task_counters:
+            row["task_counters"] = task_counters
         append_jsonl(self.run_dir / "metrics.jsonl", row)
         return row
 
