@@ -10,12 +10,13 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from saw_bench.errors import SawBenchError
+from saw_bench.errors import RunInterrupted, SawBenchError
 
 
 def list_everything() -> str:
@@ -83,6 +84,43 @@ def run_command(args: argparse.Namespace) -> str:
     return summary_table(run_dir)
 
 
+def sweep_command(args: argparse.Namespace) -> str:
+    """A sweep from a TOML file and/or flags (flags win); returns the comparison table."""
+    from saw_bench.sweep import SweepSpec, load_spec, sweep
+
+    spec = load_spec(Path(args.config)) if args.config else SweepSpec()
+    for flag, name in (("task", "tasks"), ("estimator", "estimators"),
+                       ("weighting", "weightings")):  # fmt: skip
+        values = _split_list(getattr(args, flag))
+        if values:
+            setattr(spec, name, values)
+    if args.seeds:
+        spec.seeds = [_integer("--seeds", value) for value in _split_list(args.seeds)]
+    if args.workers is not None:
+        spec.workers = args.workers
+    if args.steps is not None:
+        spec.train["steps"] = args.steps
+    if args.model is not None:
+        spec.train["model"] = args.model
+    out = Path(args.out) if args.out else Path("sweeps") / time.strftime("sweep-%Y%m%d-%H%M%S")
+    folder = sweep(spec, out, log=lambda message: print(message, flush=True))
+    from saw_bench.analysis import compare_command
+
+    return compare_command([str(folder)], csv=None, png=None, threshold=0.9)
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """Repeated and/or comma-separated flag values, in order."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _integer(flag: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SawBenchError(f"{flag} takes integers, but got {value!r}") from None
+
+
 def summary_table(run_dir: Path) -> str:
     summary = json.loads((Path(run_dir) / "summary.json").read_text())
     lines = [
@@ -126,7 +164,69 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run folder (default runs/<task>-<estimator>-<agent>-...)")
     run.add_argument("--config", help="TOML file of training options")
     run.add_argument("--resume", help="continue the run in this folder")
+
+    sweep = verbs.add_parser(
+        "sweep", help="run a grid of tasks x estimators x agents x seeds (resumable)"
+    )
+    sweep.add_argument("--config", help="TOML sweep file (tasks, estimators, weightings, seeds, "
+                       "workers, [train])")  # fmt: skip
+    sweep.add_argument("--task", action="append", help="task ids or aliases (comma-separated)")
+    sweep.add_argument("--estimator", action="append", help="estimators (comma-separated)")
+    sweep.add_argument("--weighting", action="append", help="agents (comma-separated)")
+    sweep.add_argument("--seeds", action="append", help="seeds, e.g. 0,1,2")
+    sweep.add_argument("--steps", type=int, help="training steps of every run")
+    sweep.add_argument("--model", help="'tiny' (default) or a Hugging Face id or local path")
+    sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
+    sweep.add_argument("--out", help="sweep folder (default sweeps/sweep-<time>); an existing "
+                       "one is resumed")  # fmt: skip
+
+    compare = verbs.add_parser("compare", help="compare agents across seeds (table, CSV, PNG)")
+    compare.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    compare.add_argument("--csv", help="write the table as CSV here")
+    compare.add_argument("--png", help="write the curves plot here")
+    compare.add_argument(
+        "--threshold", type=float, default=0.9,
+        help="share of static's final aggregate to reach (default 0.9)",
+    )  # fmt: skip
+
+    report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
+    report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    report.add_argument("--html", required=True, help="the HTML file to write")
+
+    evaluate = verbs.add_parser("eval", help="held-out evaluation of a saved policy")
+    evaluate.add_argument("--task", help="task id or alias (default: the run's task, or toolcall)")
+    evaluate.add_argument(
+        "--model", default="tiny",
+        help="'tiny', a Hugging Face id, a model folder or a run folder",
+    )  # fmt: skip
+    evaluate.add_argument("--items", type=int, help="evaluate the first N test items (strided)")
+    evaluate.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy")
+    evaluate.add_argument("--max-new-tokens", type=int, help="default: the run's, or 96")
+    evaluate.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    evaluate.add_argument("--json", help="also write the result as JSON here")
+
+    submit = verbs.add_parser("submit", help="build leaderboard submissions from runs")
+    submit.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    submit.add_argument("--name", required=True, help="submission name (the agent's label)")
+    submit.add_argument("--submitter", default="anonymous", help="who submits (default anonymous)")
+
+    board = verbs.add_parser("leaderboard", help="validate or build the leaderboard")
+    board.add_argument("action", choices=("validate", "build"))
+    board.add_argument("--root", default="leaderboard", help="leaderboard folder")
     return parser
+
+
+def eval_command(args: argparse.Namespace) -> str:
+    from saw_bench.evaluation import evaluate_policy, format_evaluation
+    from saw_bench.runio import write_json_atomic
+
+    result = evaluate_policy(
+        args.task, args.model, items=args.items, temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens, device=args.device,
+    )  # fmt: skip
+    if args.json:
+        write_json_atomic(Path(args.json), result)
+    return format_evaluation(result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,9 +241,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tiny policy ready: {prepare(registry.resolve(args.task), progress=True)}")
         elif args.verb == "run":
             print(run_command(args))
+        elif args.verb == "sweep":
+            print(sweep_command(args))
+        elif args.verb == "compare":
+            from saw_bench.analysis import compare_command
+
+            print(compare_command(args.paths, csv=args.csv, png=args.png,
+                                  threshold=args.threshold))  # fmt: skip
+        elif args.verb == "report":
+            from saw_bench.report import report_command
+
+            print(report_command(args.paths, html=args.html))
+        elif args.verb == "eval":
+            print(eval_command(args))
+        elif args.verb == "submit":
+            from saw_bench.leaderboard import submit_command
+
+            print(submit_command(args.paths, name=args.name, submitter=args.submitter))
+        elif args.verb == "leaderboard":
+            from saw_bench.leaderboard import (
+                leaderboard_build_command,
+                leaderboard_validate_command,
+            )
+
+            if args.action == "build":
+                print(leaderboard_build_command(args.root))
+            else:
+                text, code = leaderboard_validate_command(args.root)
+                print(text)
+                return code
     except SawBenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunInterrupted as stopped:
+        print(f"interrupted: {stopped}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

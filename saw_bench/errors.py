@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class SawBenchError(Exception):
     """Base class for every error caused by user input (ids, configs, data files, submissions)."""
@@ -16,3 +18,12 @@ class UnknownTaskError(SawBenchError, KeyError):
 
 class DataError(SawBenchError):
     """A data file that is missing, unreadable or has malformed rows."""
+
+
+class RunInterrupted(Exception):
+    """A run stopped by Ctrl-C or SIGTERM after writing a checkpoint at ``step`` (the CLI exits
+    with code 130). Not a user error: the run resumes from that checkpoint."""
+
+    def __init__(self, run_dir: Path, step: int) -> None:
+        super().__init__(f"run stopped at step {step}; continue it with --resume {run_dir}")
+        self.run_dir, self.step = run_dir, step

@@ -110,6 +110,13 @@ class TextTask(abc.ABC):
         """Extra facts about one scored completion, for the environment's step info."""
         return {}
 
+    def benchmark_metrics(
+        self, items: Sequence[Item], completions: Sequence[str]
+    ) -> dict[str, float]:
+        """A task's own headline numbers for a set of scored completions (for example BFCL's
+        group accuracies), shown by ``python -m saw_bench eval``. Default: none."""
+        return {}
+
     def pop_counters(self) -> dict[str, float]:
         """Counts the task kept while scoring since the last call (for example an LLM judge's
         retries and fallbacks), then reset. The trainer adds them to each ``metrics.jsonl`` row

@@ -33,6 +33,9 @@ import math
 import platform
 import random
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +46,7 @@ import numpy as np
 import torch
 
 from saw_bench import registry
-from saw_bench.errors import SawBenchError
+from saw_bench.errors import RunInterrupted, SawBenchError
 from saw_bench.estimators import ESTIMATORS, group_normalise
 from saw_bench.runio import append_jsonl, read_jsonl, truncate_jsonl, write_json_atomic
 from saw_bench.task import TextTask
@@ -125,6 +128,7 @@ class TrainConfig:
                 raise SawBenchError(f"{name} must be a finite number >= 0, but got {value!r}")
         if self.temperature == 0:
             raise SawBenchError("temperature must be > 0 for training rollouts (0 is greedy)")
+        registry.resolve(self.task)  # UnknownTaskError names the registered ids
         if self.estimator not in ESTIMATORS:
             raise SawBenchError(
                 f"unknown estimator {self.estimator!r}; choose one of {', '.join(ESTIMATORS)}"
@@ -179,6 +183,9 @@ def default_run_dir(config: TrainConfig) -> Path:
 class Trainer:
     """Holds a run's live state; build with :meth:`create` or :meth:`resume`."""
 
+    #: Write ``curves.png`` into the run folder when a run finishes.
+    plot = True
+
     def __init__(self, config: TrainConfig, run_dir: Path, progress: bool) -> None:
         from saw_bench.policy import load_policy  # torch/transformers only when training
 
@@ -186,8 +193,14 @@ class Trainer:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
-        self.task: TextTask = registry.load_task(config.task, **config.task_kwargs)
-        self.agent: WeightingAgent = make_agent(config.weighting, **config.weighting_kwargs)
+        try:
+            self.task: TextTask = registry.load_task(config.task, **config.task_kwargs)
+        except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
+            raise SawBenchError(f"task {config.task!r}: {error}") from None
+        try:
+            self.agent: WeightingAgent = make_agent(config.weighting, **config.weighting_kwargs)
+        except (TypeError, ValueError) as error:
+            raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
         self.estimate = ESTIMATORS[config.estimator][0]
         torch.manual_seed(config.seed)
         # task= picks the tiny policy built for this task; other models ignore the task
@@ -219,6 +232,7 @@ class Trainer:
     # ------------------------------------------------------------------ construction
     @classmethod
     def create(cls, config: TrainConfig, out_dir: str | Path | None, progress: bool) -> Trainer:
+        config.validate()
         run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
         if (run_dir / "config.json").exists():
             raise SawBenchError(
@@ -268,27 +282,41 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Path:
+        """Train up to ``config.steps``. Ctrl-C (SIGINT) or SIGTERM stops after the current
+        step, writes a checkpoint and raises :class:`RunInterrupted`; a second Ctrl-C aborts at
+        once (the last checkpoint still resumes)."""
         config = self.config
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=config.steps, initial=self.step, desc="training", unit="step")
-        if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
-            self.evaluate()
-        while self.step < config.steps:
-            row = self.train_step()
-            self.step += 1
-            if self.step % config.eval_every == 0 or self.step == config.steps:
+        with _StopRequests() as stop:
+            if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
                 self.evaluate()
-            if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                self.save_checkpoint()
+            saved_step = self.step
+            while self.step < config.steps and not stop.requested:
+                row = self.train_step()
+                self.step += 1
+                if self.step % config.eval_every == 0 or self.step == config.steps:
+                    self.evaluate()
+                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                    self.save_checkpoint()
+                    saved_step = self.step
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(_progress_text(row, self.task.objective_names))
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(_progress_text(row, self.task.objective_names))
-        if bar is not None:
-            bar.close()
+                bar.close()
+            if stop.requested:
+                if saved_step != self.step:
+                    self.save_checkpoint()
+                raise RunInterrupted(self.run_dir, self.step)
         self.write_summary()
+        if self.plot:
+            from saw_bench.report import plot_run
+
+            plot_run(self.run_dir)
         return self.run_dir
 
     def train_step(self) -> dict[str, Any]:
@@ -619,6 +647,36 @@ def normalised_auc(curve: Sequence[tuple[int, float]]) -> float | None:
     values = np.array([value for _, value in curve], dtype=float)
     area = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(steps)))
     return area / float(steps[-1] - steps[0])
+
+
+class _StopRequests:
+    """While active (main thread only): the first SIGINT or SIGTERM sets ``requested``; a
+    second SIGINT raises KeyboardInterrupt as usual. Previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.requested and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
+            file=sys.stderr, flush=True,
+        )
 
 
 def _sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

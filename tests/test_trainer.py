@@ -11,7 +11,7 @@ import torch
 
 import saw_bench
 from saw_bench.errors import SawBenchError
-from saw_bench.policy import TinyRecipe, build_tiny_policy, load_policy
+from saw_bench.policy import load_policy
 from saw_bench.runio import read_jsonl
 from saw_bench.trainer import TrainConfig, Trainer, normalised_auc, train
 from saw_bench.weighting import completion_logprobs
@@ -20,21 +20,7 @@ SMALL = dict(
     prompts_per_step=3, group_size=4, max_new_tokens=20, eval_every=2, eval_items=6,
     checkpoint_every=2, learning_rate=1e-3,
 )
-TASK_KWARGS = {"train_size": 40, "test_size": 12}
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory):
-    """A tiny policy folder (a few SFT steps) loaded through from_pretrained by path."""
-    cache = tmp_path_factory.mktemp("cache")
-    recipe = TinyRecipe(
-        task="saw/ToolCall-Synth-v0", task_kwargs=TASK_KWARGS, vocab_size=400, hidden_size=32,
-        num_layers=1, num_heads=2, ffn_size=64, max_position=512, sft_steps=4, batch_size=8,
-        eval_items=0,
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SAW_BENCH_CACHE", str(cache))
-        return str(build_tiny_policy(recipe, progress=False))
+TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture's
 
 
 def run(tmp_path, small_model, name, steps, **overrides):

@@ -523,6 +523,15 @@ class ToolCallBFCLTask(ToolCallTask):
         return self._items
 
     # ------------------------------------------------------------------ scoring
+    def benchmark_metrics(
+        self, items: Sequence[Item], completions: Sequence[str]
+    ) -> dict[str, float]:
+        """BFCL's group accuracies (:func:`group_accuracies`) of these completions."""
+        return group_accuracies(
+            (item["category"], self.check(item, self.truncate(completion))[0])
+            for item, completion in zip(items, completions, strict=True)
+        )
+
     def check(self, item: Item, completion: str) -> tuple[bool, str]:
         """(valid, BFCL error type or "") for one truncated completion. Never raises."""
         calls = rewards.extract_tool_calls(completion)
@@ -640,7 +649,4 @@ def evaluate(task: ToolCallBFCLTask, completions: Sequence[str]) -> dict[str, fl
             f"evaluate() needs one completion per test item ({len(items)}), "
             f"but got {len(completions)}"
         )
-    return group_accuracies(
-        (item["category"], task.check(item, task.truncate(completion))[0])
-        for item, completion in zip(items, completions, strict=True)
-    )
+    return task.benchmark_metrics(items, completions)

@@ -12,6 +12,12 @@ Tables
     ``POOLS``
         The values of string, integer and number parameters. Each pool is split once into a
         train part and a disjoint test part (other cities, names, products, dates, amounts...).
+        Training requests draw half of their values (``GENERATED_VALUE_SHARE``) from a generator
+        instead (see :func:`generated_value`): invented words shaped like a pool member
+        ("Velkora", "tamisu rendo", "QXV", "KR5031"), dates of other years, times at other
+        minutes, numbers from a wide range; never a test value. A list of 30 train cities can be
+        memorised; an unbounded supply of invented ones can only be copied from the request, which
+        is the skill the test split (with its unseen values) asks for.
     Request templates
         A *frame* ("Can you {action}?") wraps an action phrasing, optionally followed by
         *mentions* of optional parameters ("for the next {v} days", "with hourly values").
@@ -52,6 +58,7 @@ Determinism
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -68,6 +75,10 @@ NO_CALL_RESPONSE = "Sorry, none of the available functions can help with that."
 NO_CALL_THINK = "No listed function fits this request, so I reply."
 MAX_N_CANDIDATES = 8
 MAX_PARAMETERS = 8
+#: Share of training values made by :func:`generated_value` rather than drawn from a pool.
+GENERATED_VALUE_SHARE = 0.5
+_CONSONANTS = "bdfgklmnprstvz"
+_VOWELS = "aeiou"
 
 
 # --------------------------------------------------------------------------- tables: types
@@ -603,7 +614,10 @@ RELATED_DOMAINS: dict[str, frozenset[str]] = {
 # --------------------------------------------------------------------------- tables: templates
 FRAMES = (
     ("{action}.", "Please {action}.", "Can you {action}?", "Could you {action} for me?",
-     "I want you to {action}."),
+     "I want you to {action}.", "Go ahead and {action}.", "Quick one: {action}.",
+     "I would like you to {action}.", "Time to {action}.", "Could you please {action}?",
+     "Let's {action}.", "My request: {action}.", "Can you {action} right now?",
+     "Okay, {action}.", "Please {action} when you can."),
     ("Would you {action}?", "I need you to {action}.", "Help me out and {action}.",
      "Hey, {action}, thanks."),
 )  # fmt: skip
@@ -819,8 +833,63 @@ class ToolCallSynthTask(ToolCallTask):
             return rng.random() < 0.5
         source = param.choices or param.pool
         values = param.choices or POOLS[param.pool][side]
-        value = rng.choice(values)
+        generate = not param.choices and side == 0 and rng.random() < GENERATED_VALUE_SHARE
+        value = generated_value(rng, param.pool) if generate else rng.choice(values)
         while (source, value) in taken:
-            value = rng.choice(values)
+            value = generated_value(rng, param.pool) if generate else rng.choice(values)
         taken.add((source, value))
         return value
+
+
+# --------------------------------------------------------------------------- generated values
+def generated_value(rng: random.Random, pool: str) -> Any:
+    """An invented training value for ``pool``, of the same type and shape as its members and
+    never one of its test values.
+
+    Dates move to the years 2026-2035 (test dates are in 2025), times to minutes other than
+    :15 and :45 (the test minutes), e-mail addresses get an invented name. Integers come from
+    1..3 x the pool's largest value, numbers keep the pool's decimals. Text values copy the
+    shape of a random train member: each letter run becomes an invented word of a similar
+    length with the same capitalisation, each digit a random digit.
+    """
+    train, test = POOLS[pool]
+    excluded = set(test)
+    while True:
+        value = _invent(rng, pool, train)
+        if value not in excluded:
+            return value
+
+
+def _invent(rng: random.Random, pool: str, train: Sequence[Any]) -> Any:
+    if pool == "date":
+        year, month, day = rng.randint(2026, 2035), rng.randint(1, 12), rng.randint(1, 28)
+        return f"{year}-{month:02d}-{day:02d}"
+    if pool == "time":
+        return f"{rng.randint(0, 23):02d}:{rng.choice(('05', '10', '20', '25', '40', '50'))}"
+    if pool == "email":
+        return f"{_word(rng, rng.randint(3, 7))}@example.com"
+    sample = rng.choice(train)
+    if isinstance(sample, int):
+        return rng.randint(1, 3 * max(train))
+    if isinstance(sample, float):
+        decimals = max(len(repr(v).split(".")[1]) for v in train)
+        return round(rng.uniform(min(train), 3 * max(train)), decimals)
+    pieces = re.findall(r"[A-Za-z]+|[0-9]+|[^A-Za-z0-9]+", sample)
+    return "".join(_reshape(rng, piece) for piece in pieces)
+
+
+def _reshape(rng: random.Random, piece: str) -> str:
+    if piece.isdigit():
+        return "".join(rng.choice("0123456789") for _ in piece)
+    if not piece.isalpha():
+        return piece
+    if piece.isupper():  # codes: AAPL, USD, LH
+        return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in piece)
+    word = _word(rng, max(2, len(piece) + rng.randint(-1, 2)))
+    return word.capitalize() if piece[0].isupper() else word
+
+
+def _word(rng: random.Random, letters: int) -> str:
+    """A pronounceable invented word: consonant-vowel pairs, sometimes a closing consonant."""
+    word = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(letters // 2))
+    return word + rng.choice(_CONSONANTS) if letters % 2 else word

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from saw_bench.errors import SawBenchError
@@ -52,6 +53,15 @@ def make_agent(name: str, **kwargs: Any) -> WeightingAgent:
         raise SawBenchError(
             f"unknown weighting agent {name!r}; choose one of {', '.join(sorted(AGENTS))}"
         )
+    parameters = inspect.signature(AGENTS[name]).parameters
+    accepted = [p for p, v in parameters.items() if v.kind is not v.VAR_KEYWORD]
+    if not any(v.kind is v.VAR_KEYWORD for v in parameters.values()):
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise SawBenchError(
+                f"weighting agent {name!r} has no option(s) {unknown}; its options: "
+                f"{', '.join(accepted) or 'none'}"
+            )
     try:
         return AGENTS[name](**kwargs)
     except TypeError as error:

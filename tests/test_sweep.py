@@ -1,0 +1,145 @@
+"""Sweeps: one folder per grid point, an index, parallel workers, skip and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from saw_bench.__main__ import main
+from saw_bench.errors import SawBenchError
+from saw_bench.runio import read_jsonl
+from saw_bench.sweep import SweepSpec, load_spec
+
+GRID = """
+tasks = ["toolcall"]
+estimators = ["grpo"]
+weightings = ["static", "saw"]
+seeds = [0, 1]
+workers = 2
+
+[train]
+model = {model}
+steps = 3
+prompts_per_step = 3
+group_size = 4
+max_new_tokens = 16
+eval_every = 1
+eval_items = 6
+checkpoint_every = 1
+learning_rate = 1e-3
+task_kwargs = {{ train_size = 40, test_size = 12 }}
+"""
+RUN_IDS = [
+    f"toolcall-synth-v0-grpo-{agent}-s{seed}" for agent in ("static", "saw") for seed in (0, 1)
+]
+
+
+def comparable(rows):
+    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def grid_file(tmp_path_factory, small_model) -> Path:
+    path = tmp_path_factory.mktemp("grid") / "grid.toml"
+    path.write_text(GRID.format(model=json.dumps(small_model)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory, grid_file) -> Path:
+    out = tmp_path_factory.mktemp("sweeps") / "whole"
+    assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
+    return out
+
+
+def test_a_sweep_leaves_one_finished_run_per_grid_point_and_an_index(finished_sweep, capsys):
+    index = json.loads((finished_sweep / "sweep.json").read_text())
+    assert sorted(entry["id"] for entry in index["runs"]) == sorted(RUN_IDS)
+    assert {entry["status"] for entry in index["runs"]} == {"finished"}
+    for entry in index["runs"]:
+        run = finished_sweep / entry["path"]
+        config = json.loads((run / "config.json").read_text())["train"]
+        assert (config["weighting"], config["seed"]) == (entry["train"]["weighting"],
+                                                        entry["train"]["seed"])  # fmt: skip
+        assert [row["step"] for row in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
+        assert json.loads((run / "summary.json").read_text())["steps"] == 3
+
+
+def test_runs_of_a_sweep_equal_the_same_runs_made_alone(finished_sweep, grid_file, tmp_path):
+    spec = load_spec(grid_file)
+    options = {**spec.train, "weighting": "saw", "seed": 1}
+    assert main(["run", "--config", str(_run_config(tmp_path, options)), "--weighting", "saw",
+                 "--seed", "1", "--out", str(tmp_path / "alone")]) == 0  # fmt: skip
+    alone = comparable(read_jsonl(tmp_path / "alone" / "metrics.jsonl"))
+    in_sweep = finished_sweep / "runs" / "toolcall-synth-v0-grpo-saw-s1" / "metrics.jsonl"
+    assert comparable(read_jsonl(in_sweep)) == alone
+
+
+def test_running_a_finished_sweep_again_trains_nothing(finished_sweep, grid_file, capsys):
+    metrics = sorted(finished_sweep.glob("runs/*/metrics.jsonl"))
+    before = [path.stat().st_mtime_ns for path in metrics]
+    assert main(["sweep", "--config", str(grid_file), "--out", str(finished_sweep)]) == 0
+    assert "4 runs, 4 already finished" in capsys.readouterr().out
+    assert [path.stat().st_mtime_ns for path in metrics] == before
+
+
+def test_a_killed_sweep_continues_where_it_stopped(finished_sweep, grid_file, tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not any(len(read_jsonl(path)) >= 2 for path in out.glob("runs/*/metrics.jsonl")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, mid-run
+    process.wait()
+
+    assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
+    for run_id in RUN_IDS:
+        resumed = comparable(read_jsonl(out / "runs" / run_id / "metrics.jsonl"))
+        whole = comparable(read_jsonl(finished_sweep / "runs" / run_id / "metrics.jsonl"))
+        assert resumed == whole, run_id
+
+
+def test_a_sweep_folder_refuses_another_grid(finished_sweep, grid_file, tmp_path, capsys):
+    other = tmp_path / "other.toml"
+    other.write_text(grid_file.read_text().replace("steps = 3", "steps = 4"))
+    assert main(["sweep", "--config", str(other), "--out", str(finished_sweep)]) == 2
+    assert "another grid" in capsys.readouterr().err
+
+
+def test_spec_validation_names_the_bad_value():
+    with pytest.raises(SawBenchError, match="sweep seeds must be integers >= 0, but got -1"):
+        SweepSpec(seeds=[0, -1]).validate()
+    with pytest.raises(SawBenchError, match="lists a value twice"):
+        SweepSpec(weightings=["saw", "saw"]).validate()
+    with pytest.raises(SawBenchError, match=r"unknown training option\(s\) \['lr'\]"):
+        SweepSpec(train={"lr": 1.0}).validate()
+    with pytest.raises(SawBenchError, match="group_size must be a positive integer"):
+        SweepSpec(train={"group_size": 0}).validate()
+
+
+def _run_config(tmp_path: Path, options: dict) -> Path:
+    """The sweep's shared options as a ``run --config`` file."""
+    path = tmp_path / "run.toml"
+    lines, tables = [], []
+    for key, value in options.items():
+        if key in ("weighting", "seed"):
+            continue
+        if isinstance(value, dict):
+            tables += [f"[{key}]", *(f"{k} = {json.dumps(v)}" for k, v in value.items())]
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    path.write_text("\n".join(lines + tables) + "\n")
+    return path
