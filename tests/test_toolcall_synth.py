@@ -289,6 +289,35 @@ def test_train_and_test_value_pools_are_disjoint() -> None:
         assert train and test and not set(train) & set(test), name
 
 
+@pytest.mark.parametrize("pool", sorted(synth.POOLS))
+def test_generated_values_share_type_and_shape_with_the_pool_but_never_a_test_value(pool):
+    import random
+
+    train, test = synth.POOLS[pool]
+    rng = random.Random(pool)
+    values = [synth.generated_value(rng, pool) for _ in range(300)]
+    assert not set(values) & set(test)
+    assert {type(value) for value in values} == {type(train[0])}
+    assert len(set(values)) > len(set(train))  # a wider supply than the list to memorise
+
+    def shape(value: object) -> str:  # letters -> a/A, digits -> 9, the rest kept
+        text = re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", str(value)))
+        return re.sub(r"a+", "a", re.sub(r"A(?=a)", "C", re.sub(r"[0-9]", "9", text)))
+
+    if isinstance(train[0], str) and pool not in ("date", "time", "email"):
+        assert {shape(value) for value in values} <= {shape(value) for value in train}
+    if pool == "date":
+        date = r"20(2[6-9]|3[0-5])-(0[1-9]|1[0-2])-[0-2][0-9]"
+        assert all(re.fullmatch(date, value) for value in values)
+
+
+def test_about_half_of_train_string_values_are_generated(task) -> None:
+    pooled = set().union(*(set(train) for train, _ in synth.POOLS.values()))
+    values = [value for item in task.split("train") for value in string_values(item)]
+    share = np.mean([value not in pooled for value in values])
+    assert 0.4 < share < 0.6, share
+
+
 def test_no_test_query_repeats_a_train_query(task) -> None:
     train_queries = {item["query"] for item in task.split("train")}
     assert not any(item["query"] in train_queries for item in task.split("test"))
