@@ -44,6 +44,20 @@ def test_train_and_test_share_no_template_and_no_name_or_place():
     assert not (train_facts & test_facts) & names_and_places
 
 
+def test_about_half_of_training_names_and_places_are_invented_and_none_is_a_test_value():
+    items = data.generate_items("train", 400, seed=0, difficulty="medium")
+    names_and_places = [
+        fact for item in items for fact in item["facts"] if not fact[0].isdigit() and "$" not in fact
+    ]
+    listed = {*data.NAMES_TRAIN, *data.PLACES_TRAIN}
+    invented = [fact for fact in names_and_places if fact not in listed]
+    assert 0.4 < len(invented) / len(names_and_places) < 0.6
+    assert not set(invented) & {*data.NAMES_TEST, *data.PLACES_TEST}
+    assert len(set(invented)) > 0.9 * len(invented)  # an open supply: hardly any repeats
+    for item in items:  # every fact still appears verbatim in the post and the reference
+        assert all(fact in item["post"] and fact in item["reference"] for fact in item["facts"])
+
+
 @pytest.mark.parametrize(
     ("difficulty", "words", "n_facts"), [("short", (40, 60), (2, 3)), ("medium", (80, 150), (3, 5))]
 )

@@ -24,8 +24,10 @@ Items
 Train and test
     Every sentence table (event sentences, side notes, reference phrasings, fillers, closing
     questions) is split in two: train items use the ``*_TRAIN`` tables and test items the
-    ``*_TEST`` ones, which share no template. Names and places come from disjoint pools too.
-    Relations, amounts and durations are shared.
+    ``*_TEST`` ones, which share no template. Names and places come from disjoint pools too,
+    and half of the training ones are invented words instead (``INVENTED_SHARE``), so a
+    policy learns to copy them rather than to recall a list. Relations, amounts and durations
+    are shared.
 
 Determinism
     Each split draws from its own ``random.Random`` seeded with a string naming the seed, the
@@ -39,8 +41,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from saw_bench.invented import invented_name
+
 SPLITS = ("train", "test")
 DIFFICULTIES = ("short", "medium")
+#: Share of training names and places that are invented words (see :mod:`saw_bench.invented`):
+#: a fixed list is memorised, an open supply has to be copied from the post.
+INVENTED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -311,10 +318,13 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def _values(rng: random.Random, split: str) -> dict[str, str]:
-    """One value per slot; primary and side-note values differ and never nest."""
+    """One value per slot; primary and side-note values differ and never nest. In training
+    items each name and place is, with probability ``INVENTED_SHARE``, an invented word."""
     while True:
-        name, name2 = rng.sample(NAMES[split], 2)
-        place, place2 = rng.sample(PLACES[split], 2)
+        name, name2 = (_invent_some(rng, split, v) for v in rng.sample(NAMES[split], 2))
+        place, place2 = (_invent_some(rng, split, v) for v in rng.sample(PLACES[split], 2))
+        if name == name2 or place == place2:
+            continue
         rel, rel2 = rng.sample(RELATIONS, 2)
         money, money2 = (f"${rng.randrange(5, 300) * 10}" for _ in range(2))
         dur, dur2 = (f"{rng.randint(2, 11)} {rng.choice(DURATION_UNITS)}" for _ in range(2))
@@ -324,6 +334,17 @@ def _values(rng: random.Random, split: str) -> dict[str, str]:
             return {"name": name, "name2": name2, "place": place, "place2": place2,
                     "rel": rel, "rel2": rel2, "money": money, "money2": money2,
                     "dur": dur, "dur2": dur2}
+
+
+def _invent_some(rng: random.Random, split: str, value: str) -> str:
+    """``value``, or in training with probability ``INVENTED_SHARE`` an invented name that is
+    in no test pool."""
+    if split != "train" or rng.random() >= INVENTED_SHARE:
+        return value
+    while True:
+        invented = invented_name(rng)
+        if invented not in NAMES_TEST and invented not in PLACES_TEST:
+            return invented
 
 
 def make_item(rng: random.Random, split: str, level: Level, index: int) -> dict[str, Any]:

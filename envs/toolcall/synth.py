@@ -58,12 +58,12 @@ Determinism
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from saw_bench.envs.toolcall.task import ToolCallTask
+from saw_bench.invented import invented_word, look_alike
 from saw_bench.task import Item
 
 SPLITS = ("train", "test")
@@ -77,8 +77,6 @@ MAX_N_CANDIDATES = 8
 MAX_PARAMETERS = 8
 #: Share of training values made by :func:`generated_value` rather than drawn from a pool.
 GENERATED_VALUE_SHARE = 0.5
-_CONSONANTS = "bdfgklmnprstvz"
-_VOWELS = "aeiou"
 
 
 # --------------------------------------------------------------------------- tables: types
@@ -848,9 +846,8 @@ def generated_value(rng: random.Random, pool: str) -> Any:
 
     Dates move to the years 2026-2035 (test dates are in 2025), times to minutes other than
     :15 and :45 (the test minutes), e-mail addresses get an invented name. Integers come from
-    1..3 x the pool's largest value, numbers keep the pool's decimals. Text values copy the
-    shape of a random train member: each letter run becomes an invented word of a similar
-    length with the same capitalisation, each digit a random digit.
+    1..3 x the pool's largest value, numbers keep the pool's decimals. Text values are
+    :func:`saw_bench.invented.look_alike` copies of a random train member.
     """
     train, test = POOLS[pool]
     excluded = set(test)
@@ -867,29 +864,11 @@ def _invent(rng: random.Random, pool: str, train: Sequence[Any]) -> Any:
     if pool == "time":
         return f"{rng.randint(0, 23):02d}:{rng.choice(('05', '10', '20', '25', '40', '50'))}"
     if pool == "email":
-        return f"{_word(rng, rng.randint(3, 7))}@example.com"
+        return f"{invented_word(rng, rng.randint(3, 7))}@example.com"
     sample = rng.choice(train)
     if isinstance(sample, int):
         return rng.randint(1, 3 * max(train))
     if isinstance(sample, float):
         decimals = max(len(repr(v).split(".")[1]) for v in train)
         return round(rng.uniform(min(train), 3 * max(train)), decimals)
-    pieces = re.findall(r"[A-Za-z]+|[0-9]+|[^A-Za-z0-9]+", sample)
-    return "".join(_reshape(rng, piece) for piece in pieces)
-
-
-def _reshape(rng: random.Random, piece: str) -> str:
-    if piece.isdigit():
-        return "".join(rng.choice("0123456789") for _ in piece)
-    if not piece.isalpha():
-        return piece
-    if piece.isupper():  # codes: AAPL, USD, LH
-        return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in piece)
-    word = _word(rng, max(2, len(piece) + rng.randint(-1, 2)))
-    return word.capitalize() if piece[0].isupper() else word
-
-
-def _word(rng: random.Random, letters: int) -> str:
-    """A pronounceable invented word: consonant-vowel pairs, sometimes a closing consonant."""
-    word = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(letters // 2))
-    return word + rng.choice(_CONSONANTS) if letters % 2 else word
+    return look_alike(rng, sample)
