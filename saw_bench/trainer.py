@@ -268,6 +268,8 @@ class Trainer:
             "task_id": env_spec.id,
             "env_spec": json.loads(env_spec.to_json()),
             "objectives": [dataclasses.asdict(o) for o in self.task.objectives],
+            "task_data": self.task.data_fingerprint(),
+            "git_commit": _git_commit(),
             "model": {"name": self.policy.name, "revision": self.policy.revision,
                       "parameters": sum(p.numel() for p in self.policy.model.parameters())},
             "agent": {"name": self.agent.name, "needs_gramian": self.agent.needs_gramian},
@@ -677,6 +679,20 @@ class _StopRequests:
             "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
             file=sys.stderr, flush=True,
         )
+
+
+def _git_commit() -> str | None:
+    """The commit of the saw-bench checkout in use (None for an installed wheel or no git)."""
+    import subprocess
+
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return completed.stdout.strip() or None
 
 
 def _sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

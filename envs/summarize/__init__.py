@@ -8,3 +8,8 @@ register(
     alias="summarize",
     description="procedural Reddit-style posts to summarize in one TL;DR line",
 )
+register(
+    id="saw/Summarize-TLDR-v0",
+    task="saw_bench.envs.summarize.tldr:SummarizeTLDRTask",
+    description="Reddit TL;DR posts (trl-lib/tldr, or a local copy: data_path=)",
+)

@@ -20,6 +20,17 @@ quality (0-10)
     "Marek owes money" (3 tokens): recall 1/2; LCS "marek owes" = 2, precision 2/3, recall
     2/6, F1 = 2 * (2/3) * (1/3) / (2/3 + 1/3) = 4/9; quality = 10 * (0.3 + 0.4 * 4/9) = 4.78.
 
+rouge_quality (0-10), the quality of items without fact lists (``saw/Summarize-TLDR-v0``)
+    ``10 * (rouge1_f1 + rougeL_f1) / 2`` against the item's reference, both from
+    ``RougeScorer(["rouge1", "rougeL"], use_stemmer=True)`` (Porter stemming, as usual for
+    summarisation, so "borrowed" matches "borrows"). The summary is cut to its first
+    ``max(ROUGE_MAX_WORDS, 3 * word_budget)`` words, never fewer than the reference has, so
+    the reference scores exactly 10. Worked example: reference "I lent my brother money"
+    (5 tokens), summary "my brother lent money" (4 tokens): all 4 summary unigrams are in the
+    reference, ROUGE-1 P = 4/4, R = 4/5, F1 = 8/9; the longest common subsequence is
+    "my brother money" (3), ROUGE-L P = 3/4, R = 3/5, F1 = 2/3; quality =
+    10 * (8/9 + 2/3) / 2 = 70/9 = 7.78.
+
 conciseness (0-10)
     With ``w`` the number of whitespace-separated words of the summary and ``B`` the item's
     ``word_budget``:
@@ -59,6 +70,7 @@ COPY_OVERLAP_SHARE = 0.8
 _PREFIX = re.compile(r"^\s*tl\s*;?\s*dr\s*[:\-]?\s*", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+")
 _SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+_STEMMED_SCORER = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
 
 
 def strip_prefix(completion: str) -> str:
@@ -91,6 +103,15 @@ def quality(item: dict[str, Any], summary: str) -> float:
     value = QUALITY_HIGH * (
         FACT_WEIGHT * fact_recall(item, summary) + ROUGE_WEIGHT * rouge_l(item, summary)
     )
+    return min(QUALITY_HIGH, max(QUALITY_LOW, value))
+
+
+def rouge_quality(item: dict[str, Any], summary: str) -> float:
+    """10 * (ROUGE-1 F1 + ROUGE-L F1) / 2 with stemming, in [0, 10] (see the module docstring)."""
+    max_words = max(ROUGE_MAX_WORDS, OVER_BUDGET_ZERO * item["word_budget"])
+    head = " ".join(summary.split()[:max_words])
+    scores = _STEMMED_SCORER.score(item["reference"], head)
+    value = QUALITY_HIGH * (scores["rouge1"].fmeasure + scores["rougeL"].fmeasure) / 2
     return min(QUALITY_HIGH, max(QUALITY_LOW, value))
 
 

@@ -1,40 +1,130 @@
-"""Summarize-Synth task: write a one-sentence TL;DR of a Reddit-style post.
+"""Summarisation tasks: write a one-sentence TL;DR of a Reddit-style post.
 
 Mirrors the SAW paper's Reddit TL;DR task with two objectives, ``quality`` [0, 10] and
-``conciseness`` [0, 10], scored by the deterministic offline judge of :mod:`.rewards`. The
-completion is plain text; a leading "TL;DR:" is stripped before scoring. The reference
-completion, ``"TL;DR: " + item["reference"]``, scores 10 on both objectives on every item.
+``conciseness`` [0, 10]. :class:`SummarizeTask` holds what the family shares: the prompt, the
+judge chosen with ``judge=`` (``"reference"``, ``"embedding"`` or ``"llm"``, see
+:mod:`.judges`, settings in ``judge_kwargs=``) and a batched :meth:`SummarizeTask.score`, so
+the LLM judge can send its requests concurrently. The completion is plain text; a leading
+"TL;DR:" is stripped before scoring. The reference completion, ``"TL;DR: " +
+item["reference"]``, scores 10 on both objectives under the reference judge.
+
+:class:`SummarizeSynthTask` (``saw/Summarize-Synth-v0``) generates its posts; the Reddit data
+of ``saw/Summarize-TLDR-v0`` is in :mod:`.tldr`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+import numpy as np
 
 from saw_bench.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
+from .judges import Judge, QualityFunction, make_judge
 
 SYSTEM_PROMPT = (
     "Summarize the post in one short sentence that keeps its key names, numbers and places. "
     "Start with TL;DR:"
 )
+CONCISENESS_RULE = "10 within the word budget, 0 at 3x the budget; 0 when the post is pasted back"
+JUDGE_QUALITY = {
+    "embedding": "10 * (MiniLM cosine to the reference - 0.2) / 0.75, clipped to [0, 10]",
+    "llm": "0-10 from an LLM judge's quality rubric",
+}
+JUDGE_CONCISENESS = {"llm": "0-10 from an LLM judge's conciseness rubric"}
 
 
-class SummarizeSynthTask(TextTask):
-    """Procedural Reddit-style posts to summarize in one short TL;DR line."""
-
-    objectives = (
+def summary_objectives(judge: str, reference_quality: str) -> tuple[Objective, ...]:
+    """quality and conciseness in [0, 10], described for ``judge``."""
+    return (
         Objective(
-            "quality", rewards.QUALITY_LOW, rewards.QUALITY_HIGH,
-            "10 * (0.6 * key-fact recall + 0.4 * ROUGE-L F1 against the reference)",
+            "quality",
+            rewards.QUALITY_LOW,
+            rewards.QUALITY_HIGH,
+            JUDGE_QUALITY.get(judge, reference_quality),
         ),
         Objective(
-            "conciseness", rewards.CONCISENESS_LOW, rewards.CONCISENESS_HIGH,
-            "10 within the word budget, 0 at 3x the budget; 0 when the post is pasted back",
+            "conciseness",
+            rewards.CONCISENESS_LOW,
+            rewards.CONCISENESS_HIGH,
+            JUDGE_CONCISENESS.get(judge, CONCISENESS_RULE),
         ),
     )
+
+
+def check_size(name: str, size: object) -> None:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"{name} must be a positive integer, but got {size!r}")
+
+
+class SummarizeTask(TextTask):
+    """Shared by the summarisation tasks: prompt, judge, batched scoring. Subclasses set
+    ``reference_quality`` (the reference judge's quality function) and provide the items."""
+
+    #: quality of the reference judge, and its one-line description.
+    reference_quality: ClassVar[QualityFunction] = staticmethod(rewards.quality)
+    reference_quality_rule: ClassVar[str] = ""
+    system_prompt: ClassVar[str] = SYSTEM_PROMPT
+    objectives = summary_objectives("reference", "")
     max_completion_chars = 2000
+
+    def _set_judge(self, judge: str, judge_kwargs: dict[str, Any] | None) -> None:
+        if judge_kwargs is not None and not isinstance(judge_kwargs, dict):
+            raise ValueError(f"judge_kwargs must be a dict, but got {type(judge_kwargs).__name__}")
+        self.judge: Judge = make_judge(
+            judge, reference_quality=type(self).reference_quality, judge_kwargs=judge_kwargs
+        )
+        self.objectives = self.objectives_for(judge=judge)
+
+    @classmethod
+    def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
+        return summary_objectives(kwargs.get("judge", "reference"), cls.reference_quality_rule)
+
+    def prompt(self, item: Item) -> list[Message]:
+        return [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": self.post_text(item)},
+        ]
+
+    def post_text(self, item: Item) -> str:
+        """The user message: the post (subclasses add a title and so on)."""
+        return item["post"]
+
+    def score(self, items: Sequence[Item], completions: Sequence[str]) -> np.ndarray:
+        """All completions through the judge in one batch: ``(n, 2)`` float32 in [0, 10]."""
+        if len(items) != len(completions):
+            raise ValueError(
+                f"score() needs one completion per item, but got {len(items)} items and "
+                f"{len(completions)} completions"
+            )
+        summaries = [rewards.strip_prefix(self.truncate(completion)) for completion in completions]
+        values = np.asarray(self.judge.score(items, summaries), dtype=np.float64)
+        values = np.nan_to_num(values.reshape(len(items), self.reward_dim), nan=0.0)
+        return np.clip(values, self.reward_low, self.reward_high).astype(np.float32)
+
+    def score_completion(self, item: Item, completion: str) -> tuple[float, float]:
+        quality, conciseness = self.score([item], [completion])[0]
+        return float(quality), float(conciseness)
+
+    def pop_counters(self) -> dict[str, float]:
+        return self.judge.pop_counters()
+
+    def reference(self, item: Item) -> str:
+        return "TL;DR: " + item["reference"]
+
+    def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
+        summary = rewards.strip_prefix(self.truncate(completion))
+        return {"summary_words": len(summary.split()), "word_budget": item["word_budget"]}
+
+
+class SummarizeSynthTask(SummarizeTask):
+    """Procedural Reddit-style posts to summarize in one short TL;DR line."""
+
+    reference_quality = staticmethod(rewards.quality)
+    reference_quality_rule = "10 * (0.6 * key-fact recall + 0.4 * ROUGE-L F1 against the reference)"
+    objectives = summary_objectives("reference", reference_quality_rule)
 
     def __init__(
         self,
@@ -43,20 +133,21 @@ class SummarizeSynthTask(TextTask):
         train_size: int = 2000,
         test_size: int = 200,
         difficulty: str = "short",
+        judge: str = "reference",
+        judge_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an integer, but got {seed!r}")
-        for name, size in (("train_size", train_size), ("test_size", test_size)):
-            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-                raise ValueError(f"{name} must be a positive integer, but got {size!r}")
+        check_size("train_size", train_size)
+        check_size("test_size", test_size)
         if difficulty not in data.DIFFICULTIES:
             raise ValueError(
-                f"difficulty must be one of {', '.join(data.DIFFICULTIES)}, "
-                f"but got {difficulty!r}"
+                f"difficulty must be one of {', '.join(data.DIFFICULTIES)}, but got {difficulty!r}"
             )
         self.seed, self.difficulty = seed, difficulty
         self.sizes = {"train": train_size, "test": test_size}
         self._items: dict[str, list[Item]] = {}
+        self._set_judge(judge, judge_kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -71,23 +162,9 @@ class SummarizeSynthTask(TextTask):
             )
         return self._items[name]
 
-    def prompt(self, item: Item) -> list[Message]:
-        return [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": item["post"]},
-        ]
-
-    def score_completion(self, item: Item, completion: str) -> tuple[float, float]:
-        summary = rewards.strip_prefix(completion)
-        return rewards.quality(item, summary), rewards.conciseness(item, summary)
-
-    def reference(self, item: Item) -> str:
-        return "TL;DR: " + item["reference"]
-
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
-        summary = rewards.strip_prefix(completion)
+        summary = rewards.strip_prefix(self.truncate(completion))
         return {
-            "summary_words": len(summary.split()),
-            "word_budget": item["word_budget"],
+            **super().diagnose(item, completion),
             "fact_recall": rewards.fact_recall(item, summary),
         }
