@@ -318,7 +318,10 @@ class Trainer:
         if self.plot:
             from saw_bench.report import plot_run
 
-            plot_run(self.run_dir)
+            try:
+                plot_run(self.run_dir)
+            except (SawBenchError, OSError) as error:  # the run itself is complete
+                print(f"warning: no curves.png for {self.run_dir}: {error}", file=sys.stderr)
         return self.run_dir
 
     def train_step(self) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""The leaderboard: submissions built from runs, validated, and turned into tables and a page.
+
+- :func:`submit` writes ``leaderboard/submissions/<task>/<id>.json`` from run or sweep folders,
+  one per configuration (at least 3 seeds), ``verified`` when the complete run files are copied
+  to ``leaderboard/runs/`` (see :mod:`saw_bench.leaderboard._submit`);
+- :func:`validate` lists every :class:`Problem` of every submission;
+- :func:`build` writes ``LEADERBOARD.md``, ``leaderboard.json``, ``leaderboard.csv``,
+  ``index.html`` and the JSON Schema ``schema/submission-v1.json``.
+
+The format is :class:`Submission` (pydantic), version ``SCHEMA_VERSION``.
+"""
+
+from saw_bench.leaderboard._build import GENERATED, build, leaderboard_data
+from saw_bench.leaderboard._cli import (
+    leaderboard_build_command,
+    leaderboard_validate_command,
+    submit_command,
+)
+from saw_bench.leaderboard._runs import MAX_RUN_FILE_BYTES, MAX_SUBMISSION_BYTES
+from saw_bench.leaderboard._schema import (
+    MIN_SEEDS,
+    SCHEMA_FILE,
+    SCHEMA_VERSION,
+    Submission,
+    json_schema,
+    json_schema_text,
+)
+from saw_bench.leaderboard._submit import submit
+from saw_bench.leaderboard._validate import Problem, validate
+
+__all__ = [
+    "GENERATED",
+    "MAX_RUN_FILE_BYTES",
+    "MAX_SUBMISSION_BYTES",
+    "MIN_SEEDS",
+    "Problem",
+    "SCHEMA_FILE",
+    "SCHEMA_VERSION",
+    "Submission",
+    "build",
+    "json_schema",
+    "json_schema_text",
+    "leaderboard_build_command",
+    "leaderboard_data",
+    "leaderboard_validate_command",
+    "submit",
+    "submit_command",
+    "validate",
+]

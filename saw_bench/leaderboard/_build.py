@@ -1,0 +1,220 @@
+"""Generating the leaderboard's tables and page from the valid submissions.
+
+``build`` writes ``LEADERBOARD.md``, ``leaderboard.json``, ``leaderboard.csv``, ``index.html``
+and ``schema/submission-v1.json``. The output is a function of the submissions only (no dates,
+fixed bootstrap seed, sorted everything), so a test can rebuild and compare with the committed
+files. Every "mean [low, high]" is the mean over seeds with a 95% percentile-bootstrap interval
+(:func:`saw_bench.analysis.bootstrap_ci`).
+
+The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
+options: equal weights) that shares task, estimator, model and every other training option,
+and bootstraps the per-seed difference of the final normalised held-out score over the seeds
+both have (seeds match the prompts drawn and the starting model, so the pairing is by seed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from saw_bench.analysis import bootstrap_ci, write_bytes_atomic
+from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
+from saw_bench.leaderboard._runs import canonical_json
+from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
+from saw_bench.leaderboard._validate import Problem, check_leaderboard
+
+CONFIDENCE = 0.95
+GENERATED = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.csv", "index.html", SCHEMA_FILE)
+#: Training options that may differ between the SAW and the static submission of a pair.
+_AGENT_OPTIONS = ("weighting", "weighting_kwargs", "device")
+
+
+def build(root: str | Path = "leaderboard", out_dir: str | Path | None = None) -> list[Problem]:
+    """Validate ``root`` and write the generated files into ``out_dir`` (default ``root``).
+
+    Returns the problems of ``root``; when there are any, nothing is written.
+    """
+    root = Path(root)
+    problems, checked = check_leaderboard(root)
+    if problems:
+        return problems
+    out = Path(out_dir) if out_dir is not None else root
+    data = leaderboard_data(checked, root)
+    files = {
+        "leaderboard.json": json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n",
+        "leaderboard.csv": csv_table(data),
+        "LEADERBOARD.md": markdown_page(data),
+        "index.html": html_page(data),
+        SCHEMA_FILE: json_schema_text(),
+    }
+    for name, text in files.items():
+        write_bytes_atomic(out / name, text.encode())
+    return []
+
+
+# ---------------------------------------------------------------------- numbers
+def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> dict[str, Any]:
+    """Everything the generated files show, as plain JSON data."""
+    by_task: dict[str, list[tuple[Path, Submission]]] = {}
+    for path, submission in checked:
+        by_task.setdefault(submission.task.env_id, []).append((path, submission))
+    tasks = []
+    comparisons = []
+    for env_id in sorted(by_task):
+        members = by_task[env_id]
+        entries = [_entry(path, submission, root) for path, submission in members]
+        entries.sort(key=lambda entry: (-entry["final_normalised"]["mean"], entry["id"]))
+        for rank, entry in enumerate(entries, start=1):
+            entry["rank"] = rank
+        objectives = members[0][1].task.objectives
+        tasks.append(
+            {
+                "env_id": env_id,
+                "objectives": [o.model_dump() for o in objectives],
+                "entries": entries,
+            }
+        )
+        comparisons += _comparisons([submission for _, submission in members])
+    return {
+        "schema_version": 1,
+        "confidence": CONFIDENCE,
+        "submissions": len(checked),
+        "tasks": tasks,
+        "saw_vs_static": {"comparisons": comparisons, "verdict": _verdict(comparisons, checked)},
+    }
+
+
+def _ci(values: Sequence[float]) -> dict[str, float]:
+    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
+    return {"mean": _round(mean), "low": _round(low), "high": _round(high)}
+
+
+def _interval(values: Sequence[float | None]) -> dict[str, float] | None:
+    """Mean and interval over seeds; None when a seed has no value."""
+    if any(value is None for value in values):
+        return None
+    return _ci([value for value in values if value is not None])
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _entry(path: Path, submission: Submission, root: Path) -> dict[str, Any]:
+    runs = submission.runs
+    names = [objective.name for objective in submission.task.objectives]
+    return {
+        "id": submission.id,
+        "file": path.relative_to(root).as_posix(),
+        "name": submission.name,
+        "submitter": submission.submitter,
+        "status": submission.status,
+        "agent": submission.agent.name,
+        "agent_kwargs": submission.agent.kwargs,
+        "priorities": submission.agent.priorities,
+        "estimator": submission.estimator,
+        "model": submission.model.name,
+        "model_revision": submission.model.revision,
+        "steps": max(run.steps for run in runs),
+        "seeds": sorted(submission.seeds),
+        "final": {name: _interval([run.final[name] for run in runs]) for name in names},
+        "final_normalised": _interval([run.final_normalised for run in runs]),
+        "normalised_auc": _interval([run.normalised_auc for run in runs]),
+        "seconds_per_step": _optional_round(submission.summary.seconds_per_step),
+        "weighting_overhead": _interval([run.overhead.weighting_overhead for run in runs]),
+    }
+
+
+def _optional_round(value: float | None) -> float | None:
+    return None if value is None else _round(value)
+
+
+def _pair_key(submission: Submission) -> str:
+    train = {k: v for k, v in submission.train.items() if k not in _AGENT_OPTIONS}
+    return canonical_json(
+        [submission.task.env_id, submission.estimator, submission.model.model_dump(), train]
+    )
+
+
+def _comparisons(submissions: Sequence[Submission]) -> list[dict[str, Any]]:
+    saws = [s for s in submissions if s.agent.name == "saw"]
+    statics = [s for s in submissions if s.agent.name == "static" and not s.agent.kwargs]
+    found = []
+    for saw in sorted(saws, key=lambda s: s.id):
+        for static in sorted(statics, key=lambda s: s.id):
+            if _pair_key(saw) != _pair_key(static):
+                continue
+            saw_scores = {run.seed: run.final_normalised for run in saw.runs}
+            static_scores = {run.seed: run.final_normalised for run in static.runs}
+            seeds = sorted(set(saw_scores) & set(static_scores))
+            if len(seeds) < MIN_SEEDS:
+                continue
+            difference = _ci([saw_scores[seed] - static_scores[seed] for seed in seeds])
+            saw_mean = sum(saw_scores[seed] for seed in seeds) / len(seeds)
+            static_mean = sum(static_scores[seed] for seed in seeds) / len(seeds)
+            if difference["low"] > 0:
+                outcome = "saw"
+            elif difference["high"] < 0:
+                outcome = "static"
+            else:
+                outcome = "tie"
+            found.append(
+                {
+                    "env_id": saw.task.env_id,
+                    "estimator": saw.estimator,
+                    "model": saw.model.name,
+                    "steps": max(run.steps for run in saw.runs),
+                    "seeds": seeds,
+                    "saw": saw.id,
+                    "static": static.id,
+                    "saw_final_normalised": _round(saw_mean),
+                    "static_final_normalised": _round(static_mean),
+                    "difference": difference,
+                    "relative_percent": (
+                        _round(100 * (saw_mean - static_mean) / static_mean)
+                        if static_mean > 0
+                        else None
+                    ),
+                    "outcome": outcome,
+                }
+            )
+    return found
+
+
+def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> str:
+    """The answer to "did SAW beat static weights?", in words, from the numbers."""
+    if not checked:
+        return (
+            "No submissions yet, so the leaderboard cannot say whether SAW beats static "
+            "weights. Run the reference grid in baselines/ and submit it (baselines/README.md)."
+        )
+    if not comparisons:
+        return (
+            "No SAW submission has a static-weights submission with the same task, estimator, "
+            f"model and training options and at least {MIN_SEEDS} common seeds yet, so the "
+            "leaderboard cannot say whether SAW beats static weights."
+        )
+    count = len(comparisons)
+    wins = sum(c["outcome"] == "saw" for c in comparisons)
+    losses = sum(c["outcome"] == "static" for c in comparisons)
+    ties = count - wins - losses
+    if wins == count:
+        lead = "Yes: SAW beat static weights in every comparison"
+    elif losses == count:
+        lead = "No: static weights beat SAW in every comparison"
+    elif wins == 0 and losses == 0:
+        lead = "Not clearly: no comparison separates SAW from static weights"
+    else:
+        lead = "Mixed: SAW's advantage depends on the setting"
+    mean_difference = sum(c["difference"]["mean"] for c in comparisons) / count
+    fewest = min(len(c["seeds"]) for c in comparisons)
+    caveat = f" With {fewest} seeds these intervals are rough." if fewest < 10 else ""
+    return (
+        f"{lead} at this scale. Over {count} paired comparison(s) of the final normalised "
+        f"held-out score (0-1), SAW was better in {wins}, worse in {losses} and not "
+        f"distinguishable in {ties} (a comparison counts as a win or a loss only when the 95% "
+        f"bootstrap interval of the per-seed difference excludes 0); the mean difference is "
+        f"{mean_difference:+.3f}.{caveat}"
+    )

@@ -1,0 +1,573 @@
+"""The leaderboard: submit from hand-made runs, validate, reject broken submissions, build.
+
+Run folders are written by tests/leaderboard_runs.py with hand-chosen numbers on
+saw/ToolCall-Synth-v0; the expected scores are worked out there with plain arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from leaderboard_runs import (
+    SAW_FORMAT_GAIN,
+    STEP_SECONDS,
+    TASK_ID,
+    WEIGHT_SECONDS,
+    expected_auc,
+    expected_final_normalised,
+    scores,
+    write_run,
+    write_sweep,
+)
+
+from saw_bench.errors import SawBenchError
+from saw_bench.leaderboard import (
+    GENERATED,
+    MAX_SUBMISSION_BYTES,
+    build,
+    json_schema_text,
+    leaderboard_build_command,
+    leaderboard_validate_command,
+    submit,
+    submit_command,
+    validate,
+)
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def valid_leaderboard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A leaderboard with two verified submissions (static and saw, seeds 0-2), built once."""
+    base = tmp_path_factory.mktemp("valid")
+    write_sweep(base / "sweep")
+    submit([base / "sweep"], "Hand-made grid", "tests", out_root=base / "leaderboard/submissions")
+    return base / "leaderboard"
+
+
+@pytest.fixture
+def leaderboard(valid_leaderboard: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the valid leaderboard, for one test to break."""
+    return Path(shutil.copytree(valid_leaderboard, tmp_path / "leaderboard"))
+
+
+def submission_file(root: Path, agent: str) -> Path:
+    (path,) = (root / "submissions" / "toolcall-synth-v0").glob(f"*-grpo-{agent}-*.json")
+    return path
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def save(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2))
+
+
+# ---------------------------------------------------------------------- submit
+def test_submit_writes_one_verified_submission_per_configuration(valid_leaderboard: Path):
+    files = sorted((valid_leaderboard / "submissions").rglob("*.json"))
+    assert [path.parent.name for path in files] == ["toolcall-synth-v0"] * 2
+    for agent in ("static", "saw"):
+        data = load(submission_file(valid_leaderboard, agent))
+        assert data["status"] == "verified"
+        assert data["schema_version"] == 1
+        assert data["task"]["env_id"] == TASK_ID
+        assert data["agent"] == {"name": agent, "kwargs": {}, "priorities": None}
+        assert data["estimator"] == "grpo"
+        assert data["seeds"] == [0, 1, 2]
+        assert "seed" not in data["train"]
+        assert submission_file(valid_leaderboard, agent).name == f"{data['id']}.json"
+        for run in data["runs"]:
+            folder = valid_leaderboard / run["run_files"]["path"]
+            assert sorted(p.name for p in folder.iterdir()) == [
+                "config.json",
+                "eval.jsonl",
+                "metrics.jsonl",
+                "summary.json",
+            ]
+
+
+def test_submission_numbers_match_hand_computed_ones(valid_leaderboard: Path):
+    for agent in ("static", "saw"):
+        data = load(submission_file(valid_leaderboard, agent))
+        for run in data["runs"]:
+            seed = run["seed"]
+            final_format, final_correctness = scores(agent, seed)[-1]
+            assert run["final"] == {"format": final_format, "correctness": final_correctness}
+            assert run["final_normalised"] == pytest.approx(expected_final_normalised(agent, seed))
+            assert run["normalised_auc"] == pytest.approx(expected_auc(agent, seed))
+            assert [point["step"] for point in run["curve"]] == [0, 2, 4]
+            assert run["overhead"]["seconds_per_step"] == pytest.approx(STEP_SECONDS)
+            assert run["overhead"]["weighting_overhead"] == pytest.approx(
+                WEIGHT_SECONDS / STEP_SECONDS
+            )
+        expected_mean = sum(expected_final_normalised(agent, s) for s in SEEDS) / 3
+        assert data["summary"]["final_normalised"] == pytest.approx(expected_mean)
+        correctness_mean = sum(scores(agent, s)[-1][1] for s in SEEDS) / 3
+        assert data["summary"]["final"]["correctness"] == pytest.approx(correctness_mean)
+
+
+def test_valid_leaderboard_has_no_problems(valid_leaderboard: Path):
+    assert validate(valid_leaderboard) == []
+    text, code = leaderboard_validate_command(valid_leaderboard)
+    assert code == 0
+    assert "2 submission(s), all valid" in text
+
+
+def test_submitting_the_same_runs_again_gives_the_same_files(valid_leaderboard: Path, tmp_path):
+    sweep = valid_leaderboard.parent / "sweep"
+    written = submit([sweep], "Hand-made grid", "tests", out_root=tmp_path / "lb/submissions")
+    for path in written:
+        original = valid_leaderboard / "submissions" / path.parent.name / path.name
+        assert path.read_text() == original.read_text()
+
+
+def test_submit_without_copying_runs_is_self_reported_and_valid(tmp_path: Path):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    (path,) = submit(
+        tmp_path / "sweep", "no runs", "tests", tmp_path / "lb/submissions", copy_runs=False
+    )
+    data = load(path)
+    assert data["status"] == "self-reported"
+    assert all(run["run_files"] is None for run in data["runs"])
+    assert not (tmp_path / "lb/runs").exists()
+    assert validate(tmp_path / "lb") == []
+
+
+def test_incomplete_runs_are_submitted_as_self_reported(tmp_path: Path):
+    for seed in SEEDS:
+        write_run(tmp_path / "runs" / f"s{seed}", seed=seed, metrics_rows=3 if seed == 1 else 4)
+    text = submit_command([tmp_path / "runs"], "partial", "tests", tmp_path / "lb/submissions")
+    assert "self-reported" in text
+    assert "metrics.jsonl holds 3 rows, not steps 1 to 4" in text
+    (path,) = (tmp_path / "lb/submissions").rglob("*.json")
+    assert load(path)["status"] == "self-reported"
+    assert validate(tmp_path / "lb") == []
+
+
+def test_submit_refuses_fewer_than_three_seeds(tmp_path: Path):
+    for seed in (0, 1):
+        write_run(tmp_path / "runs" / f"s{seed}", seed=seed)
+    with pytest.raises(SawBenchError, match=r"2 seed\(s\) \[0, 1\].*at least 3 seeds"):
+        submit(tmp_path / "runs", "two", "tests", tmp_path / "lb/submissions")
+    assert not (tmp_path / "lb").exists()
+
+
+def test_submit_refuses_seeds_that_differ_in_other_options(tmp_path: Path):
+    for seed in SEEDS:
+        changes = {"learning_rate": 0.1} if seed == 2 else {}
+        write_run(tmp_path / "runs" / f"s{seed}", seed=seed, train_changes=changes)
+    with pytest.raises(SawBenchError, match=r"differ in \['learning_rate'\]"):
+        submit(tmp_path / "runs", "mixed", "tests", tmp_path / "lb/submissions")
+
+
+def test_submit_refuses_a_repeated_seed(tmp_path: Path):
+    for index, seed in enumerate((0, 1, 1)):
+        write_run(tmp_path / "runs" / f"r{index}", seed=seed)
+    with pytest.raises(SawBenchError, match=r"seed\(s\) \[1\] appear more than once"):
+        submit(tmp_path / "runs", "repeat", "tests", tmp_path / "lb/submissions")
+
+
+def test_submit_refuses_runs_with_task_options(tmp_path: Path):
+    for seed in SEEDS:
+        write_run(tmp_path / "r" / f"s{seed}", seed=seed, train_changes={"task_kwargs": {"a": 1}})
+    with pytest.raises(SawBenchError, match="register a variant id"):
+        submit(tmp_path / "r", "kwargs", "tests", tmp_path / "lb/submissions")
+
+
+@pytest.mark.parametrize(
+    ("name", "submitter", "message"),
+    [("", "tests", "name must be a non-empty string"), ("ok", "  ", "submitter must be")],
+)
+def test_submit_refuses_empty_names(tmp_path: Path, name: str, submitter: str, message: str):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    with pytest.raises(SawBenchError, match=message):
+        submit(tmp_path / "sweep", name, submitter, tmp_path / "lb/submissions")
+
+
+def test_submit_refuses_an_out_root_that_is_not_a_submissions_folder(tmp_path: Path):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    with pytest.raises(SawBenchError, match="out_root must be the submissions folder"):
+        submit(tmp_path / "sweep", "x", "tests", tmp_path / "lb/entries")
+
+
+def test_submit_names_a_missing_folder(tmp_path: Path):
+    with pytest.raises(SawBenchError, match="does not exist"):
+        submit(tmp_path / "nowhere", "x", "tests", tmp_path / "lb/submissions")
+
+
+# ---------------------------------------------------------------------- validate rejects
+def _mutate(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], Path]:
+    def corrupt(root: Path) -> Path:
+        path = submission_file(root, "saw")
+        data = load(path)
+        change(data)
+        save(path, data)
+        return path
+
+    return corrupt
+
+
+def _set(data: dict[str, Any], keys: str, value: Any) -> None:
+    *parents, last = [int(key) if key.isdigit() else key for key in keys.split(".")]
+    for key in parents:
+        data = data[key]
+    data[last] = value
+
+
+def _drop_seed(data: dict[str, Any]) -> None:
+    data["seeds"] = data["seeds"][:2]
+    data["runs"] = data["runs"][:2]
+    data["summary"]["seeds"] = 2
+
+
+def _consistent_forgery(data: dict[str, Any]) -> None:
+    """Raise a seed's final format by 0.05 everywhere in the submission (curve, final, summary,
+    normalised), leaving the run files alone: only the run files can tell."""
+    run = data["runs"][0]
+    run["curve"][-1]["objectives"]["format"] += 0.05
+    run["curve"][-1]["normalised"] += 0.025
+    run["final"]["format"] += 0.05
+    run["final_normalised"] += 0.025
+    run["normalised_auc"] += 0.025 / 4
+    data["summary"]["final"]["format"] += 0.05 / 3
+    data["summary"]["final_normalised"] += 0.025 / 3
+    data["summary"]["normalised_auc"] += 0.025 / 12
+
+
+def _write_raw(text: str | bytes) -> Callable[[Path], Path]:
+    def corrupt(root: Path) -> Path:
+        path = submission_file(root, "saw")
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        return path
+
+    return corrupt
+
+
+def _huge(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    data = load(path)
+    path.write_text(json.dumps(data) + " " * MAX_SUBMISSION_BYTES)
+    return path
+
+
+def _duplicate(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    copy = path.with_name("zz-copy.json")
+    shutil.copyfile(path, copy)
+    return copy
+
+
+def _move_to_other_task(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    target = root / "submissions" / "summarize-synth-v0" / path.name
+    target.parent.mkdir()
+    path.rename(target)
+    return target
+
+
+def _delete_runs(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    shutil.rmtree(root / Path(load(path)["runs"][0]["run_files"]["path"]).parent)
+    return path
+
+
+def _edit_run_file(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    folder = root / load(path)["runs"][1]["run_files"]["path"]
+    eval_file = folder / "eval.jsonl"
+    eval_file.write_text(eval_file.read_text().replace('"format": 0.85', '"format": 0.95'))
+    return path
+
+
+def _verified_claim_without_run_files(root: Path) -> Path:
+    path = submission_file(root, "saw")
+    data = load(path)
+    for run in data["runs"]:
+        run["run_files"] = None
+    save(path, data)
+    return path
+
+
+CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "missing field": (_mutate(lambda d: d.pop("submitter")), "schema: submitter: Field required"),
+    "unknown status": (_mutate(lambda d: _set(d, "status", "approved")), "schema: status"),
+    "wrong type": (_mutate(lambda d: _set(d, "runs.0.steps", "4")), "schema: runs[0].steps"),
+    "extra field": (_mutate(lambda d: _set(d, "note", "hi")), "schema: note: Extra inputs"),
+    "schema version": (
+        _mutate(lambda d: _set(d, "schema_version", 2)),
+        "unsupported schema_version 2",
+    ),
+    "not json": (_write_raw("{not json"), "is not valid JSON"),
+    "not utf-8": (_write_raw(b"\xff\xfe{}"), "is not UTF-8"),
+    "not an object": (_write_raw("[1, 2]"), "should hold a JSON object, but holds an array"),
+    "huge file": (_huge, f"larger than the limit of {MAX_SUBMISSION_BYTES} bytes"),
+    "deep nesting": (_write_raw("[" * 100 + "]" * 100), "nested deeper than"),
+    "unknown task": (
+        _mutate(lambda d: _set(d, "task.env_id", "saw/NoSuchTask-v0")),
+        "unknown task 'saw/NoSuchTask-v0'",
+    ),
+    "env version": (
+        _mutate(lambda d: _set(d, "task.env_id", "saw/ToolCall-Synth-v1")),
+        "environment version mismatch: saw/ToolCall-Synth-v1 is not installed, this saw-bench "
+        "has saw/ToolCall-Synth-v0",
+    ),
+    "env spec hash": (
+        _mutate(lambda d: _set(d, "task.env_spec_sha256", "0" * 64)),
+        "env spec hash 000000000000... does not match the installed saw/ToolCall-Synth-v0",
+    ),
+    "data hash": (
+        _mutate(lambda d: _set(d, "task.data_sha256", "1" * 64)),
+        "data hash 111111111111... does not match the installed saw/ToolCall-Synth-v0's "
+        "data_fingerprint()",
+    ),
+    "objective bounds": (
+        _mutate(lambda d: _set(d, "task.objectives.1.high", 5.0)),
+        "do not match the installed task's format [0, 1], correctness [-3, 3]",
+    ),
+    "nan score": (
+        _mutate(lambda d: _set(d, "runs.1.final.format", math.nan)),
+        "runs[1].final.format is nan: only finite numbers are accepted",
+    ),
+    "infinite score": (
+        _mutate(lambda d: _set(d, "summary.final_normalised", -math.inf)),
+        "summary.final_normalised is -inf",
+    ),
+    "out of bounds": (
+        _mutate(lambda d: _set(d, "runs.2.final.correctness", 3.5)),
+        "runs[2] (seed 2) final: correctness = 3.5 is outside the objective's bounds [-3, 3]",
+    ),
+    "two seeds": (_mutate(_drop_seed), "has 2 seed(s) [0, 1]; a submission needs at least 3"),
+    "repeated seed": (_mutate(lambda d: _set(d, "seeds", [0, 1, 1])), "repeat a seed"),
+    "duplicate id": (_duplicate, "duplicate id"),
+    "wrong folder": (_move_to_other_task, "should be in submissions/toolcall-synth-v0/"),
+    "summary mean": (
+        _mutate(lambda d: _set(d, "summary.final.format", 0.9)),
+        "summary.final.format = 0.9 does not match 0.85, recomputed from the per-seed results",
+    ),
+    "final vs curve": (
+        _mutate(lambda d: _set(d, "runs.0.final.correctness", 1.0)),
+        "runs[0] (seed 0) final correctness = 1.0 does not match the last curve point (1.5)",
+    ),
+    "normalised vs objectives": (
+        _mutate(lambda d: _set(d, "runs.0.curve.1.normalised", 0.6)),
+        "runs[0] (seed 0) curve[1].normalised = 0.6 does not match 0.55",
+    ),
+    "auc vs curve": (
+        _mutate(lambda d: _set(d, "runs.0.normalised_auc", 0.7)),
+        "runs[0] (seed 0) normalised_auc = 0.7 does not match 0.55",
+    ),
+    "config hash": (
+        _mutate(lambda d: _set(d, "train.learning_rate", 1.0)),
+        "config_sha256 does not match",
+    ),
+    "verified without run files": (
+        _verified_claim_without_run_files,
+        "runs[0] (seed 0): verified, but lists no run files",
+    ),
+    "verified with the runs deleted": (
+        _delete_runs,
+        "verified, but the run file runs/toolcall-synth-v0/",
+    ),
+    "run file edited": (_edit_run_file, "eval.jsonl does not match its sha256"),
+    "consistent forgery": (
+        _mutate(_consistent_forgery),
+        "runs[0] (seed 0).final.format = 0.9 does not match 0.85, recomputed from runs/",
+    ),
+    "run path escapes": (
+        _mutate(lambda d: _set(d, "runs.0.run_files.path", "runs/../../elsewhere")),
+        "leads outside the leaderboard's runs/ folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_validate_rejects_a_broken_submission_naming_file_and_reason(leaderboard: Path, case):
+    corrupt, reason = CORRUPTIONS[case]
+    bad_file = corrupt(leaderboard)
+    problems = validate(leaderboard)
+    assert problems, f"{case}: no problem found"
+    messages = [problem.message for problem in problems if problem.path == bad_file]
+    assert any(reason in message for message in messages), (
+        f"{case}: expected {reason!r} for {bad_file}, got {[str(p) for p in problems]}"
+    )
+    # the other submission is untouched and stays valid
+    static_file = submission_file(leaderboard, "static")
+    assert not [problem for problem in problems if problem.path == static_file]
+    text, code = leaderboard_validate_command(leaderboard)
+    assert code == 1
+    assert str(bad_file) in text
+
+
+def test_validate_reports_a_missing_leaderboard_folder(tmp_path: Path):
+    (problem,) = validate(tmp_path / "nowhere")
+    assert "is not a leaderboard folder" in problem.message
+
+
+def test_validate_rejects_stray_files_and_links(leaderboard: Path):
+    stray = leaderboard / "submissions" / "toolcall-synth-v0" / "notes.txt"
+    stray.write_text("hello")
+    link = leaderboard / "submissions" / "toolcall-synth-v0" / "link.json"
+    link.symlink_to(submission_file(leaderboard, "saw"))
+    problems = {problem.path: problem.message for problem in validate(leaderboard)}
+    assert "is not a submission" in problems[stray]
+    assert "symbolic links are not accepted" in problems[link]
+
+
+# ---------------------------------------------------------------------- build
+def test_build_writes_deterministic_tables_with_hand_computed_numbers(valid_leaderboard, tmp_path):
+    assert build(valid_leaderboard, tmp_path / "first") == []
+    assert build(valid_leaderboard, tmp_path / "second") == []
+    for name in GENERATED:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+
+    data = json.loads((tmp_path / "first" / "leaderboard.json").read_text())
+    (task,) = data["tasks"]
+    assert task["env_id"] == TASK_ID
+    assert [entry["agent"] for entry in task["entries"]] == ["saw", "static"]  # ranked
+    assert [entry["rank"] for entry in task["entries"]] == [1, 2]
+    for entry in task["entries"]:
+        agent = entry["agent"]
+        expected = sum(expected_final_normalised(agent, s) for s in SEEDS) / 3
+        interval = entry["final_normalised"]
+        assert interval["mean"] == pytest.approx(expected, abs=1e-6)
+        assert interval["low"] <= interval["mean"] <= interval["high"]
+        # format is the same for every seed: a zero-width interval
+        format_value = scores(agent, 0)[-1][0]
+        assert entry["final"]["format"] == pytest.approx(
+            {"mean": format_value, "low": format_value, "high": format_value}
+        )
+    (comparison,) = data["saw_vs_static"]["comparisons"]
+    # SAW's format is 0.1 higher at every seed: +0.05 normalised, on every seed
+    gain = SAW_FORMAT_GAIN / 2
+    assert comparison["difference"] == pytest.approx({"mean": gain, "low": gain, "high": gain})
+    assert comparison["outcome"] == "saw"
+    static_mean = sum(expected_final_normalised("static", s) for s in SEEDS) / 3
+    assert comparison["relative_percent"] == pytest.approx(100 * gain / static_mean, abs=1e-4)
+
+    markdown = (tmp_path / "first" / "LEADERBOARD.md").read_text()
+    assert "Yes: SAW beat static weights in every comparison at this scale" in markdown
+    assert "difference +0.050 [+0.050, +0.050]" in markdown
+    assert f"## {TASK_ID}" in markdown
+    csv_lines = (tmp_path / "first" / "leaderboard.csv").read_text().splitlines()
+    assert len(csv_lines) == 3
+    assert csv_lines[0].startswith("env_id,rank,id,name")
+    page = (tmp_path / "first" / "index.html").read_text()
+    assert page.count("<svg") == 1
+    assert 'class="sortable"' in page
+
+
+def test_verdict_says_when_saw_loses(tmp_path: Path):
+    """Swap the roles: 'saw' runs get static's numbers and the other way round."""
+    for seed in SEEDS:
+        write_run(tmp_path / "runs" / f"saw{seed}", agent="saw", seed=seed)
+        write_run(tmp_path / "runs" / f"static{seed}", agent="static", seed=seed)
+    for seed in SEEDS:  # swap the eval curves: static gets the higher format
+        saw_eval = tmp_path / "runs" / f"saw{seed}" / "eval.jsonl"
+        static_eval = tmp_path / "runs" / f"static{seed}" / "eval.jsonl"
+        saw_text = saw_eval.read_text()
+        saw_eval.write_text(static_eval.read_text())
+        static_eval.write_text(saw_text)
+    submit(tmp_path / "runs", "swapped", "tests", tmp_path / "lb/submissions")
+    assert build(tmp_path / "lb") == []
+    markdown = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    assert "No: static weights beat SAW in every comparison" in markdown
+    assert "difference -0.050 [-0.050, -0.050]" in markdown
+
+
+def test_build_writes_nothing_when_a_submission_is_invalid(leaderboard: Path, tmp_path: Path):
+    _mutate(lambda d: _set(d, "status", "approved"))(leaderboard)
+    problems = build(leaderboard, tmp_path / "out")
+    assert problems
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SawBenchError, match="nothing was written"):
+        leaderboard_build_command(leaderboard)
+
+
+def test_an_empty_leaderboard_validates_and_builds(tmp_path: Path):
+    root = tmp_path / "leaderboard"
+    root.mkdir()
+    assert validate(root) == []
+    assert "wrote" in leaderboard_build_command(root)
+    markdown = (root / "LEADERBOARD.md").read_text()
+    assert "No submissions yet" in markdown
+    assert "cannot say whether SAW beats static weights" in markdown
+    assert json.loads((root / "leaderboard.json").read_text())["tasks"] == []
+
+
+# ---------------------------------------------------------------------- committed files
+def test_committed_schema_file_is_generated_from_the_code():
+    committed = REPOSITORY / "leaderboard" / "schema" / "submission-v1.json"
+    assert committed.read_text() == json_schema_text(), (
+        "leaderboard/schema/submission-v1.json is stale: run `python -m saw_bench leaderboard "
+        "build`"
+    )
+
+
+def _without_plots(text: str) -> str:
+    """The page without its inline SVG plots, whose bytes depend on the matplotlib version
+    (the plotted numbers are compared through leaderboard.json)."""
+    return re.sub(r"<svg.*?</svg>", "<svg/>", text, flags=re.DOTALL)
+
+
+def test_committed_leaderboard_is_valid_and_its_generated_files_are_current(tmp_path: Path):
+    root = REPOSITORY / "leaderboard"
+    problems = validate(root)
+    assert problems == [], "\n".join(str(problem) for problem in problems)
+    assert build(root, tmp_path) == []
+    for name in GENERATED:
+        committed, fresh = (root / name).read_text(), (tmp_path / name).read_text()
+        if name == "index.html":
+            committed, fresh = _without_plots(committed), _without_plots(fresh)
+        assert committed == fresh, (
+            f"leaderboard/{name} is stale: run `python -m saw_bench leaderboard build`"
+        )
+
+
+def test_baseline_specs_cover_the_reference_grid():
+    from saw_bench.sweep import load_spec
+
+    for task in ("toolcall", "summarize"):
+        spec = load_spec(REPOSITORY / "baselines" / f"{task}.toml")
+        assert spec.tasks == [task]
+        assert sorted(spec.estimators) == ["gdpo", "grpo"]
+        assert sorted(spec.weightings) == ["drw-grad", "mgda", "saw", "static"]
+        assert spec.seeds == [0, 1, 2]
+        assert len(spec.runs()) == 2 * 4 * 3
+
+
+@pytest.mark.slow
+def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
+    small_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import saw_bench
+    from saw_bench.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "plot", False)
+    for seed in SEEDS:
+        saw_bench.train(
+            "toolcall", weighting="saw", steps=1, seed=seed, model=small_model, device="cpu",
+            out_dir=tmp_path / "sweep" / f"s{seed}", prompts_per_step=2, group_size=2,
+            max_new_tokens=8, eval_items=2, eval_every=1,
+        )  # fmt: skip
+    (path,) = submit(tmp_path / "sweep", "trainer", "tests", tmp_path / "lb/submissions")
+    data = load(path)
+    assert data["status"] == "verified"
+    assert [run["steps"] for run in data["runs"]] == [1, 1, 1]
+    assert [[point["step"] for point in run["curve"]] for run in data["runs"]] == [[0, 1]] * 3
+    for run, seed in zip(data["runs"], SEEDS, strict=True):
+        rows = [json.loads(line) for line in (tmp_path / f"sweep/s{seed}/eval.jsonl").open()]
+        assert run["final"] == rows[-1]["objectives"]
+    assert validate(tmp_path / "lb") == []

@@ -1,0 +1,96 @@
+"""The generated leaderboard page in a real headless browser (Debian's chromium, driven by
+selenium with the system chromedriver; nothing is downloaded): the table renders the numbers,
+and clicking a column header sorts the rows by it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from leaderboard_runs import expected_final_normalised, write_sweep
+
+from saw_bench.leaderboard import build, submit
+
+INSTALL = (
+    "the browser test needs Debian's chromium and its driver: "
+    "apt-get install -y chromium chromium-driver (see .ci/run), and selenium: "
+    "pip install -e '.[test]'"
+)
+AGENTS = ("static", "saw", "mgda")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail(INSTALL)
+    binary = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if binary is None or driver_path is None:
+        pytest.fail(f"chromium or chromedriver not found on PATH; {INSTALL}")
+    os.environ["SE_OFFLINE"] = "true"  # selenium must never try to download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("page")
+    write_sweep(base / "sweep", agents=AGENTS)
+    submit(base / "sweep", "Browser grid", "tests", base / "leaderboard/submissions")
+    assert build(base / "leaderboard") == []
+    return base / "leaderboard" / "index.html"
+
+
+def _column(driver, header: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    headers = [th.text.rstrip(" ▲▼") for th in driver.find_elements(By.CSS_SELECTOR, "thead th")]
+    index = headers.index(header)
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.sortable tbody tr")
+    return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
+
+
+def _click(driver, header: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    for th in driver.find_elements(By.CSS_SELECTOR, "thead th"):
+        if th.text.rstrip(" ▲▼") == header:
+            th.click()
+            return
+    raise AssertionError(f"no column {header!r}")
+
+
+def test_page_shows_the_ranked_table_and_sorts_by_clicked_column(browser, page: Path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.as_uri())
+    means = {
+        agent: sum(expected_final_normalised(agent, s) for s in (0, 1, 2)) / 3 for agent in AGENTS
+    }
+    ranked = sorted(AGENTS, key=lambda agent: -means[agent])
+    assert _column(browser, "agent") == ranked
+    assert _column(browser, "rank") == ["1", "2", "3"]
+    shown = [cell.split(" ")[0] for cell in _column(browser, "normalised")]
+    assert shown == [f"{means[agent]:.3f}" for agent in ranked]
+
+    _click(browser, "normalised")  # ascending
+    assert _column(browser, "agent") == ranked[::-1]
+    _click(browser, "normalised")  # descending
+    assert _column(browser, "agent") == ranked
+    _click(browser, "agent")  # text, ascending
+    assert _column(browser, "agent") == sorted(AGENTS)
+
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert verdict.startswith("Yes: SAW beat static weights")
+    plot = browser.find_element(By.CSS_SELECTOR, "figure svg")
+    assert plot.size["width"] > 100 and plot.size["height"] > 100
