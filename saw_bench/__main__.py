@@ -11,7 +11,6 @@ import dataclasses
 import json
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,14 +48,10 @@ def list_everything() -> str:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """A TOML file of TrainConfig fields (top level, or under a [train] table)."""
+    from saw_bench.runio import read_toml
     from saw_bench.trainer import TrainConfig
 
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SawBenchError(f"config file {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SawBenchError(f"config file {path} is not valid TOML: {error}") from None
+    data = read_toml(path, "config file")
     data = data.get("train", data)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(data) - fields)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from saw_bench.errors import SawBenchError
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -75,3 +78,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def read_toml(path: Path, kind: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict; a missing or malformed file is a :class:`SawBenchError` that
+    names it (``kind`` says what the file is for)."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except (FileNotFoundError, IsADirectoryError):
+        raise SawBenchError(f"{kind} {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SawBenchError(f"{kind} {path} is not valid TOML: {error}") from None

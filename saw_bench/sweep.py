@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 from saw_bench import registry
 from saw_bench.errors import SawBenchError
-from saw_bench.runio import write_json_atomic
+from saw_bench.runio import read_toml, write_json_atomic
 
 INDEX = "sweep.json"
 SPEC_KEYS = ("tasks", "estimators", "weightings", "seeds", "workers", "train")
@@ -121,12 +120,7 @@ def load_spec(path: Path) -> SweepSpec:
     """A sweep spec from a TOML file: ``tasks``, ``estimators``, ``weightings``, ``seeds``,
     ``workers`` and a ``[train]`` table of training options shared by every run."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SawBenchError(f"sweep file {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SawBenchError(f"sweep file {path} is not valid TOML: {error}") from None
+    data = read_toml(path, "sweep file")
     unknown = sorted(set(data) - set(SPEC_KEYS))
     if unknown:
         raise SawBenchError(
