@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from saw_bench.envs.summarize import judges, rewards
 from saw_bench.envs.summarize.judges import EmbeddingJudge, JudgeError, make_judge
@@ -179,3 +181,13 @@ def test_tasks_with_the_embedding_judge_pickle(embedding_task):
     np.testing.assert_array_equal(
         restored.score([item], [PARAPHRASE]), embedding_task.score([item], [PARAPHRASE])
     )
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from("abcdeilnorstuy ING,.$0123'-"), max_size=120))
+def test_memoised_stemming_tokenizer_gives_rouge_scores_own_tokens(text):
+    from rouge_score import tokenizers
+
+    words = text + " running borrowed happiness relational conditionally"
+    expected = tokenizers.DefaultTokenizer(use_stemmer=True).tokenize(words)
+    assert rewards._MemoisedStemmingTokenizer().tokenize(words) == expected

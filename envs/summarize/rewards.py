@@ -54,10 +54,12 @@ conciseness (0-10)
 
 from __future__ import annotations
 
+import functools
 import re
+import types
 from typing import Any
 
-from rouge_score import rouge_scorer
+from rouge_score import rouge_scorer, tokenizers
 
 QUALITY_LOW, QUALITY_HIGH = 0.0, 10.0
 CONCISENESS_LOW, CONCISENESS_HIGH = 0.0, 10.0
@@ -70,7 +72,22 @@ COPY_OVERLAP_SHARE = 0.8
 _PREFIX = re.compile(r"^\s*tl\s*;?\s*dr\s*[:\-]?\s*", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+")
 _SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
-_STEMMED_SCORER = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+
+
+class _MemoisedStemmingTokenizer(tokenizers.DefaultTokenizer):
+    """rouge-score's stemming tokenizer, with each word's Porter stem computed once per
+    process: stemming is most of ROUGE's cost, and summaries repeat their words. Same tokens
+    as ``DefaultTokenizer(use_stemmer=True)`` (tests check it)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_stemmer=True)
+        stem = functools.lru_cache(maxsize=1 << 16)(self._stemmer.stem)
+        self._stemmer = types.SimpleNamespace(stem=stem)
+
+
+_STEMMED_SCORER = rouge_scorer.RougeScorer(
+    ["rouge1", "rougeL"], tokenizer=_MemoisedStemmingTokenizer()
+)
 
 
 def strip_prefix(completion: str) -> str:
