@@ -72,6 +72,12 @@ class RolloutTensors:
         return self.completion_mask.shape[1]
 
 
+#: Rollout temperature of the tiny embedded policy. At 1.0 its samples of a tool call are
+#: mostly broken (held-out correctness -2.3 of [-3, 3], against -1.3 greedy); at 0.7 they sit
+#: in between (-1.8), which leaves RL room to improve both objectives.
+TINY_TEMPERATURE = 0.7
+
+
 @dataclass
 class TrainConfig:
     """Everything a run depends on; written to ``config.json`` fully resolved."""
@@ -92,7 +98,9 @@ class TrainConfig:
     prompts_per_step: int = 16
     group_size: int = 8
     max_new_tokens: int = 96
-    temperature: float = 1.0
+    # None: the policy's default, 1.0 for Hugging Face models (as the SAW paper and TRL) and
+    # TINY_TEMPERATURE for the tiny embedded policy (see resolve_defaults).
+    temperature: float | None = None
     # optimisation
     learning_rate: float = 3e-4
     weight_decay: float = 0.0
@@ -107,8 +115,15 @@ class TrainConfig:
     # policy being trained (greedy decoding hides how RL sharpens the distribution). Set
     # eval_temperature = 0 for greedy.
     eval_items: int = 128
-    eval_temperature: float = 1.0
+    eval_temperature: float | None = None  # None: the rollout temperature
     checkpoint_every: int = 10
+
+    def resolve_defaults(self) -> None:
+        """Fill the options whose default depends on the model (called before training)."""
+        if self.temperature is None:
+            self.temperature = TINY_TEMPERATURE if self.model == "tiny" else 1.0
+        if self.eval_temperature is None:
+            self.eval_temperature = self.temperature
 
     def validate(self) -> None:
         positive = (
@@ -124,6 +139,8 @@ class TrainConfig:
                 raise SawBenchError(f"{name} must be positive, but got {getattr(self, name)!r}")
         for name in ("temperature", "eval_temperature", "kl_coef", "weight_decay"):
             value = getattr(self, name)
+            if value is None and name in ("temperature", "eval_temperature"):
+                continue
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise SawBenchError(f"{name} must be a finite number >= 0, but got {value!r}")
         if self.temperature == 0:
@@ -190,6 +207,7 @@ class Trainer:
         from saw_bench.policy import load_policy  # torch/transformers only when training
 
         config.validate()
+        config.resolve_defaults()
         self.config = config
         self.run_dir = run_dir
         self.progress = progress

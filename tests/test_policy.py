@@ -67,7 +67,8 @@ def tiny_task() -> saw_bench.TextTask:
 
 
 def tiny_recipe(**changes: object) -> TinyRecipe:
-    return dataclasses.replace(default_recipe("toolcall"), **{**TINY, **changes})
+    """The recipe the tiny_policy fixture builds (TINY replaces the table's toolcall row)."""
+    return TinyRecipe(task="saw/ToolCall-Synth-v0", **{**TINY, **changes})
 
 
 def tiny_policy_folder(policy: Policy) -> Path:
