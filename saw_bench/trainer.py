@@ -72,12 +72,6 @@ class RolloutTensors:
         return self.completion_mask.shape[1]
 
 
-#: Rollout temperature of the tiny embedded policy. At 1.0 its samples of a tool call are
-#: mostly broken (held-out correctness -2.3 of [-3, 3], against -1.3 greedy); at 0.7 they sit
-#: in between (-1.8), which leaves RL room to improve both objectives.
-TINY_TEMPERATURE = 0.7
-
-
 @dataclass
 class TrainConfig:
     """Everything a run depends on; written to ``config.json`` fully resolved."""
@@ -98,9 +92,7 @@ class TrainConfig:
     prompts_per_step: int = 16
     group_size: int = 8
     max_new_tokens: int = 96
-    # None: the policy's default, 1.0 for Hugging Face models (as the SAW paper and TRL) and
-    # TINY_TEMPERATURE for the tiny embedded policy (see resolve_defaults).
-    temperature: float | None = None
+    temperature: float = 1.0
     # optimisation
     learning_rate: float = 3e-4
     weight_decay: float = 0.0
@@ -119,9 +111,7 @@ class TrainConfig:
     checkpoint_every: int = 10
 
     def resolve_defaults(self) -> None:
-        """Fill the options whose default depends on the model (called before training)."""
-        if self.temperature is None:
-            self.temperature = TINY_TEMPERATURE if self.model == "tiny" else 1.0
+        """Fill the options whose default depends on others (called before training)."""
         if self.eval_temperature is None:
             self.eval_temperature = self.temperature
 
@@ -139,7 +129,7 @@ class TrainConfig:
                 raise SawBenchError(f"{name} must be positive, but got {getattr(self, name)!r}")
         for name in ("temperature", "eval_temperature", "kl_coef", "weight_decay"):
             value = getattr(self, name)
-            if value is None and name in ("temperature", "eval_temperature"):
+            if value is None and name == "eval_temperature":
                 continue
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise SawBenchError(f"{name} must be a finite number >= 0, but got {value!r}")

@@ -172,16 +172,13 @@ def test_normalised_auc_by_hand():
     assert np.isfinite(normalised_auc([(0, 0.0), (5, 1.0)]))
 
 
-def test_temperatures_default_to_the_policys_and_are_written_resolved(tmp_path, small_model):
-    from saw_bench.trainer import TINY_TEMPERATURE
-
-    tiny = TrainConfig(model="tiny")
-    tiny.resolve_defaults()
-    assert (tiny.temperature, tiny.eval_temperature) == (TINY_TEMPERATURE, TINY_TEMPERATURE)
-    chosen = TrainConfig(model="tiny", temperature=0.9, eval_temperature=0.0)
+def test_eval_temperature_defaults_to_the_rollout_temperature_and_is_written_resolved(
+    tmp_path, small_model
+):
+    chosen = TrainConfig(temperature=0.9, eval_temperature=0.0)
     chosen.resolve_defaults()
     assert (chosen.temperature, chosen.eval_temperature) == (0.9, 0.0)
-    run_dir = run(tmp_path, small_model, "resolved", steps=1)
+    run_dir = run(tmp_path, small_model, "resolved", steps=1, temperature=0.8)
     saved = json.loads((run_dir / "config.json").read_text())["train"]
-    assert (saved["temperature"], saved["eval_temperature"]) == (1.0, 1.0)  # a model folder
-    assert read_jsonl(run_dir / "eval.jsonl")[0]["temperature"] == 1.0
+    assert (saved["temperature"], saved["eval_temperature"]) == (0.8, 0.8)
+    assert read_jsonl(run_dir / "eval.jsonl")[0]["temperature"] == 0.8

@@ -164,11 +164,8 @@ class TinyRecipe:
 #: Per-task changes to the :class:`TinyRecipe` defaults (keys are registered ids). The defaults
 #: are tuned for ``saw/ToolCall-Synth-v0``; a family that needs others adds a row here.
 RECIPE_OVERRIDES: dict[str, dict[str, Any]] = {
-    # Training values are half invented (see the task's data), so clean demonstrations no
-    # longer make a policy that RL cannot improve: measured on the test split, greedy
-    # correctness -1.25 of [-3, 3], -1.8 at the rollout temperature 0.7.
-    "saw/ToolCall-Synth-v0": {"corrupt_fraction": 0.0},
-    "saw/ToolCall-Synth-3obj-v0": {"corrupt_fraction": 0.0},
+    "saw/ToolCall-Synth-v0": {},
+    "saw/ToolCall-Synth-3obj-v0": {},
 }
 
 
