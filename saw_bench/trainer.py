@@ -653,13 +653,12 @@ def normalised_score(
 
 
 def normalised_auc(curve: Sequence[tuple[int, float]]) -> float | None:
-    """Trapezoidal area under an aggregate curve (values in [0, 1]) divided by its step span."""
-    if len(curve) < 2:
-        return None
-    steps = np.array([step for step, _ in curve], dtype=float)
-    values = np.array([value for _, value in curve], dtype=float)
-    area = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(steps)))
-    return area / float(steps[-1] - steps[0])
+    """Trapezoidal area under an aggregate curve of (step, value in [0, 1]) divided by its step
+    span (:func:`saw_bench.analysis.normalised_auc`); None for fewer than two points."""
+    from saw_bench.analysis import normalised_auc as area_over_span
+
+    value = area_over_span([step for step, _ in curve], [value for _, value in curve])
+    return None if math.isnan(value) else value
 
 
 class _StopRequests:

@@ -143,3 +143,16 @@ def _run_config(tmp_path: Path, options: dict) -> Path:
             lines.append(f"{key} = {json.dumps(value)}")
     path.write_text("\n".join(lines + tables) + "\n")
     return path
+
+
+def test_a_sweep_gives_a_comparison_table_csv_and_an_html_report(finished_sweep, tmp_path, capsys):
+    csv = tmp_path / "table.csv"
+    assert main(["compare", str(finished_sweep), "--csv", str(csv)]) == 0
+    table = capsys.readouterr().out
+    assert "static" in table and "saw" in table
+    rows = csv.read_text().splitlines()
+    assert len(rows) == 3  # header + one row per agent (2 seeds each)
+    html = tmp_path / "report.html"
+    assert main(["report", str(finished_sweep), "--html", str(html)]) == 0
+    page = html.read_text()
+    assert page.count("data:image/png;base64,") >= 2 and "toolcall-synth-v0-grpo-saw-s1" in page
