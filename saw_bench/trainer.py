@@ -522,11 +522,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self) -> None:
+        from saw_bench.policy._hf import quiet_transformers
+
         final = self.run_dir / "checkpoint"
         staging = self.run_dir / "checkpoint.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        self.policy.model.save_pretrained(staging / "model")
+        with quiet_transformers():
+            self.policy.model.save_pretrained(staging / "model")
         self.policy.tokenizer.save_pretrained(staging / "model")
         torch.save(
             {

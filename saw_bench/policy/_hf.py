@@ -25,8 +25,10 @@ built on first use) or any Hugging Face id or local folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +196,21 @@ class Policy:
         return int(eos)
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Without transformers' per-call progress bars ("Loading weights", "Writing model
+    shards"), which would interleave with a run's own progress bar."""
+    from transformers.utils import logging
+
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
+
+
 def plain_chat(messages: list[dict[str, str]]) -> str:
     """The rendering used without a chat template: ``<|role|>\\ncontent\\n`` per message,
     then ``<|assistant|>\\n``."""
@@ -291,7 +308,8 @@ def load_policy(
     source = str(folder) if folder.is_dir() else model
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        network = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        with quiet_transformers():
+            network = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
     except (OSError, ValueError) as error:
         raise SawBenchError(
             f"model {model!r} could not be found locally or on the Hugging Face hub "

@@ -61,7 +61,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import ToolCallTask
-from saw_bench.policy._hf import Policy, plain_chat, weights_revision
+from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
 from saw_bench.registry import load_task, resolve
 from saw_bench.task import Item, TextTask
 
@@ -612,7 +612,8 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
             model = init_model(recipe, tokenizer)
             data = SftData(task, tokenizer, recipe)
             figures = train_sft(model, data, recipe, progress=progress)
-            model.save_pretrained(folder)
+            with quiet_transformers():
+                model.save_pretrained(folder)
             tokenizer.save_pretrained(folder)
             policy = Policy(model, tokenizer, torch.device("cpu"), recipe.folder_name(),
                             weights_revision(folder))  # fmt: skip
