@@ -150,7 +150,10 @@ def sweep(
     log = log or (lambda message: None)
     index_path = out_dir / INDEX
     if index_path.exists():
-        previous = json.loads(index_path.read_text())
+        try:
+            previous = json.loads(index_path.read_text())
+        except ValueError as error:
+            raise SawBenchError(f"{index_path} is not valid JSON ({error}); move it away") from None
         if _grid(previous.get("spec", {})) != _grid(_spec_dict(spec)):
             raise SawBenchError(
                 f"{out_dir} holds a sweep with another grid or options; choose another folder "
@@ -182,7 +185,7 @@ def sweep(
             for entry in todo
         }
         for entry in todo:
-            entry["status"] = "running"
+            entry["status"] = "scheduled"  # running or waiting for a worker
         _write_index(index_path, spec, entries)
         done = len(entries) - len(todo)
         try:
@@ -204,7 +207,7 @@ def sweep(
             log("interrupted: running runs stop after their current step with a checkpoint")
             pool.shutdown(wait=True, cancel_futures=True)
             for entry in entries:
-                if entry["status"] == "running":
+                if entry["status"] == "scheduled":
                     entry["status"] = run_status(out_dir / entry["path"], entry["train"])
             _write_index(index_path, spec, entries)
             raise
