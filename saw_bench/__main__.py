@@ -123,8 +123,10 @@ def summary_table(run_dir: Path) -> str:
         f"seed {summary['seed']}  {summary['steps']} steps",
         f"{'objective':<14}{'start':>10}{'final':>10}",
     ]
-    for name, final in summary["final"].items():
-        lines.append(f"{name:<14}{summary['initial'].get(name, float('nan')):>10.3f}{final:>10.3f}")
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    for name in [objective["name"] for objective in config["objectives"]]:  # the task's order
+        initial = summary["initial"].get(name, float("nan"))
+        lines.append(f"{name:<14}{initial:>10.3f}{summary['final'].get(name, float('nan')):>10.3f}")
     lines.append(f"normalised aggregate (0-1): {summary['final_normalised']:.3f}")
     if summary.get("normalised_auc") is not None:
         lines.append(f"normalised area under the eval curve: {summary['normalised_auc']:.3f}")

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saw_bench import registry
 from saw_bench.errors import SawBenchError
+from saw_bench.task import Item, TextTask
+
+if TYPE_CHECKING:
+    from saw_bench.policy import Policy
 
 
 def resolve_model(model: str) -> tuple[str, dict[str, Any] | None]:
@@ -30,6 +35,32 @@ def resolve_model(model: str) -> tuple[str, dict[str, Any] | None]:
             raise SawBenchError(f"{config_path} is not valid JSON: {error}") from None
         return str(checkpoint), run_config
     return model, None
+
+
+def answer_items(
+    policy: Policy,
+    task: TextTask,
+    items: Sequence[Item],
+    *,
+    temperature: float,
+    max_new_tokens: int,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> tuple[list[str], int, float]:
+    """One completion per item, generated in batches: (texts, completion tokens, seconds).
+    Batch ``b`` starting at item ``i`` samples with seed ``seed + i``."""
+    started = time.perf_counter()
+    completions: list[str] = []
+    tokens = 0
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        batch = policy.generate(
+            [policy.render(task.prompt(item)) for item in chunk],
+            max_new_tokens=max_new_tokens, temperature=temperature, seed=seed + start,
+        )  # fmt: skip
+        completions += batch.texts
+        tokens += batch.completion_tokens
+    return completions, tokens, time.perf_counter() - started
 
 
 def evaluate_policy(
@@ -71,18 +102,10 @@ def evaluate_policy(
         raise SawBenchError(f"task {task_id} has an empty test split")
     policy = load_policy(path, task=task_id if path == "tiny" else None, device=device)
 
-    started = time.perf_counter()
-    completions: list[str] = []
-    tokens = 0
-    for start in range(0, len(test_items), batch_size):
-        chunk = test_items[start : start + batch_size]
-        batch = policy.generate(
-            [policy.render(text_task.prompt(item)) for item in chunk],
-            max_new_tokens=max_new_tokens, temperature=temperature, seed=seed + start,
-        )  # fmt: skip
-        completions += batch.texts
-        tokens += batch.completion_tokens
-    seconds = time.perf_counter() - started
+    completions, tokens, seconds = answer_items(
+        policy, text_task, test_items, temperature=temperature, max_new_tokens=max_new_tokens,
+        batch_size=batch_size, seed=seed,
+    )  # fmt: skip
     rewards = text_task.score(test_items, completions)
     means = rewards.mean(axis=0)
     return {

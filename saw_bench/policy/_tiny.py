@@ -61,6 +61,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import ToolCallTask
+from saw_bench.evaluation import answer_items
 from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
 from saw_bench.registry import load_task, resolve
 from saw_bench.task import Item, TextTask
@@ -499,18 +500,10 @@ def evaluate(
         "share_over_max_new_tokens": float(np.mean(lengths > recipe.max_new_tokens)),
     }
     for mode, temperature in (("sampled", 1.0), ("greedy", 0.0)):
-        texts: list[str] = []
-        tokens, started = 0, time.perf_counter()
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            prompts = [policy.render(task.prompt(item)) for item in chunk]
-            batch = policy.generate(
-                prompts, max_new_tokens=recipe.max_new_tokens, temperature=temperature,
-                seed=recipe.seed + start,
-            )  # fmt: skip
-            texts += batch.texts
-            tokens += batch.completion_tokens
-        seconds = time.perf_counter() - started
+        texts, tokens, seconds = answer_items(
+            policy, task, items, temperature=temperature, max_new_tokens=recipe.max_new_tokens,
+            batch_size=batch_size, seed=recipe.seed,
+        )  # fmt: skip
         scores = task.score(items, texts)
         means = dict(zip(task.objective_names, map(float, scores.mean(axis=0)), strict=True))
         means["exact"] = float(np.mean(np.all(scores >= task.reward_high, axis=1)))
