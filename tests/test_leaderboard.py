@@ -571,3 +571,26 @@ def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
         rows = [json.loads(line) for line in (tmp_path / f"sweep/s{seed}/eval.jsonl").open()]
         assert run["final"] == rows[-1]["objectives"]
     assert validate(tmp_path / "lb") == []
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "lead"),
+    [
+        (["static", "tie"], "No: SAW never beat static weights (static was better or they tied)"),
+        (["saw", "tie"], "Partly: SAW beat static weights in some comparisons and was never worse"),
+        (["saw", "static"], "Mixed: SAW's advantage depends on the setting"),
+        (["tie", "tie"], "Not clearly: no comparison separates SAW from static weights"),
+    ],
+)
+def test_verdict_lead_follows_wins_losses_and_ties(outcomes, lead):
+    from saw_bench.leaderboard._build import _verdict
+
+    comparisons = [
+        {"outcome": outcome, "difference": {"mean": 0.0}, "seeds": [0, 1, 2]}
+        for outcome in outcomes
+    ]
+    text = _verdict(comparisons, checked=[object()])
+    assert text.startswith(f"{lead} at this scale.")
+    wins, losses = outcomes.count("saw"), outcomes.count("static")
+    ties = len(outcomes) - wins - losses
+    assert f"better in {wins}, worse in {losses} and not distinguishable in {ties}" in text

@@ -206,6 +206,10 @@ def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> s
         lead = "No: static weights beat SAW in every comparison"
     elif wins == 0 and losses == 0:
         lead = "Not clearly: no comparison separates SAW from static weights"
+    elif wins == 0:
+        lead = "No: SAW never beat static weights (static was better or they tied)"
+    elif losses == 0:
+        lead = "Partly: SAW beat static weights in some comparisons and was never worse"
     else:
         lead = "Mixed: SAW's advantage depends on the setting"
     mean_difference = sum(c["difference"]["mean"] for c in comparisons) / count
