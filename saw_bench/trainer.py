@@ -536,7 +536,8 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "torch_rng": torch.get_rng_state(),
                 "python_rng": random.getstate(),
-                "numpy_rng": np.random.get_state(),
+                # plain lists and numbers, so resuming never unpickles arbitrary objects
+                "numpy_rng": _numpy_state_to_plain(np.random.get_state()),
             },
             staging / "state.pt",
         )
@@ -573,11 +574,14 @@ class Trainer:
         self.policy.model.load_state_dict(weights, strict=False)
         if hasattr(self.policy.model, "tie_weights"):
             self.policy.model.tie_weights()
-        state = torch.load(checkpoint / "state.pt", weights_only=False)
+        state = torch.load(checkpoint / "state.pt", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         random.setstate(state["python_rng"])
-        np.random.set_state(state["numpy_rng"])
+        name, keys, position, has_gauss, cached_gaussian = state["numpy_rng"]
+        np.random.set_state(
+            (name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached_gaussian)
+        )
         self.agent.load_state_dict(progress["agent_state"])
         self.step = progress["step"]
         self.elapsed_seconds = progress["elapsed_seconds"]
@@ -692,6 +696,11 @@ class _StopRequests:
             "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
             file=sys.stderr, flush=True,
         )
+
+
+def _numpy_state_to_plain(state: tuple[Any, ...]) -> tuple[Any, ...]:
+    name, keys, position, has_gauss, cached_gaussian = state
+    return name, keys.tolist(), int(position), int(has_gauss), float(cached_gaussian)
 
 
 def _git_commit() -> str | None:
