@@ -109,12 +109,21 @@ def _legend(figure: Figure, axes: Axes) -> None:
 
 def objective_figure(comparison: Comparison, task_id: str, estimator: str) -> Figure:
     """Held-out score per objective against step, one axes per objective, one band per agent."""
+    return _per_objective_figure(
+        comparison, task_id, estimator, _objective_axes, "held-out scores per objective"
+    )
+
+
+def _per_objective_figure(
+    comparison: Comparison, task_id: str, estimator: str, draw: Any, title: str
+) -> Figure:
+    """One axes per objective, drawn by ``draw(axes, groups, index)``, with a shared legend."""
     groups = comparison.groups_of(task_id, estimator)
     count = len(groups[0].objectives)
     figure, axes = _grid(1, count)
     for index in range(count):
-        _objective_axes(axes[0][index], groups, index)
-    figure.suptitle(_text(f"{task_id}  {estimator}: held-out scores per objective"))
+        draw(axes[0][index], groups, index)
+    figure.suptitle(_text(f"{task_id}  {estimator}: {title}"))
     _legend(figure, axes[0][0])
     return figure
 
@@ -131,14 +140,9 @@ def aggregate_figure(comparison: Comparison, task_id: str, estimator: str) -> Fi
 
 def weights_figure(comparison: Comparison, task_id: str, estimator: str) -> Figure:
     """Every agent's weight per objective against training step (from metrics.jsonl)."""
-    groups = comparison.groups_of(task_id, estimator)
-    count = len(groups[0].objectives)
-    figure, axes = _grid(1, count)
-    for index in range(count):
-        _weight_axes(axes[0][index], groups, index)
-    figure.suptitle(_text(f"{task_id}  {estimator}: weights over training"))
-    _legend(figure, axes[0][0])
-    return figure
+    return _per_objective_figure(
+        comparison, task_id, estimator, _weight_axes, "weights over training"
+    )
 
 
 def comparison_figure(comparison: Comparison) -> Figure:
