@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import saw_bench
@@ -55,6 +57,46 @@ def test_about_half_of_training_names_and_places_are_invented_and_none_is_a_test
     assert len(set(invented)) > 0.9 * len(invented)  # an open supply: hardly any repeats
     for item in items:  # every fact still appears verbatim in the post and the reference
         assert all(fact in item["post"] and fact in item["reference"] for fact in item["facts"])
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    """A template with every ``{slot}`` as a wildcard (first letter either case)."""
+    pieces = re.split(r"\{\w+\}", template)
+    body = "(.+?)".join(re.escape(piece) for piece in pieces)
+    return re.compile(f"(?i:{body[:1]}){body[1:]}" if body[:1].isalpha() else body)
+
+
+def _matches_some(text: str, templates) -> bool:
+    return any(_template_regex(template).fullmatch(text) for template in templates)
+
+
+@pytest.mark.parametrize(
+    ("test_templates", "event_split", "filler_split"),
+    [("novel", "test", "test"), ("seen-events", "train", "test"), ("seen", "train", "train")],
+)
+def test_test_templates_choose_the_tables_of_test_posts(test_templates, event_split, filler_split):
+    task = small(test_templates=test_templates)
+    fillers = {"train": data.FILLERS_TRAIN, "test": data.FILLERS_TEST}
+    closers = {"train": data.CLOSERS_TRAIN, "test": data.CLOSERS_TEST}
+    references = {
+        split: [t for event in data.EVENTS for t in getattr(event, f"ref_{split}")]
+        for split in ("train", "test")
+    }
+    other = {"train": "test", "test": "train"}
+    for item in task.split("test"):
+        post = item["post"]
+        assert any(sentence in post for sentence in fillers[filler_split])
+        assert not any(sentence in post for sentence in fillers[other[filler_split]])
+        assert not any(sentence in post for sentence in closers[other[filler_split]])
+        sentence = item["reference"].removesuffix(".")
+        assert _matches_some(sentence, references[event_split])
+        assert not _matches_some(sentence, references[other[event_split]])
+        names = {fact for fact in item["facts"] if fact[:1].isalpha()}
+        assert names <= {*data.NAMES_TEST, *data.PLACES_TEST}  # values stay the test's own
+    # the training items do not depend on the choice; "seen" is the default
+    assert task.split("train") == small(test_templates="novel").split("train")
+    if test_templates == "seen":
+        assert small().split("test") == task.split("test")
 
 
 @pytest.mark.parametrize(
@@ -172,6 +214,7 @@ def test_prompt_holds_the_post():
         ({"test_size": -1}, "test_size"),
         ({"train_size": 2.5}, "train_size"),
         ({"difficulty": "hard"}, "difficulty"),
+        ({"test_templates": "unseen"}, "test_templates"),
         ({"seed": "x"}, "seed"),
     ],
 )

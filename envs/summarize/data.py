@@ -23,11 +23,20 @@ Items
 
 Train and test
     Every sentence table (event sentences, side notes, reference phrasings, fillers, closing
-    questions) is split in two: train items use the ``*_TRAIN`` tables and test items the
-    ``*_TEST`` ones, which share no template. Names and places come from disjoint pools too,
-    and half of the training ones are invented words instead (``INVENTED_SHARE``), so a
-    policy learns to copy them rather than to recall a list. Relations, amounts and durations
-    are shared.
+    questions) is split in two, ``*_TRAIN`` and ``*_TEST``, which share no template. Names
+    and places come from disjoint pools too, and half of the training ones are invented words
+    instead (``INVENTED_SHARE``), so a policy learns to copy them rather than to recall a
+    list. Relations, amounts and durations are shared. Train items always use the train
+    tables; ``test_templates`` chooses the test split's (:data:`TEST_TEMPLATES`):
+
+    * ``"seen"`` (the default): the train tables, so held-out posts differ in their names,
+      places, amounts and durations and in how the sentences are combined. This measures
+      what the embedded policy can learn, copying unseen values into a summary.
+    * ``"seen-events"``: the train event sentences and reference phrasings, in posts padded
+      with the test fillers and closing questions.
+    * ``"novel"``: every table is the test split's own (new wording throughout), for models
+      with a language prior. A ~1M-parameter model trained from scratch on the train posts
+      has no vocabulary outside them: on these posts it stays below 1 of 10 in quality.
 
 Determinism
     Each split draws from its own ``random.Random`` seeded with a string naming the seed, the
@@ -45,6 +54,8 @@ from saw_bench.invented import invented_name
 
 SPLITS = ("train", "test")
 DIFFICULTIES = ("short", "medium")
+#: How far the test split's sentences are from training (see "Train and test" above).
+TEST_TEMPLATES = ("seen", "seen-events", "novel")
 #: Share of training names and places that are invented words (see :mod:`saw_bench.invented`):
 #: a fixed list is memorised, an open supply has to be copied from the post.
 INVENTED_SHARE = 0.5
@@ -347,21 +358,40 @@ def _invent_some(rng: random.Random, split: str, value: str) -> str:
             return invented
 
 
-def make_item(rng: random.Random, split: str, level: Level, index: int) -> dict[str, Any]:
+def table_splits(split: str, test_templates: str) -> tuple[str, str]:
+    """Which split's tables (``"train"`` or ``"test"``) an item of ``split`` takes its event
+    sentences (with side notes and reference phrasings) and its fillers (with closing
+    questions) from, under ``test_templates`` (see :data:`TEST_TEMPLATES`)."""
+    if test_templates not in TEST_TEMPLATES:
+        raise ValueError(
+            f"test_templates must be one of {', '.join(TEST_TEMPLATES)}, but got "
+            f"{test_templates!r}"
+        )
+    if split == "train":
+        return "train", "train"
+    return ("train" if test_templates != "novel" else "test"), (
+        "train" if test_templates == "seen" else "test"
+    )
+
+
+def make_item(
+    rng: random.Random, split: str, level: Level, index: int, test_templates: str = "seen"
+) -> dict[str, Any]:
     """One item of ``split`` at ``level``, drawn until its post length fits the level."""
-    fillers, closers = FILLERS[split], CLOSERS[split]
+    event_split, filler_split = table_splits(split, test_templates)
+    fillers, closers = FILLERS[filler_split], CLOSERS[filler_split]
     while True:
         values = _values(rng, split)
         event = rng.choice(EVENTS)
-        post_table = event.post_train if split == "train" else event.post_test
-        ref_table = event.ref_train if split == "train" else event.ref_test
+        post_table = event.post_train if event_split == "train" else event.post_test
+        ref_table = event.ref_train if event_split == "train" else event.ref_test
         key_sentences = [_fill(rng.choice(post_table), values)]
         slots = list(event.slots)
         reference = _fill(rng.choice(ref_table), values)
         if level.side_note:
             note = rng.choice(SIDE_NOTES)
-            note_post = note.post_train if split == "train" else note.post_test
-            note_ref = note.ref_train if split == "train" else note.ref_test
+            note_post = note.post_train if event_split == "train" else note.post_test
+            note_ref = note.ref_train if event_split == "train" else note.ref_test
             key_sentences.append(_fill(rng.choice(note_post), values))
             slots += note.slots
             reference += ", and " + rng.choice(note_ref).format(**values)
@@ -391,12 +421,16 @@ def make_item(rng: random.Random, split: str, level: Level, index: int) -> dict[
         }
 
 
-def generate_items(split: str, size: int, seed: int, difficulty: str = "short") -> list[dict]:
-    """``size`` items of ``split`` ("train" or "test") at ``difficulty``, deterministic per seed."""
+def generate_items(
+    split: str, size: int, seed: int, difficulty: str = "short", test_templates: str = "seen"
+) -> list[dict]:
+    """``size`` items of ``split`` ("train" or "test") at ``difficulty``, deterministic per seed;
+    ``test_templates`` chooses the test split's sentence tables (train items ignore it)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, but got {split!r}")
     if difficulty not in LEVELS:
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, but got {difficulty!r}")
+    table_splits(split, test_templates)  # checks the choice
     rng = random.Random(f"summarize-{seed}-{split}-{difficulty}")
     level = LEVELS[difficulty]
-    return [make_item(rng, split, level, index) for index in range(size)]
+    return [make_item(rng, split, level, index, test_templates) for index in range(size)]

@@ -133,6 +133,7 @@ class SummarizeSynthTask(SummarizeTask):
         train_size: int = 2000,
         test_size: int = 200,
         difficulty: str = "short",
+        test_templates: str = "seen",
         judge: str = "reference",
         judge_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -144,7 +145,12 @@ class SummarizeSynthTask(SummarizeTask):
             raise ValueError(
                 f"difficulty must be one of {', '.join(data.DIFFICULTIES)}, but got {difficulty!r}"
             )
-        self.seed, self.difficulty = seed, difficulty
+        if test_templates not in data.TEST_TEMPLATES:
+            raise ValueError(
+                f"test_templates must be one of {', '.join(data.TEST_TEMPLATES)}, but got "
+                f"{test_templates!r}"
+            )
+        self.seed, self.difficulty, self.test_templates = seed, difficulty, test_templates
         self.sizes = {"train": train_size, "test": test_size}
         self._items: dict[str, list[Item]] = {}
         self._set_judge(judge, judge_kwargs)
@@ -158,7 +164,7 @@ class SummarizeSynthTask(SummarizeTask):
         self.check_split_name(name)
         if name not in self._items:
             self._items[name] = data.generate_items(
-                name, self.sizes[name], self.seed, self.difficulty
+                name, self.sizes[name], self.seed, self.difficulty, self.test_templates
             )
         return self._items[name]
 
