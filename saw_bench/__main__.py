@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--png", help="write the curves plot here")
     compare.add_argument(
         "--threshold", type=float, default=0.9,
-        help="share of static's final aggregate to reach (default 0.9)",
+        help="share of static's gain (first to final aggregate) to reach (default 0.9)",
     )  # fmt: skip
 
     report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")

@@ -10,13 +10,17 @@ Definitions (the README section "Comparing runs" states the same):
 - **final** scores: the last row of ``eval.jsonl`` (held-out means, task units per objective).
 - every "mean [low, high]" is the mean over seeds with a 95% percentile-bootstrap interval
   (:func:`bootstrap_ci`); one seed gives no interval.
-- **threshold**: ``threshold_fraction`` x the mean final aggregate of the ``static`` agent (default
-  options, same priorities) on the same task and estimator, or an absolute threshold given by
-  the caller. **steps to threshold** of a seed: the first eval step whose aggregate is >= the
-  threshold; **seconds to threshold**: that eval row's ``wall_seconds`` (training time, evaluation
-  excluded). A seed that never gets there is *censored*: the mean and interval are over the
-  seeds that reached the threshold only, shown with "reached k/n"; censored seeds are never
-  averaged in as if they had hit it.
+- **threshold**: the ``static`` agent's (default options, same priorities, same task and
+  estimator) mean first aggregate plus ``threshold_fraction`` x its mean gain from the first
+  evaluation to the final one: with start s and final f, s + 0.9 (f - s) by default. Measuring
+  from the start keeps the threshold meaningful when an objective is saturated from step 0 (a
+  fraction of the final alone can lie below where every run starts). When static gains nothing,
+  the threshold is at or below its start and runs reach it at their first evaluation. An
+  absolute threshold given by the caller replaces the rule. **steps to threshold** of a seed:
+  the first eval step whose aggregate is >= the threshold; **seconds to threshold**: that eval
+  row's ``wall_seconds`` (training time, evaluation excluded). A seed that never gets there is
+  *censored*: the mean and interval are over the seeds that reached the threshold only, shown
+  with "reached k/n"; censored seeds are never averaged in as if they had hit it.
 - **AUC**: trapezoidal area under the aggregate eval curve over steps divided by the step span
   (a value in [0, 1]; a constant curve at c has AUC c).
 - **step time x static**: mean seconds per training step / static's (everything the agent
@@ -550,7 +554,7 @@ class Comparison:
             return f"absolute threshold {self.absolute_threshold:.3f}"
         if not values:
             return "no threshold: no static run to compare with"
-        rule = f"threshold {self.threshold_fraction:g} x static's mean final aggregate"
+        rule = f"threshold: static's start + {self.threshold_fraction:g} x its mean gain"
         if len(values) == 1 and not rows.threshold.isna().any():
             return f"{rule} = {values[0]:.3f}"
         return f"{rule} (per row: priorities differ)"
@@ -639,10 +643,10 @@ def compare(
 ) -> Comparison:
     """Group ``runs`` by configuration and summarise every group over its seeds.
 
-    The threshold is ``threshold_fraction`` x the static group's mean final aggregate on the
-    same task and estimator (static with default options and the same priorities), or
-    ``absolute_threshold`` for every group when given. See the module docstring for the
-    definitions of every column.
+    The threshold is the static group's mean first aggregate plus ``threshold_fraction`` x its
+    mean gain to the final one, on the same task and estimator (static with default options and
+    the same priorities), or ``absolute_threshold`` for every group when given. See the module
+    docstring for the definitions of every column.
     """
     skipped: list[SkippedRun] = []
     if isinstance(runs, LoadedRuns):
@@ -709,8 +713,9 @@ def compare(
         if absolute_threshold is not None:
             threshold = float(absolute_threshold)
         elif reference is not None:
+            static_start = np.mean([r.evaluations[AGGREGATE].iloc[0] for r in reference.runs])
             static_final = np.mean([float(f[AGGREGATE]) for f in finals[id(reference)]])
-            threshold = threshold_fraction * float(static_final)
+            threshold = float(static_start + threshold_fraction * (static_final - static_start))
         else:
             threshold = math.nan
         row["threshold"] = threshold
@@ -821,7 +826,7 @@ def compare_command(paths: list[str], csv: str | None, png: str | None, threshol
 
     Loads the runs, prints the table, writes the full table as CSV and the curves as PNG
     (defaults: ``comparison.csv`` and ``comparison.png`` in :func:`default_output_folder`).
-    ``threshold`` is the fraction of the static agent's final aggregate. Returns the text.
+    ``threshold`` is the fraction of the static agent's gain. Returns the text.
     """
     from saw_bench.report import plot_comparison
 

@@ -247,9 +247,10 @@ _DEFINITIONS = [
     ("mean [low, high]", "mean over seeds with a 95% percentile-bootstrap interval of the mean "
      "(10,000 resamples of the seeds); a single seed shows the value alone. Curve bands are the "
      "same per evaluation step (2,000 resamples)."),
-    ("threshold", "the threshold fraction (default 0.9) times the mean final aggregate of the "
-     "static agent (default options, same priorities) on the same task and estimator; or an "
-     "absolute value when one is given. Without a static run there is no threshold."),
+    ("threshold", "the static agent's (default options, same priorities, same task and "
+     "estimator) mean first aggregate s plus the threshold fraction (default 0.9) of its mean "
+     "gain to the final aggregate f: s + 0.9 (f - s); or an absolute value when one is given. "
+     "Without a static run there is no threshold."),
     ("steps to threshold", "per seed, the first evaluation step whose aggregate is at or above "
      "the threshold; seconds to threshold is that evaluation's wall_seconds (training time, "
      "evaluation excluded). A seed that never gets there is censored: the mean and interval are "

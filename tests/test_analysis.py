@@ -324,22 +324,31 @@ def hand_made(tmp_path):
     return compare(load_runs(hand_made_sweep(tmp_path / "sweep")))
 
 
-def test_threshold_is_the_fraction_of_the_static_final_aggregate(hand_made):
-    # static finals 0.5 and 0.5: threshold 0.9 x 0.5 = 0.45
-    assert row_of(hand_made, "static").threshold == pytest.approx(0.45)
-    assert row_of(hand_made, "saw").threshold == pytest.approx(0.45)
+def test_threshold_is_static_start_plus_the_fraction_of_its_gain(hand_made):
+    # static starts 0.2 and 0.2, finals 0.5 and 0.5: threshold 0.2 + 0.9 x (0.5 - 0.2) = 0.47
+    assert row_of(hand_made, "static").threshold == pytest.approx(0.47)
+    assert row_of(hand_made, "saw").threshold == pytest.approx(0.47)
+
+
+def test_threshold_stays_above_a_start_that_a_fraction_of_the_final_would_not(tmp_path):
+    # start 0.6, final 0.64 (a saturated objective): 0.9 x 0.64 = 0.576 lies below the start;
+    # the gain rule gives 0.6 + 0.9 x 0.04 = 0.636, reached at step 20 only
+    write_run(tmp_path / "s0", "static", 0, [(0, 0.6), (10, 0.62), (20, 0.64)])
+    static = row_of(compare(load_runs(tmp_path)), "static")
+    assert static.threshold == pytest.approx(0.636)
+    assert static.steps_to_threshold == pytest.approx(20.0)
 
 
 def test_steps_to_threshold_averages_only_the_seeds_that_reach_it(hand_made):
     saw = row_of(hand_made, "saw")
-    # seed 0 reaches 0.45 exactly at step 10, seed 2 at step 20; seed 1 peaks at 0.449
+    # threshold 0.47: seeds 0 and 2 pass it at step 20 (0.6 and 0.5); seed 1 peaks at 0.449
     assert (saw.threshold_reached, saw.threshold_censored) == (2, 1)
-    assert saw.steps_to_threshold == pytest.approx(15.0)
-    assert (saw.steps_to_threshold_low, saw.steps_to_threshold_high) == (10.0, 20.0)
-    # seconds: eval wall_seconds = 2 x step -> 20 and 40
-    assert saw.seconds_to_threshold == pytest.approx(30.0)
+    assert saw.steps_to_threshold == pytest.approx(20.0)
+    assert (saw.steps_to_threshold_low, saw.steps_to_threshold_high) == (20.0, 20.0)
+    # seconds: eval wall_seconds = 2 x step -> 40 and 40
+    assert saw.seconds_to_threshold == pytest.approx(40.0)
     static = row_of(hand_made, "static")
-    # static reaches 0.5 at step 20 (seed 0) and step 30 (seed 1); wall_seconds 1.5 x step
+    # static passes 0.47 at step 20 (seed 0: 0.5) and step 30 (seed 1); wall_seconds 1.5 x step
     assert (static.threshold_reached, static.threshold_censored) == (2, 0)
     assert static.steps_to_threshold == pytest.approx(25.0)
     assert static.seconds_to_threshold == pytest.approx(37.5)
@@ -419,11 +428,11 @@ def test_runs_group_by_agent_options_and_priorities(tmp_path):
         ("grpo", "static{weights=[1, 3]}"),
     ]  # fmt: skip
     assert table.loc[("grpo", "static"), "seeds"] == 2
-    # the weights=[1, 3] group is measured against default static (0.9 x 0.5)
-    assert table.loc[("grpo", "static{weights=[1, 3]}"), "threshold"] == pytest.approx(0.45)
-    # priorities change the aggregate, so that group is its own reference (0.9 x 0.7)
-    assert table.loc[("grpo", "static p=[2, 1]"), "threshold"] == pytest.approx(0.63)
-    assert table.loc[("gdpo", "static"), "threshold"] == pytest.approx(0.72)
+    # the weights=[1, 3] group is measured against default static (0.2 + 0.9 x 0.3)
+    assert table.loc[("grpo", "static{weights=[1, 3]}"), "threshold"] == pytest.approx(0.47)
+    # priorities change the aggregate, so that group is its own reference (0.2 + 0.9 x 0.5)
+    assert table.loc[("grpo", "static p=[2, 1]"), "threshold"] == pytest.approx(0.65)
+    assert table.loc[("gdpo", "static"), "threshold"] == pytest.approx(0.74)
 
 
 def test_a_group_mixing_other_settings_gets_a_note(tmp_path):
@@ -443,9 +452,9 @@ def test_threshold_fraction_outside_zero_one_is_rejected(hand_made, fraction):
 
 def test_format_table_shows_mean_and_interval(hand_made):
     text = hand_made.format_table()
-    assert "threshold 0.9 x static's mean final aggregate = 0.450" in text
+    assert "threshold: static's start + 0.9 x its mean gain = 0.470" in text
     assert "0.500 [0.500, 0.500]" in text  # static's final a and aggregate
-    assert "2/3" in text and "15 [10, 20]" in text  # saw: reached, steps to threshold
+    assert "2/3" in text and "25 [20, 30]" in text  # saw reached 2/3; static's steps
     assert "1.0200" in text  # saw's weighting overhead
 
 
@@ -453,7 +462,7 @@ def test_to_csv_writes_every_number(hand_made, tmp_path):
     path = hand_made.to_csv(tmp_path / "out" / "table.csv")
     table = pd.read_csv(path)
     saw = table[table.agent == "saw"].iloc[0]
-    assert saw.steps_to_threshold == pytest.approx(15.0)
+    assert saw.steps_to_threshold == pytest.approx(20.0)
     assert saw.threshold_censored == 1
     assert saw.weighting_overhead == pytest.approx(1.02)
 
@@ -464,7 +473,7 @@ def test_compare_command_writes_csv_and_png_next_to_the_sweep(tmp_path):
     text = compare_command([str(root)], csv=None, png=None, threshold=0.9)
     assert (root / "comparison.csv").is_file()
     assert (root / "comparison.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "15 [10, 20]" in text and str(root / "comparison.csv") in text
+    assert "25 [20, 30]" in text and str(root / "comparison.csv") in text
 
 
 def test_compare_command_on_one_run_writes_beside_it(tmp_path):
@@ -478,7 +487,7 @@ def test_compare_command_honours_explicit_paths(tmp_path):
     root = hand_made_sweep(tmp_path / "sweep")
     csv, png = tmp_path / "elsewhere" / "t.csv", tmp_path / "elsewhere" / "c.png"
     compare_command([str(root)], csv=str(csv), png=str(png), threshold=0.5)
-    assert pd.read_csv(csv).threshold.tolist() == [pytest.approx(0.25)] * 2
+    assert pd.read_csv(csv).threshold.tolist() == [pytest.approx(0.35)] * 2  # 0.2 + 0.5 x 0.3
     assert png.is_file()
 
 

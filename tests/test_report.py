@@ -83,7 +83,7 @@ def test_report_has_a_row_per_agent_in_both_tables(report):
     static_scores = ["static", "2", "0.500 [0.500, 0.500]", "5.000 [5.000, 5.000]",
                      "0.500 [0.500, 0.500]"]  # fmt: skip
     assert any(row[:5] == static_scores for row in rows)
-    saw_efficiency = ["saw", "0.450", "2/3", "15 [10, 20]", "30.0 [20.0, 40.0]"]
+    saw_efficiency = ["saw", "0.470", "2/3", "20 [20, 20]", "40.0 [40.0, 40.0]"]
     assert any(row[:5] == saw_efficiency for row in rows)
     assert any(row[0].endswith("saw-s3") and "no summary.json" in row[1] for row in rows)
 
@@ -132,7 +132,7 @@ def test_text_from_run_files_is_escaped(tmp_path):
 def test_write_report_accepts_a_ready_comparison(tmp_path):
     comparison = compare(load_runs(hand_made_sweep(tmp_path / "sweep")))
     path = write_report(comparison, tmp_path / "report.html")
-    assert "15 [10, 20]" in path.read_text()
+    assert "25 [20, 30]" in path.read_text()
 
 
 def test_report_command_writes_and_says_where(tmp_path):
