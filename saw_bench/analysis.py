@@ -716,6 +716,12 @@ def compare(
             static_start = np.mean([r.evaluations[AGGREGATE].iloc[0] for r in reference.runs])
             static_final = np.mean([float(f[AGGREGATE]) for f in finals[id(reference)]])
             threshold = float(static_start + threshold_fraction * (static_final - static_start))
+            if group is reference and static_final <= static_start:
+                notes.append(
+                    f"{group.task_id} {group.estimator}: static's aggregate did not rise "
+                    f"({static_start:.3f} -> {static_final:.3f}), so its threshold "
+                    f"{threshold:.3f} is reached at the first evaluation"
+                )
         else:
             threshold = math.nan
         row["threshold"] = threshold

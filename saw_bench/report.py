@@ -248,8 +248,9 @@ _DEFINITIONS = [
      "(10,000 resamples of the seeds); a single seed shows the value alone. Curve bands are the "
      "same per evaluation step (2,000 resamples)."),
     ("threshold", "the static agent's (default options, same priorities, same task and "
-     "estimator) mean first aggregate s plus the threshold fraction (default 0.9) of its mean "
-     "gain to the final aggregate f: s + 0.9 (f - s); or an absolute value when one is given. "
+     "estimator) mean first aggregate s plus the threshold fraction r (default 0.9) of its mean "
+     "gain to the final aggregate f: s + r (f - s); or an absolute value when one is given. "
+     "When static does not improve (f <= s), every run reaches it at its first evaluation. "
      "Without a static run there is no threshold."),
     ("steps to threshold", "per seed, the first evaluation step whose aggregate is at or above "
      "the threshold; seconds to threshold is that evaluation's wall_seconds (training time, "

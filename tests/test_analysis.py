@@ -330,6 +330,24 @@ def test_threshold_is_static_start_plus_the_fraction_of_its_gain(hand_made):
     assert row_of(hand_made, "saw").threshold == pytest.approx(0.47)
 
 
+def test_threshold_uses_the_mean_start_and_final_over_static_seeds(tmp_path):
+    # starts 0.1 and 0.3 (mean 0.2), finals 0.6 and 0.4 (mean 0.5): 0.2 + 0.5 x 0.3 = 0.35
+    write_run(tmp_path / "s0", "static", 0, [(0, 0.1), (10, 0.6)])
+    write_run(tmp_path / "s1", "static", 1, [(0, 0.3), (10, 0.4)])
+    comparison = compare(load_runs(tmp_path), threshold_fraction=0.5)
+    assert row_of(comparison, "static").threshold == pytest.approx(0.35)
+    assert not comparison.notes
+
+
+def test_a_static_run_that_does_not_improve_gets_a_note(tmp_path):
+    write_run(tmp_path / "s0", "static", 0, [(0, 0.5), (10, 0.4)])
+    comparison = compare(load_runs(tmp_path))
+    static = row_of(comparison, "static")
+    assert static.threshold == pytest.approx(0.41)  # 0.5 + 0.9 x (0.4 - 0.5)
+    assert static.steps_to_threshold == 0.0
+    assert any("did not rise (0.500 -> 0.400)" in note for note in comparison.notes)
+
+
 def test_threshold_stays_above_a_start_that_a_fraction_of_the_final_would_not(tmp_path):
     # start 0.6, final 0.64 (a saturated objective): 0.9 x 0.64 = 0.576 lies below the start;
     # the gain rule gives 0.6 + 0.9 x 0.04 = 0.636, reached at step 20 only
@@ -454,7 +472,7 @@ def test_format_table_shows_mean_and_interval(hand_made):
     text = hand_made.format_table()
     assert "threshold: static's start + 0.9 x its mean gain = 0.470" in text
     assert "0.500 [0.500, 0.500]" in text  # static's final a and aggregate
-    assert "2/3" in text and "25 [20, 30]" in text  # saw reached 2/3; static's steps
+    assert "2/3" in text and "20 [20, 20]" in text  # saw: reached, steps to threshold
     assert "1.0200" in text  # saw's weighting overhead
 
 
@@ -473,7 +491,7 @@ def test_compare_command_writes_csv_and_png_next_to_the_sweep(tmp_path):
     text = compare_command([str(root)], csv=None, png=None, threshold=0.9)
     assert (root / "comparison.csv").is_file()
     assert (root / "comparison.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "25 [20, 30]" in text and str(root / "comparison.csv") in text
+    assert "20 [20, 20]" in text and str(root / "comparison.csv") in text
 
 
 def test_compare_command_on_one_run_writes_beside_it(tmp_path):

@@ -132,7 +132,7 @@ def test_text_from_run_files_is_escaped(tmp_path):
 def test_write_report_accepts_a_ready_comparison(tmp_path):
     comparison = compare(load_runs(hand_made_sweep(tmp_path / "sweep")))
     path = write_report(comparison, tmp_path / "report.html")
-    assert "25 [20, 30]" in path.read_text()
+    assert "20 [20, 20]" in path.read_text()
 
 
 def test_report_command_writes_and_says_where(tmp_path):

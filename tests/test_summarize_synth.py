@@ -60,9 +60,10 @@ def test_about_half_of_training_names_and_places_are_invented_and_none_is_a_test
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
-    """A template with every ``{slot}`` as a wildcard (first letter either case)."""
+    """A template with every ``{slot}`` as a wildcard within one sentence (first letter either
+    case)."""
     pieces = re.split(r"\{\w+\}", template)
-    body = "(.+?)".join(re.escape(piece) for piece in pieces)
+    body = "([^.!?]+?)".join(re.escape(piece) for piece in pieces)
     return re.compile(f"(?i:{body[:1]}){body[1:]}" if body[:1].isalpha() else body)
 
 
@@ -70,33 +71,41 @@ def _matches_some(text: str, templates) -> bool:
     return any(_template_regex(template).fullmatch(text) for template in templates)
 
 
+def _contains_some(text: str, templates) -> bool:
+    return any(_template_regex(template).search(text) for template in templates)
+
+
 @pytest.mark.parametrize(
     ("test_templates", "event_split", "filler_split"),
     [("novel", "test", "test"), ("seen-events", "train", "test"), ("seen", "train", "train")],
 )
 def test_test_templates_choose_the_tables_of_test_posts(test_templates, event_split, filler_split):
-    task = small(test_templates=test_templates)
+    task = small(test_templates=test_templates, difficulty="medium")
     fillers = {"train": data.FILLERS_TRAIN, "test": data.FILLERS_TEST}
     closers = {"train": data.CLOSERS_TRAIN, "test": data.CLOSERS_TEST}
-    references = {
-        split: [t for event in data.EVENTS for t in getattr(event, f"ref_{split}")]
-        for split in ("train", "test")
-    }
+    def table(split: str, kind: str, events=data.EVENTS) -> list[str]:
+        return [t for event in events for t in getattr(event, f"{kind}_{split}")]
+
+    references = {split: table(split, "ref") for split in ("train", "test")}
+    posts = {split: table(split, "post") for split in ("train", "test")}
+    notes = {split: table(split, "post", data.SIDE_NOTES) for split in ("train", "test")}
     other = {"train": "test", "test": "train"}
     for item in task.split("test"):
         post = item["post"]
         assert any(sentence in post for sentence in fillers[filler_split])
         assert not any(sentence in post for sentence in fillers[other[filler_split]])
         assert not any(sentence in post for sentence in closers[other[filler_split]])
-        sentence = item["reference"].removesuffix(".")
+        assert _contains_some(post, posts[event_split]) and _contains_some(post, notes[event_split])
+        assert not _contains_some(post, posts[other[event_split]] + notes[other[event_split]])
+        sentence = item["reference"].removesuffix(".").split(", and ")[0]  # without the side note
         assert _matches_some(sentence, references[event_split])
         assert not _matches_some(sentence, references[other[event_split]])
         names = {fact for fact in item["facts"] if fact[:1].isalpha()}
         assert names <= {*data.NAMES_TEST, *data.PLACES_TEST}  # values stay the test's own
     # the training items do not depend on the choice; "seen" is the default
-    assert task.split("train") == small(test_templates="novel").split("train")
+    assert task.split("train") == small(test_templates="novel", difficulty="medium").split("train")
     if test_templates == "seen":
-        assert small().split("test") == task.split("test")
+        assert small(difficulty="medium").split("test") == task.split("test")
 
 
 @pytest.mark.parametrize(

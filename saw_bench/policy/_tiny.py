@@ -20,14 +20,15 @@ build a policy from nothing, in a few minutes, and cache it:
    clean training gives a nearly perfect policy and leaves the benchmark nothing to measure.
 
 Tuning notes (ToolCall-Synth, 2 CPU cores). With 1,024 tokens 3-5% of the test references did
-not fit in 96 new tokens; 2,048 tokens and identifier-preserving splitting bring that to ~1%
-and cut prompts from ~164 to ~135 tokens. Batch 16 for 500 steps learnt more than batch 32
-for 280 steps at about the same number of examples. A model trained from scratch knows no
-words beyond its training prompts: on held-out prompts worded with new templates (the
-synthetic tasks' ``"novel"`` settings) it falls apart, so their defaults keep the training
-templates and change the values only. Copy drills (repeat a list of invented words) mixed into
-or placed before the warm start taught copying in the drills after ~1,000 steps of 32 drills
-but, at the same build time, left both tasks' held-out scores no better, so the recipe has none.
+not fit in 96 new tokens; 2,048 tokens and identifier-preserving splitting bring that to ~1% and
+cut prompts from ~164 to ~135 tokens. Batch 16 for 500 steps learnt more than batch 32 for 280
+steps at about the same number of examples. A model trained from scratch knows no words beyond
+its training prompts: on held-out prompts worded with new templates (the synthetic tasks'
+``"novel"`` settings) it falls apart, so their defaults keep the training sentence templates and
+hold out the values (and ToolCall-Synth's small talk). Copy drills (repeat a list of invented
+words) mixed into or placed before the warm start taught copying in the drills after ~1,000
+steps of 32 drills but, at the same build time, left both tasks' held-out scores no better, so
+the recipe has none.
 
 Everything is fixed by a :class:`TinyRecipe`; the same recipe gives the same weights on the same
 CPU (seeded init, fixed data order; the thread count does not change the result). The result is
