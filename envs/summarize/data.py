@@ -358,20 +358,25 @@ def _invent_some(rng: random.Random, split: str, value: str) -> str:
             return invented
 
 
-def table_splits(split: str, test_templates: str) -> tuple[str, str]:
-    """Which split's tables (``"train"`` or ``"test"``) an item of ``split`` takes its event
-    sentences (with side notes and reference phrasings) and its fillers (with closing
-    questions) from, under ``test_templates`` (see :data:`TEST_TEMPLATES`)."""
+def check_test_templates(test_templates: object) -> None:
+    """Raise a ValueError naming the choices unless ``test_templates`` is one of them."""
     if test_templates not in TEST_TEMPLATES:
         raise ValueError(
             f"test_templates must be one of {', '.join(TEST_TEMPLATES)}, but got "
             f"{test_templates!r}"
         )
-    if split == "train":
+
+
+def table_splits(split: str, test_templates: str) -> tuple[str, str]:
+    """Which split's tables (``"train"`` or ``"test"``) an item of ``split`` takes its event
+    sentences (with side notes and reference phrasings) and its fillers (with closing
+    questions) from, under ``test_templates`` (see :data:`TEST_TEMPLATES`)."""
+    check_test_templates(test_templates)
+    if split == "train" or test_templates == "seen":
         return "train", "train"
-    return ("train" if test_templates != "novel" else "test"), (
-        "train" if test_templates == "seen" else "test"
-    )
+    if test_templates == "seen-events":
+        return "train", "test"
+    return "test", "test"
 
 
 def make_item(

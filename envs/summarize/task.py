@@ -145,11 +145,7 @@ class SummarizeSynthTask(SummarizeTask):
             raise ValueError(
                 f"difficulty must be one of {', '.join(data.DIFFICULTIES)}, but got {difficulty!r}"
             )
-        if test_templates not in data.TEST_TEMPLATES:
-            raise ValueError(
-                f"test_templates must be one of {', '.join(data.TEST_TEMPLATES)}, but got "
-                f"{test_templates!r}"
-            )
+        data.check_test_templates(test_templates)
         self.seed, self.difficulty, self.test_templates = seed, difficulty, test_templates
         self.sizes = {"train": train_size, "test": test_size}
         self._items: dict[str, list[Item]] = {}
