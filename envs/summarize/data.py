@@ -435,7 +435,7 @@ def generate_items(
         raise ValueError(f"split must be one of {SPLITS}, but got {split!r}")
     if difficulty not in LEVELS:
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, but got {difficulty!r}")
-    table_splits(split, test_templates)  # checks the choice
+    check_test_templates(test_templates)
     rng = random.Random(f"summarize-{seed}-{split}-{difficulty}")
     level = LEVELS[difficulty]
     return [make_item(rng, split, level, index, test_templates) for index in range(size)]
