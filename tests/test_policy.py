@@ -133,6 +133,26 @@ def test_cached_build_is_reused_without_training(tmp_path, monkeypatch) -> None:
     assert _tiny.is_built(folder, recipe)  # a failed forced rebuild keeps the old policy
 
 
+def test_build_weights_do_not_depend_on_the_callers_threads(tmp_path, monkeypatch) -> None:
+    # One and two threads give different weights after two SFT steps (the reductions split
+    # differently), so a build must not follow the caller's thread settings.
+    recipe = tiny_recipe(sft_steps=2, eval_items=1)
+    weights, before = [], torch.get_num_threads()
+    try:
+        for threads in (1, 3):
+            monkeypatch.setenv("OMP_NUM_THREADS", str(threads))
+            monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path / f"threads-{threads}"))
+            torch.set_num_threads(threads)
+            folder = build_tiny_policy(recipe, progress=False)
+            assert torch.get_num_threads() == threads  # the caller's setting is restored
+            figures = json.loads((folder / "figures.json").read_text())
+            assert figures["threads"] == _tiny.BUILD_THREADS
+            weights.append((folder / "model.safetensors").read_bytes())
+    finally:
+        torch.set_num_threads(before)
+    assert weights[0] == weights[1]
+
+
 def test_build_writes_recipe_and_figures(tiny_policy) -> None:
     folder = tiny_policy_folder(tiny_policy)
     recipe = json.loads((folder / "recipe.json").read_text())
