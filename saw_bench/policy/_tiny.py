@@ -35,11 +35,11 @@ sampled at T=1, mostly picked a wrong function and wrote invented-looking values
 copying the request's: held-out correctness -2.56 of [-3, 3] sampled (greedy -1.06), and 40 RL
 steps left it there (3 seeds, -2.55 to -2.51). Between 500 and 1,000 steps it learns to pick
 the function and to copy most values: sampled -1.40, greedy -0.33, and 40 RL steps raise it
-(the committed baselines). 1,500 steps were no better on held-out prompts (sampled -1.40, greedy -0.35) and
-better on training ones (greedy +1.63): it starts memorising. Splitting spaces off words, so
-that a value is the same tokens in the request and in the JSON (`` Nairobi`` vs ``"Nairobi``),
-made sequences 20-30% longer and correctness worse at 500 steps (greedy -2.71). Summarize-Synth
-keeps 500 steps (see :data:`RECIPE_OVERRIDES`).
+(see the committed baselines). 1,500 steps were no better on held-out prompts (sampled -1.40,
+greedy -0.35) and better on training ones (greedy +1.63): it starts memorising. Splitting
+spaces off words, so that a value is the same tokens in the request and in the JSON
+(`` Nairobi`` vs ``"Nairobi``), made sequences 20-30% longer and correctness worse at 500
+steps (greedy -2.71). Summarize-Synth keeps 500 steps (see :data:`RECIPE_OVERRIDES`).
 
 Everything is fixed by a :class:`TinyRecipe`; the same recipe gives the same weights on the same
 CPU (seeded init, fixed data order, always :data:`BUILD_THREADS` threads). The result is
