@@ -20,19 +20,10 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from saw_bench.analysis import (
-    AGGREGATE,
-    Comparison,
-    Group,
-    LoadedRuns,
-    Run,
-    compare,
-    load_run,
-    load_runs,
-    no_runs_message,
-    write_bytes_atomic,
-)
+from saw_bench.analysis import Comparison, Group, compare
 from saw_bench.errors import SawBenchError
+from saw_bench.runio import write_bytes_atomic
+from saw_bench.runs import AGGREGATE, LoadedRuns, Run, load_run, load_runs, no_runs_message
 
 _COLOURS = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",

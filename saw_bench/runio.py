@@ -9,6 +9,7 @@ is duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -90,3 +91,19 @@ def read_toml(path: Path, kind: str = "config file") -> dict[str, Any]:
         raise SawBenchError(f"{kind} {path} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SawBenchError(f"{kind} {path} is not valid TOML: {error}") from None
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file; SawBenchError when not writable."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        reason = error.strerror or str(error)
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = f"{error.filename} is not a folder"
+        raise SawBenchError(f"cannot write {path}: {reason}") from None

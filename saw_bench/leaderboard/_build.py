@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from saw_bench.analysis import bootstrap_ci, write_bytes_atomic
 from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
+from saw_bench.runio import write_bytes_atomic
+from saw_bench.statistics import bootstrap_ci
 
 CONFIDENCE = 0.95
 GENERATED = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.csv", "index.html", SCHEMA_FILE)

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from saw_bench.analysis import AGGREGATE, Run, normalised_auc
 from saw_bench.errors import SawBenchError
 from saw_bench.leaderboard._schema import MAX_CURVE_POINTS
+from saw_bench.runs import AGGREGATE, Run
+from saw_bench.statistics import normalised_auc
 
 #: Size limits: a submission file, and each file of a committed run folder.
 MAX_SUBMISSION_BYTES = 1 << 20

@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from saw_bench import registry
-from saw_bench.analysis import Objective, aggregate_score, load_run
 from saw_bench.errors import SawBenchError
 from saw_bench.leaderboard._installed import installed_task
 from saw_bench.leaderboard._runs import (
@@ -45,6 +44,7 @@ from saw_bench.leaderboard._schema import (
     SCHEMA_VERSION,
     Submission,
 )
+from saw_bench.runs import Objective, aggregate_score, load_run
 
 #: Deepest nesting of JSON arrays and objects a submission may have.
 MAX_DEPTH = 32
