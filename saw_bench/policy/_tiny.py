@@ -38,10 +38,10 @@ the function and to copy most values: sampled -1.40, greedy -0.33; 40 RL steps t
 held-out correctness from -1.49 to between -0.90 and -0.78 and format from 0.67 to 0.84 (the
 committed baselines: static and SAW, GRPO and GDPO, 3 seeds each, 128 items at T=1). 1,500
 steps were no better on held-out prompts (sampled -1.40, greedy -0.35) and better on training
-ones (greedy +1.63): it starts memorising. Splitting
-spaces off words, so that a value is the same tokens in the request and in the JSON
-(`` Nairobi`` vs ``"Nairobi``), made sequences 20-30% longer and correctness worse at 500
-steps (greedy -2.71). Summarize-Synth keeps 500 steps (see :data:`RECIPE_OVERRIDES`).
+ones (greedy +1.63): it starts memorising. Splitting spaces off words, so that a value is the
+same tokens in the request and in the JSON (`` Nairobi`` vs ``"Nairobi``), made sequences
+20-30% longer and correctness worse at 500 steps (greedy -2.71). Summarize-Synth keeps 500
+steps (see :data:`RECIPE_OVERRIDES`).
 
 Everything is fixed by a :class:`TinyRecipe`; the same recipe gives the same weights on the same
 CPU (seeded init, fixed data order, always :data:`BUILD_THREADS` threads). The result is
@@ -104,7 +104,8 @@ BUCKET_BATCHES = 8
 #: size the thread count changes the weights (one and two threads give different weights after
 #: two SFT steps: the reductions are split differently), so it is fixed: one recipe gives one
 #: policy on every machine with the same CPU kernels. Two threads run an SFT step 1.85x faster
-#: than one on two idle cores; on a single core or with a core busy they are slower.
+#: than one on two idle cores, but 2-6x slower with one of the two cores busy (each parallel
+#: region waits for the descheduled thread): build ahead with ``prepare`` on a quiet machine.
 BUILD_THREADS = 2
 
 
