@@ -104,7 +104,7 @@ BUCKET_BATCHES = 8
 #: size the thread count changes the weights (one and two threads give different weights after
 #: two SFT steps: the reductions are split differently), so it is fixed: one recipe gives one
 #: policy on every machine with the same CPU kernels. Two threads run an SFT step 1.85x faster
-#: than one on two idle cores, but 2-6x slower with one of the two cores busy (each parallel
+#: than one on two idle cores, but 2-6x slower than one with one of the cores busy (each parallel
 #: region waits for the descheduled thread): build ahead with ``prepare`` on a quiet machine.
 BUILD_THREADS = 2
 
