@@ -2,7 +2,7 @@
 
 Figures are built on ``matplotlib.figure.Figure`` and rendered by the Agg canvas, never through
 pyplot: nothing opens a window and the caller's matplotlib backend is left alone. Curves show the
-per-step mean over seeds with a 95% percentile-bootstrap band (:func:`saw_bench.analysis.band`).
+per-step mean over seeds with a 95% percentile-bootstrap band (:func:`saw_bench.statistics.band`).
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def write_report(
     """Write one self-contained HTML page (inline CSS, PNG plots as data URIs, no external
     resources) comparing the runs: table, curves, weights, configs, skipped runs, definitions.
 
-    ``paths_or_runs``: folders (as for :func:`saw_bench.analysis.load_runs`), loaded runs, or a
+    ``paths_or_runs``: folders (as for :func:`saw_bench.runs.load_runs`), loaded runs, or a
     ready :class:`~saw_bench.analysis.Comparison`. Every text from run files is HTML-escaped.
     """
     sources = [str(source) for source in sources]

@@ -661,7 +661,7 @@ def normalised_score(
 
 def normalised_auc(curve: Sequence[tuple[int, float]]) -> float | None:
     """Trapezoidal area under an aggregate curve of (step, value in [0, 1]) divided by its step
-    span (:func:`saw_bench.analysis.normalised_auc`); None for fewer than two points."""
+    span (:func:`saw_bench.statistics.normalised_auc`); None for fewer than two points."""
     from saw_bench.statistics import normalised_auc as area_over_span
 
     value = area_over_span([step for step, _ in curve], [value for _, value in curve])

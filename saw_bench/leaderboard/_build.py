@@ -4,7 +4,7 @@
 and ``schema/submission-v1.json``. The output is a function of the submissions only (no dates,
 fixed bootstrap seed, sorted everything), so a test can rebuild and compare with the committed
 files. Every "mean [low, high]" is the mean over seeds with a 95% percentile-bootstrap interval
-(:func:`saw_bench.analysis.bootstrap_ci`).
+(:func:`saw_bench.statistics.bootstrap_ci`).
 
 The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
 options: equal weights) that shares task, estimator, model and every other training option,

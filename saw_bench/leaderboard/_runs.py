@@ -1,6 +1,6 @@
 """From finished run folders to the parts of a submission, and the hashes that tie them together.
 
-Runs are read by :func:`saw_bench.analysis.load_run`, so the leaderboard and ``compare`` share
+Runs are read by :func:`saw_bench.runs.load_run`, so the leaderboard and ``compare`` share
 one definition of the final scores and of the normalised aggregate. ``submit`` builds the
 per-seed results with :func:`seed_result`; ``validate`` calls the same function on the committed
 run files of a ``verified`` submission and compares.
