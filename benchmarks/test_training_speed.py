@@ -35,11 +35,14 @@ def report():
         return
     print("\n\ntask | agent | s/step | generate | score | weight | update | weight us | "
           "tokens/s | x static | overhead")
+    # Mean step time without the weight phase, over each task's agents.
+    without_weights: dict[str, list[float]] = {}
+    for (task, _), figures in RESULTS.items():
+        without_weights.setdefault(task, []).append(figures["total"] - figures["weight"])
+    base = {task: float(np.mean(seconds)) for task, seconds in without_weights.items()}
     for (task, agent), figures in RESULTS.items():
         static = RESULTS.get((task, "static"), figures)
-        base = float(np.mean([f["total"] - f["weight"] for (t, _), f in RESULTS.items()
-                              if t == task]))
-        overhead = 1 + (figures["weight"] - static["weight"]) / base
+        overhead = 1 + (figures["weight"] - static["weight"]) / base[task]
         print(
             f"{task} | {agent} | {figures['total']:.2f} | {figures['generate']:.2f} | "
             f"{figures['score']:.3f} | {figures['weight']:.3f} | {figures['update']:.2f} | "

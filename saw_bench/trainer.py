@@ -49,6 +49,7 @@ from saw_bench import registry
 from saw_bench.errors import RunInterrupted, SawBenchError
 from saw_bench.estimators import ESTIMATORS, group_normalise
 from saw_bench.runio import append_jsonl, read_jsonl, truncate_jsonl, write_json_atomic
+from saw_bench.statistics import normalised_auc as area_over_span
 from saw_bench.task import TextTask
 from saw_bench.weighting import (
     ObjectiveBatch,
@@ -662,8 +663,6 @@ def normalised_score(
 def normalised_auc(curve: Sequence[tuple[int, float]]) -> float | None:
     """Trapezoidal area under an aggregate curve of (step, value in [0, 1]) divided by its step
     span (:func:`saw_bench.statistics.normalised_auc`); None for fewer than two points."""
-    from saw_bench.statistics import normalised_auc as area_over_span
-
     value = area_over_span([step for step, _ in curve], [value for _, value in curve])
     return None if math.isnan(value) else value
 

@@ -581,9 +581,9 @@ def prepare(task: str = "toolcall", progress: bool = True) -> Path:
 
 
 def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
-    threads, used_threads = torch.get_num_threads(), BUILD_THREADS
+    caller_threads = torch.get_num_threads()
     build_started = time.perf_counter()
-    torch.set_num_threads(used_threads)
+    torch.set_num_threads(BUILD_THREADS)
     try:
         with torch.random.fork_rng(devices=[]):
             random.seed(recipe.seed)
@@ -609,14 +609,14 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
             }
             figures["eval_seconds"] = round(time.perf_counter() - started, 2)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(caller_threads)
     figures.update(
         parameters=sum(parameter.numel() for parameter in model.parameters()),
         vocab_size=len(tokenizer),
         tokenizer_seconds=round(tokenizer_seconds, 3),
         mean_prompt_tokens=round(float(np.mean([len(ids) for ids in data.prompt_ids])), 1),
         mean_target_tokens=round(float(np.mean([len(ids) for ids in data.target_ids])), 1),
-        threads=used_threads,
+        threads=BUILD_THREADS,
         build_seconds=round(time.perf_counter() - build_started, 2),
         torch=torch.__version__,
     )
