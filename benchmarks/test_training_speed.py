@@ -21,7 +21,7 @@ import resource
 import numpy as np
 import pytest
 
-from saw_bench.trainer import TrainConfig, Trainer
+from saw_bench.training import TrainConfig, Trainer
 
 STEPS = 3
 AGENTS = ["static", "saw", "saw-group", "rlw", "mgda", "pcgrad", "upgrad", "drw-grad"]

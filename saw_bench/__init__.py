@@ -5,11 +5,24 @@ The environment API::
     import saw_bench
     env = saw_bench.make("saw/ToolCall-Synth-v0")      # a gymnasium.Env with a vector reward
     task = saw_bench.load_task("toolcall")             # the same task, for batch scoring
+    run_dir = saw_bench.train("toolcall", weighting="saw")
+
+The package in layers, each importing only the ones before it:
+
+- ``saw_bench.core``: the task contract, Gymnasium face, registry, shared scores, files.
+- ``saw_bench.envs``: the environment families (the repository's ``envs/`` folder).
+- ``saw_bench.weighting`` and ``saw_bench.policy``: weighting agents; models and tokenizers.
+- ``saw_bench.training``: the GRPO/GDPO loop, one module per phase of a step.
+- ``saw_bench.harness``: runs on disk, sweeps, comparisons, plots, reports.
+- ``saw_bench.leaderboard``: submissions, verification, the generated page.
+- ``saw_bench.cli``: ``python -m saw_bench``, one library call per verb.
 """
 
-from saw_bench.env import TextEnv
-from saw_bench.errors import DataError, SawBenchError, UnknownTaskError
-from saw_bench.registry import (
+from saw_bench import _moved
+from saw_bench.core import VERSION
+from saw_bench.core.env import TextEnv
+from saw_bench.core.errors import DataError, SawBenchError, UnknownTaskError
+from saw_bench.core.registry import (
     aliases,
     load_plugins,
     load_task,
@@ -18,10 +31,10 @@ from saw_bench.registry import (
     registered_ids,
     resolve,
 )
-from saw_bench.spaces import FreeText
-from saw_bench.task import Objective, TextTask
+from saw_bench.core.spaces import FreeText
+from saw_bench.core.task import Objective, TextTask
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "DataError",
@@ -41,15 +54,22 @@ __all__ = [
     "train",
 ]
 
+_moved.install()  # the earlier flat module paths (saw_bench.trainer, ...) keep working
+
 import saw_bench.envs  # noqa: E402,F401 - registers the shipped environment families
 
 load_plugins()
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
-    """``saw_bench.train`` without importing torch at ``import saw_bench``."""
+    """``saw_bench.train`` without importing torch at ``import saw_bench``; the earlier flat
+    modules (``saw_bench.registry``, ...) as attributes, as they were."""
     if name == "train":
-        from saw_bench.trainer import train
+        from saw_bench.harness.run import train
 
         return train
+    if f"saw_bench.{name}" in _moved.MOVED or f"saw_bench.{name}" in _moved.ALIASES:
+        import importlib
+
+        return importlib.import_module(f"saw_bench.{name}")
     raise AttributeError(f"module 'saw_bench' has no attribute {name!r}")

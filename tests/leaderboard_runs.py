@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from saw_bench import registry
+from saw_bench.core import registry
 
 TASK_ID = "saw/ToolCall-Synth-v0"
 STEPS = 4

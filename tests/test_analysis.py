@@ -13,15 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saw_bench.analysis import (
-    bootstrap_ci,
-    compare,
-    compare_command,
-    first_reaching,
-    load_runs,
-    normalised_auc,
-)
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
+from saw_bench.harness.analysis import compare
+from saw_bench.harness.report import compare_command
+from saw_bench.harness.runs import load_runs
+from saw_bench.harness.statistics import bootstrap_ci, first_reaching, normalised_auc
 
 OBJECTIVES = [{"name": "a", "low": 0.0, "high": 1.0}, {"name": "b", "low": 0.0, "high": 10.0}]
 

@@ -14,9 +14,9 @@ import pytest
 
 import saw_bench
 from saw_bench.__main__ import main
+from saw_bench.core.files import read_jsonl
+from saw_bench.harness.run import train
 from saw_bench.policy import load_policy
-from saw_bench.runio import read_jsonl
-from saw_bench.trainer import train
 
 TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture's
 SMALL = dict(
@@ -98,7 +98,7 @@ def test_bad_sweep_files_exit_2_naming_the_file(tmp_path, capsys):
 
 
 def test_list_names_every_task_estimator_and_agent(capsys):
-    from saw_bench.estimators import ESTIMATORS
+    from saw_bench.training.estimators import ESTIMATORS
     from saw_bench.weighting import AGENTS
 
     assert main(["list"]) == 0

@@ -8,7 +8,7 @@ import pytest
 
 import saw_bench
 from saw_bench import FreeText, Objective, UnknownTaskError
-from saw_bench.registry import register, unregister
+from saw_bench.core.registry import register, unregister
 
 
 def test_free_text_accepts_what_stock_text_rejects():
@@ -134,7 +134,7 @@ def test_importing_saw_bench_does_not_import_torch_but_train_is_reachable():
 
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, saw_bench; print('torch' in sys.modules); "
-         "from saw_bench.trainer import train; print(saw_bench.train is train)"],
+         "from saw_bench.harness.run import train; print(saw_bench.train is train)"],
         capture_output=True, text=True, check=True,
     )
     assert probe.stdout.split() == ["False", "True"]

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env
 from mo_gymnasium.wrappers import LinearReward
 
 import saw_bench
-from saw_bench.registry import import_object, registration
+from saw_bench.core.registry import import_object, registration
 
 ENV_IDS = saw_bench.registered_ids()
 SAMPLE_ITEMS = 200  # reference check: at most this many items per split, evenly spaced
@@ -203,6 +203,6 @@ def test_reset_options_pick_the_item(env_id, example_kwargs):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_spec_serialises_to_json(env_id):
-    spec = saw_bench.registry.spec(env_id)
+    spec = saw_bench.core.registry.spec(env_id)
     assert json.loads(spec.to_json())["id"] == env_id
     assert isinstance(import_object(spec.kwargs["task"]), type)

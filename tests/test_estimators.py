@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from saw_bench.estimators import gdpo_advantages, grpo_advantages
+from saw_bench.training.estimators import gdpo_advantages, grpo_advantages
 
 # Two prompts, two rollouts each, two binary objectives.
 # Prompt 0: (1, 0) and (0, 0).  Prompt 1: (1, 1) and (0, 0).

@@ -27,7 +27,7 @@ from leaderboard_runs import (
     write_sweep,
 )
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard import (
     GENERATED,
     MAX_SUBMISSION_BYTES,
@@ -537,7 +537,7 @@ def test_committed_leaderboard_is_valid_and_its_generated_files_are_current(tmp_
 
 
 def test_baseline_specs_cover_the_reference_grid():
-    from saw_bench.sweep import load_spec
+    from saw_bench.harness.sweep import load_spec
 
     for task in ("toolcall", "summarize"):
         spec = load_spec(REPOSITORY / "baselines" / f"{task}.toml")
@@ -553,14 +553,12 @@ def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
     small_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     import saw_bench
-    from saw_bench.trainer import Trainer
 
-    monkeypatch.setattr(Trainer, "plot", False)
     for seed in SEEDS:
         saw_bench.train(
             "toolcall", weighting="saw", steps=1, seed=seed, model=small_model, device="cpu",
             out_dir=tmp_path / "sweep" / f"s{seed}", prompts_per_step=2, group_size=2,
-            max_new_tokens=8, eval_items=2, eval_every=1,
+            max_new_tokens=8, eval_items=2, eval_every=1, plot=False,
         )  # fmt: skip
     (path,) = submit(tmp_path / "sweep", "trainer", "tests", tmp_path / "lb/submissions")
     data = load(path)

@@ -24,7 +24,7 @@ from transformers import (
 )
 
 import saw_bench
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 from saw_bench.policy import (
     Policy,
     TinyRecipe,

@@ -13,9 +13,11 @@ import matplotlib.image
 import pytest
 from test_analysis import hand_made_sweep, write_run
 
-from saw_bench.analysis import compare, load_runs
-from saw_bench.errors import SawBenchError
-from saw_bench.report import plot_comparison, plot_run, report_command, write_report
+from saw_bench.core.errors import SawBenchError
+from saw_bench.harness.analysis import compare
+from saw_bench.harness.plots import plot_comparison, plot_run
+from saw_bench.harness.report import report_command, write_report
+from saw_bench.harness.runs import load_runs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -353,7 +353,7 @@ def test_the_api_key_never_leaves_the_request_header(server, tmp_path):
         repr(task.judge),
         json.dumps(task.objectives_for(**kwargs), default=str),
     ]
-    from saw_bench.trainer import TrainConfig
+    from saw_bench.training import TrainConfig
 
     config = TrainConfig(task="saw/Summarize-TLDR-v0", task_kwargs=kwargs)
     texts.append(json.dumps(dataclasses.asdict(config)))

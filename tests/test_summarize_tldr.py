@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import saw_bench
+from saw_bench.core.errors import DataError
 from saw_bench.envs.summarize import rewards, tldr
 from saw_bench.envs.summarize.tldr import SummarizeTLDRTask
-from saw_bench.errors import DataError
 
 LONG_POST = (
     "My sister borrowed my car for a weekend trip in June.\n\n"
@@ -309,8 +309,8 @@ def test_bad_kwargs_name_the_value_and_the_choices(kwargs, message):
 
 def test_registered_with_the_two_objectives():
     assert "saw/Summarize-TLDR-v0" in saw_bench.registered_ids()
-    task_class = saw_bench.registry.import_object(
-        saw_bench.registry.registration("saw/Summarize-TLDR-v0").task
+    task_class = saw_bench.core.registry.import_object(
+        saw_bench.core.registry.registration("saw/Summarize-TLDR-v0").task
     )
     assert task_class is SummarizeTLDRTask
     objectives = task_class.objectives_for()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from saw_bench.__main__ import main
-from saw_bench.errors import SawBenchError
-from saw_bench.runio import read_jsonl
-from saw_bench.sweep import SweepSpec, load_spec
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_jsonl
+from saw_bench.harness.sweep import SweepSpec, load_spec
 
 GRID = """
 tasks = ["toolcall"]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import saw_bench
-from saw_bench.registry import unregister
+from saw_bench.core.registry import unregister
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "envs" / "_template"

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from saw_bench.core.errors import DataError
 from saw_bench.envs.toolcall import bfcl, rewards
 from saw_bench.envs.toolcall.bfcl import ToolCallBFCLTask, evaluate, group_accuracies
-from saw_bench.errors import DataError
 
 needs_bfcl = pytest.mark.skipif(
     importlib.util.find_spec("bfcl_eval") is None,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import saw_bench
-from saw_bench.errors import DataError
+from saw_bench.core.errors import DataError
 
 SYSTEM = "You have get_weather(city) and get_time(zone). Use <think>, <tool_call>, <response>."
 

@@ -10,10 +10,14 @@ import pytest
 import torch
 
 import saw_bench
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_jsonl
+from saw_bench.harness.run import train
+from saw_bench.harness.statistics import normalised_auc
 from saw_bench.policy import load_policy
-from saw_bench.runio import read_jsonl
-from saw_bench.trainer import TrainConfig, Trainer, normalised_auc, train
+from saw_bench.training import TrainConfig, Trainer
+from saw_bench.training.rollouts import RolloutTensors, derive_seed, sample_items
+from saw_bench.training.update import policy_update
 from saw_bench.weighting import completion_logprobs
 
 SMALL = dict(
@@ -79,12 +83,10 @@ def test_metrics_match_an_independent_recomputation_of_the_step(tmp_path, small_
     items = list(task.split("test"))
     stride = max(1, len(items) // trainer_config.eval_items)
     eval_items = items[::stride][: trainer_config.eval_items]
-    from saw_bench.trainer import _derive_seed
-
     rollouts = policy.generate(
         [policy.render(task.prompt(item)) for item in eval_items], num_samples=1,
         max_new_tokens=trainer_config.max_new_tokens, temperature=trainer_config.eval_temperature,
-        seed=_derive_seed(3, "eval", 0),
+        seed=derive_seed(3, "eval", 0),
     )
     rewards = task.score(eval_items, rollouts.texts)
     assert evaluation["objectives"]["format"] == pytest.approx(float(rewards[:, 0].mean()))
@@ -134,11 +136,11 @@ def test_a_run_killed_after_its_checkpoint_resumes_without_duplicated_rows(tmp_p
 def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path, small_model):
     config = TrainConfig(model=small_model, task_kwargs=TASK_KWARGS, **SMALL)
     trainer = Trainer.create(config, out_dir=tmp_path / "direction", progress=False)
-    items = trainer.sample_items(0)
+    items = sample_items(trainer.train_items, 0, config.prompts_per_step, config.seed)
     prompts = [trainer.policy.render(trainer.task.prompt(item)) for item in items]
     rollouts = trainer.policy.generate(prompts, num_samples=4, max_new_tokens=20, seed=1)
     advantages = torch.tensor([1.0, -1.0] * (len(rollouts) // 2))
-    tensors = trainer.rollout_tensors(rollouts)
+    tensors = RolloutTensors.from_batch(rollouts, trainer.policy.device)
     sequences, attention = tensors.sequences, tensors.attention
     mask = tensors.completion_mask
     length = tensors.completion_length
@@ -149,7 +151,9 @@ def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path
         return (logprobs * mask).sum(dim=1) / mask.sum(dim=1)
 
     before = sequence_logprob()
-    trainer.update(tensors, advantages)
+    policy_update(
+        trainer.policy.model, trainer.optimizer, tensors, advantages, trainer.update_options
+    )
     change = sequence_logprob() - before
     assert change[advantages > 0].mean() > change[advantages < 0].mean()
 
@@ -167,9 +171,9 @@ def test_bad_options_are_clear_errors(tmp_path):
 
 def test_normalised_auc_by_hand():
     # trapezoids: (0.2 + 0.4) / 2 * 10 + (0.4 + 1.0) / 2 * 10 = 3 + 7 = 10 over 20 steps
-    assert normalised_auc([(0, 0.2), (10, 0.4), (20, 1.0)]) == pytest.approx(0.5)
-    assert normalised_auc([(0, 0.3)]) is None
-    assert np.isfinite(normalised_auc([(0, 0.0), (5, 1.0)]))
+    assert normalised_auc([0, 10, 20], [0.2, 0.4, 1.0]) == pytest.approx(0.5)
+    assert np.isnan(normalised_auc([0], [0.3]))
+    assert normalised_auc([0, 5], [0.0, 1.0]) == pytest.approx(0.5)
 
 
 def test_eval_temperature_defaults_to_the_rollout_temperature_and_is_written_resolved(

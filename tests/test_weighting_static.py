@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 from saw_bench.weighting import ObjectiveBatch, make_agent
 
 REWARDS = np.array([[1.0, -3.0], [0.0, 3.0], [1.0, 0.5], [1.0, -1.0]])

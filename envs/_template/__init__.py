@@ -4,7 +4,7 @@ This file holds only registrations. ``f"{__name__}.task:..."`` keeps the entry p
 wherever the folder is copied to (``envs/<family>/`` or a package of your own).
 """
 
-from saw_bench.registry import register
+from saw_bench.core.registry import register
 
 register(
     id="saw/Template-Echo-v0",

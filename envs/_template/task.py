@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from saw_bench.task import Item, Message, Objective, TextTask
+from saw_bench.core.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
 

@@ -1,6 +1,6 @@
 """Summarization: Reddit TL;DR-style posts, objectives quality [0, 10] and conciseness [0, 10]."""
 
-from saw_bench.registry import register
+from saw_bench.core.registry import register
 
 register(
     id="saw/Summarize-Synth-v0",

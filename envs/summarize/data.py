@@ -50,13 +50,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from saw_bench.invented import invented_name
+from saw_bench.core.invented import invented_name
 
 SPLITS = ("train", "test")
 DIFFICULTIES = ("short", "medium")
 #: How far the test split's sentences are from training (see "Train and test" above).
 TEST_TEMPLATES = ("seen", "seen-events", "novel")
-#: Share of training names and places that are invented words (see :mod:`saw_bench.invented`):
+#: Share of training names and places that are invented words (see :mod:`saw_bench.core.invented`):
 #: a fixed list is memorised, an open supply has to be copied from the post.
 INVENTED_SHARE = 0.5
 

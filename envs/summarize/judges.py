@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from saw_bench.errors import SawBenchError
-from saw_bench.task import Item
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.task import Item
 
 from . import rewards
 

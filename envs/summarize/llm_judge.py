@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from saw_bench.task import Item
+from saw_bench.core.task import Item
 
 from .judges import EmbeddingJudge, Judge, JudgeError, QualityFunction, ReferenceJudge, clean_text
 

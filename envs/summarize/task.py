@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from saw_bench.task import Item, Message, Objective, TextTask
+from saw_bench.core.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
 from .judges import Judge, QualityFunction, make_judge

@@ -24,7 +24,7 @@ Where the data comes from
 Items
     ``{"id", "subreddit", "title", "post", "reference", "word_budget"}``. A row with a
     missing or non-text field, an empty post or a summary without words raises
-    :class:`saw_bench.errors.DataError` naming the file and the row.
+    :class:`saw_bench.core.errors.DataError` naming the file and the row.
 
 Word budget
     ``word_budget = max(10, ceil(1.25 * w))`` with ``w`` the reference's whitespace words: a
@@ -47,8 +47,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from saw_bench.errors import DataError
-from saw_bench.task import Item
+from saw_bench.core.errors import DataError
+from saw_bench.core.task import Item
 
 from . import rewards
 from .task import SummarizeTask, check_size, summary_objectives

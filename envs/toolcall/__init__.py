@@ -1,6 +1,6 @@
 """Tool calling: ToolRL output format, objectives format {0,1} and correctness [-3,3]."""
 
-from saw_bench.registry import register
+from saw_bench.core.registry import register
 
 register(
     id="saw/ToolCall-Synth-v0",

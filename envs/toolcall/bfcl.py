@@ -52,10 +52,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from saw_bench.core.errors import DataError
+from saw_bench.core.task import Item
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import SYSTEM_PROMPT, ToolCallTask
-from saw_bench.errors import DataError
-from saw_bench.task import Item
 
 BFCL_INSTALL = "pip install --no-deps bfcl-eval==2026.3.23"
 NON_LIVE_SIMPLE = ("simple_python", "simple_java", "simple_javascript")

@@ -70,9 +70,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from saw_bench.core.invented import invented_word, look_alike
+from saw_bench.core.task import Item
 from saw_bench.envs.toolcall.task import ToolCallTask
-from saw_bench.invented import invented_word, look_alike
-from saw_bench.task import Item
 
 SPLITS = ("train", "test")
 #: Chance that a shown optional parameter is mentioned in the request (and so expected).
@@ -866,7 +866,7 @@ def generated_value(rng: random.Random, pool: str) -> Any:
     Dates move to the years 2026-2035 (test dates are in 2025), times to minutes other than
     :15 and :45 (the test minutes), e-mail addresses get an invented name. Integers come from
     1..3 x the pool's largest value, numbers keep the pool's decimals. Text values are
-    :func:`saw_bench.invented.look_alike` copies of a random train member.
+    :func:`saw_bench.core.invented.look_alike` copies of a random train member.
     """
     train, test = POOLS[pool]
     excluded = set(test)

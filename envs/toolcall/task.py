@@ -27,8 +27,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from saw_bench.core.task import Item, Message, Objective, TextTask
 from saw_bench.envs.toolcall import rewards
-from saw_bench.task import Item, Message, Objective, TextTask
 
 SYSTEM_PROMPT = """You can call functions to help the user. Available functions:
 {tools}

@@ -12,7 +12,7 @@ The SAW paper (arXiv 2606.07705) trains on ToolRL's ``rlla_4k`` (2,000 ToolACE +
 ``data_path`` is a parquet, JSON or JSON Lines file (the train split), or a folder holding
 ``train.*`` and ``test.*`` in one of those formats; ``test_path`` names a test file explicitly.
 Files are read with the ``datasets`` library. A missing file, an unreadable one or a row that
-breaks the layout raises :class:`saw_bench.errors.DataError` naming the file and the row.
+breaks the layout raises :class:`saw_bench.core.errors.DataError` naming the file and the row.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from saw_bench.core.errors import DataError
+from saw_bench.core.task import Item
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import ToolCallTask
-from saw_bench.errors import DataError
-from saw_bench.task import Item
 
 SUFFIXES = (".parquet", ".jsonl", ".json")
 

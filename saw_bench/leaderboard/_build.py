@@ -4,7 +4,7 @@
 and ``schema/submission-v1.json``. The output is a function of the submissions only (no dates,
 fixed bootstrap seed, sorted everything), so a test can rebuild and compare with the committed
 files. Every "mean [low, high]" is the mean over seeds with a 95% percentile-bootstrap interval
-(:func:`saw_bench.statistics.bootstrap_ci`).
+(:func:`saw_bench.harness.statistics.bootstrap_ci`).
 
 The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
 options: equal weights) that shares task, estimator, model and every other training option,
@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from saw_bench.core.files import write_bytes_atomic
+from saw_bench.harness.statistics import bootstrap_ci
 from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
-from saw_bench.runio import write_bytes_atomic
-from saw_bench.statistics import bootstrap_ci
 
 CONFIDENCE = 0.95
 GENERATED = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.csv", "index.html", SCHEMA_FILE)

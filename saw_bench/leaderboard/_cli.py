@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard._build import GENERATED, build
 from saw_bench.leaderboard._submit import submit_runs
 from saw_bench.leaderboard._validate import check_leaderboard

@@ -12,8 +12,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from saw_bench import registry
-from saw_bench.errors import SawBenchError
+from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard._runs import canonical_json, sha256_text
 
 

@@ -1,6 +1,6 @@
 """From finished run folders to the parts of a submission, and the hashes that tie them together.
 
-Runs are read by :func:`saw_bench.runs.load_run`, so the leaderboard and ``compare`` share
+Runs are read by :func:`saw_bench.harness.runs.load_run`, so the leaderboard and ``compare`` share
 one definition of the final scores and of the normalised aggregate. ``submit`` builds the
 per-seed results with :func:`seed_result`; ``validate`` calls the same function on the committed
 run files of a ``verified`` submission and compares.
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
+from saw_bench.harness.runs import AGGREGATE, Run
+from saw_bench.harness.statistics import normalised_auc
 from saw_bench.leaderboard._schema import MAX_CURVE_POINTS
-from saw_bench.runs import AGGREGATE, Run
-from saw_bench.statistics import normalised_auc
 
 #: Size limits: a submission file, and each file of a committed run folder.
 MAX_SUBMISSION_BYTES = 1 << 20

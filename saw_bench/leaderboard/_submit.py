@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import write_json_atomic
+from saw_bench.harness.runs import Run, load_runs, no_runs_message
 from saw_bench.leaderboard._installed import installed_task
 from saw_bench.leaderboard._runs import (
     canonical_json,
@@ -35,8 +37,6 @@ from saw_bench.leaderboard._runs import (
 )
 from saw_bench.leaderboard._schema import MIN_SEEDS, RUN_FILES, SCHEMA_VERSION
 from saw_bench.leaderboard._validate import check_data, check_file
-from saw_bench.runio import write_json_atomic
-from saw_bench.runs import Run, load_runs, no_runs_message
 
 MAX_NAME_CHARS = 200
 

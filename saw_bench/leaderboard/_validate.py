@@ -22,8 +22,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from saw_bench import registry
-from saw_bench.errors import SawBenchError
+from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.scores import normalised_aggregate
+from saw_bench.harness.runs import load_run
 from saw_bench.leaderboard._installed import installed_task
 from saw_bench.leaderboard._runs import (
     MAX_RUN_FILE_BYTES,
@@ -44,7 +46,6 @@ from saw_bench.leaderboard._schema import (
     SCHEMA_VERSION,
     Submission,
 )
-from saw_bench.runs import Objective, aggregate_score, load_run
 
 #: Deepest nesting of JSON arrays and objects a submission may have.
 MAX_DEPTH = 32
@@ -314,8 +315,10 @@ def _check_configuration(submission: Submission) -> list[str]:
 
 
 def _check_results(submission: Submission) -> list[str]:
-    objectives = [Objective(o.name, o.low, o.high) for o in submission.task.objectives]
+    objectives = submission.task.objectives
     names = [objective.name for objective in objectives]
+    low = [objective.low for objective in objectives]
+    high = [objective.high for objective in objectives]
     priorities = submission.agent.priorities
     can_aggregate = priorities is None or (
         len(priorities) == len(names) and min(priorities) >= 0 and sum(priorities) > 0
@@ -364,7 +367,7 @@ def _check_results(submission: Submission) -> list[str]:
         if can_aggregate:
             for i, point in enumerate(run.curve):
                 means = [point.objectives[name] for name in names]
-                expected = float(aggregate_score(means, objectives, priorities))
+                expected = normalised_aggregate(means, low, high, priorities)
                 if not _close(point.normalised, expected):
                     messages.append(
                         f"{where} curve[{i}].normalised = {point.normalised!r} does not match "

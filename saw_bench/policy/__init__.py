@@ -6,13 +6,14 @@ gives any Hugging Face causal LM. Both come back as a :class:`Policy` whose ``ge
 returns a :class:`GenerationBatch`.
 """
 
+from saw_bench.policy._answer import answer_items
 from saw_bench.policy._hf import (
     GenerationBatch,
     Policy,
-    load_policy,
     mask_through_first,
     plain_chat,
 )
+from saw_bench.policy._load import load_policy
 from saw_bench.policy._tiny import (
     RECIPE_OVERRIDES,
     RECIPE_VERSION,
@@ -28,6 +29,7 @@ __all__ = [
     "RECIPE_VERSION",
     "GenerationBatch",
     "Policy",
+    "answer_items",
     "TinyRecipe",
     "build_tiny_policy",
     "cache_dir",

@@ -75,12 +75,12 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from tqdm.auto import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from saw_bench.core.registry import load_task, resolve
+from saw_bench.core.task import Item, TextTask
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import ToolCallTask
-from saw_bench.evaluation import answer_items
+from saw_bench.policy._answer import answer_items
 from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
-from saw_bench.registry import load_task, resolve
-from saw_bench.task import Item, TextTask
 
 #: Bump whenever the build code changes what a recipe produces (invalidates every cache).
 RECIPE_VERSION = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 from saw_bench.weighting._base import ObjectiveBatch, WeightingAgent, normalise_to_sum
 from saw_bench.weighting._drw_grad import DRWGradWeighting
 from saw_bench.weighting._gramian import (

@@ -2,7 +2,7 @@
 
 Convention: an agent returns K non-negative weights that sum to K, so equal weights are all ones
 and every agent trains at the same step size. The estimator decides where the weights apply
-(reward level for GRPO, advantage level for GDPO); see :mod:`saw_bench.estimators`.
+(reward level for GRPO, advantage level for GDPO); see :mod:`saw_bench.training.estimators`.
 """
 
 from __future__ import annotations

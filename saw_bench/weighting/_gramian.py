@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from saw_bench.errors import SawBenchError
-from saw_bench.estimators import group_normalise
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.scores import group_normalise
 from saw_bench.weighting._base import ObjectiveBatch
 
 if TYPE_CHECKING:

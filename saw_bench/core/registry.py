@@ -21,8 +21,8 @@ from typing import Any
 import gymnasium
 from gymnasium.envs.registration import EnvSpec
 
-from saw_bench.errors import UnknownTaskError
-from saw_bench.task import TextTask
+from saw_bench.core.errors import UnknownTaskError
+from saw_bench.core.task import TextTask
 
 NAMESPACE = "saw"
 ENTRY_POINT = "saw_bench.env:TextEnv"

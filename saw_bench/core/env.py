@@ -17,8 +17,8 @@ import numpy as np
 from gymnasium import Env
 from gymnasium.spaces import Box
 
-from saw_bench.spaces import FreeText
-from saw_bench.task import Item, TextTask
+from saw_bench.core.spaces import FreeText
+from saw_bench.core.task import Item, TextTask
 
 
 class TextEnv(Env[str, str]):
@@ -34,7 +34,7 @@ class TextEnv(Env[str, str]):
         **task_kwargs: Any,
     ) -> None:
         if isinstance(task, str):
-            from saw_bench.registry import build_task  # avoid an import cycle
+            from saw_bench.core.registry import build_task  # avoid an import cycle
 
             task = build_task(task, **task_kwargs)
         elif task_kwargs:

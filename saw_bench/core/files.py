@@ -1,4 +1,5 @@
-"""Files of a run folder: atomic JSON writes and append-only JSON Lines.
+"""Files of a run folder: atomic JSON writes, append-only JSON Lines, and reading both back
+(and TOML) with one clear error per bad file, naming it and the line.
 
 A run killed at any moment leaves no torn file: whole files are written to a temporary file in
 the same folder and renamed over the target (``os.replace`` is atomic on POSIX), and JSON Lines
@@ -14,11 +15,10 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -45,18 +45,64 @@ def append_jsonl(path: Path, row: dict[str, Any]) -> None:
         os.fsync(stream.fileno())
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete row; a torn last line (no newline) is ignored."""
-    return list(_rows(Path(path)))
+def read_json(path: Path, kind: type = dict) -> Any:
+    """A JSON file holding a ``kind`` (an object by default). A missing, unreadable or
+    malformed file, or one holding something else, is a :class:`SawBenchError` naming it."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SawBenchError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SawBenchError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(data, kind):
+        raise SawBenchError(
+            f"{path} should hold a JSON {_JSON_KINDS.get(kind, kind.__name__)}, but holds "
+            f"{type(data).__name__}"
+        )
+    return data
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with open(path) as stream:
-        for line in stream:
-            if line.endswith("\n"):
-                yield json.loads(line)
+_JSON_KINDS = {dict: "object", list: "array"}
+
+
+def read_jsonl(path: Path, missing_ok: bool = True) -> list[dict[str, Any]]:
+    """Every row of a JSON Lines file, each a JSON object.
+
+    The last line is *torn* when a run was killed while appending it: it is not valid JSON
+    (cut short, or zero-filled after a power loss). A torn last line is dropped (a resumed run
+    continues from its checkpoint, before that row). Any other bad line is a
+    :class:`SawBenchError` naming the file and the line. A missing file is no rows (or an
+    error with ``missing_ok=False``).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if missing_ok:
+            return []
+        raise SawBenchError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SawBenchError(f"{path} is not readable: {error}") from None
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                break  # torn last line
+            raise SawBenchError(f"{path} line {number} is not valid JSON: {error}") from None
+        if not isinstance(row, dict):
+            raise SawBenchError(
+                f"{path} line {number} should be a JSON object, but is {type(row).__name__}"
+            )
+        rows.append(row)
+    return rows
 
 
 def truncate_jsonl(path: Path, rows: int) -> None:

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from saw_bench import registry
-from saw_bench.errors import SawBenchError
-from saw_bench.runio import read_toml, write_json_atomic
+from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_toml, write_json_atomic
 
 INDEX = "sweep.json"
 SPEC_KEYS = ("tasks", "estimators", "weightings", "seeds", "workers", "train")
@@ -50,8 +50,8 @@ class SweepSpec:
     train: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
-        from saw_bench.estimators import ESTIMATORS
-        from saw_bench.trainer import TrainConfig
+        from saw_bench.training.config import TrainConfig
+        from saw_bench.training.estimators import ESTIMATORS
         from saw_bench.weighting import AGENTS
 
         for name in ("tasks", "estimators", "weightings", "seeds"):
@@ -222,7 +222,7 @@ def sweep(
 
 def run_status(run_dir: Path, options: dict[str, Any]) -> str:
     """``finished`` (summary at the target step), ``started`` (resumable) or ``pending``."""
-    from saw_bench.trainer import TrainConfig
+    from saw_bench.training.config import TrainConfig
 
     summary = run_dir / "summary.json"
     if summary.exists():
@@ -237,7 +237,7 @@ def run_status(run_dir: Path, options: dict[str, Any]) -> str:
 
 def run_one(options: dict[str, Any], run_dir: str) -> str:
     """Train (or resume) one grid point into ``run_dir``; what each worker process calls."""
-    from saw_bench.trainer import train
+    from saw_bench.harness.run import train
 
     path = Path(run_dir)
     if (path / "config.json").exists():
@@ -259,7 +259,7 @@ def _prepare_models(entries: Sequence[dict[str, Any]], log: Callable[[str], None
 
 def _init_worker(threads: int) -> None:
     """Idle workers ignore Ctrl-C; a running trainer installs its own handler, which stops
-    after the current step with a checkpoint (see :meth:`saw_bench.trainer.Trainer.run`)."""
+    after the current step with a checkpoint (see :meth:`saw_bench.training.Trainer.run`)."""
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -4,23 +4,23 @@
 run folder (its last checkpoint; the run's task is the default task). The policy answers every
 test item (or the first ``items``, evenly strided as in training) once; the result holds the
 per-objective means, the normalised aggregate and the task's own headline numbers
-(:meth:`saw_bench.task.TextTask.benchmark_metrics`, for example BFCL's group accuracies).
+(:meth:`saw_bench.core.task.TextTask.benchmark_metrics`, for example BFCL's group accuracies).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from saw_bench import registry
-from saw_bench.errors import SawBenchError
-from saw_bench.task import Item, TextTask
-
-if TYPE_CHECKING:
-    from saw_bench.policy import Policy
+from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_json
+from saw_bench.core.scores import normalised_aggregate
+from saw_bench.core.task import Item, TextTask
+from saw_bench.policy import Policy, answer_items, load_policy
+from saw_bench.training.scoring import check_rewards
 
 
 def resolve_model(model: str) -> tuple[str, dict[str, Any] | None]:
@@ -29,38 +29,41 @@ def resolve_model(model: str) -> tuple[str, dict[str, Any] | None]:
     config_path = folder / "config.json"
     checkpoint = folder / "checkpoint" / "model"
     if folder.is_dir() and checkpoint.is_dir() and config_path.is_file():
-        try:
-            run_config = json.loads(config_path.read_text())
-        except ValueError as error:
-            raise SawBenchError(f"{config_path} is not valid JSON: {error}") from None
-        return str(checkpoint), run_config
+        return str(checkpoint), read_json(config_path)
     return model, None
 
 
-def answer_items(
+def held_out_row(
     policy: Policy,
     task: TextTask,
     items: Sequence[Item],
     *,
-    temperature: float,
+    step: int,
+    wall_seconds: float,
     max_new_tokens: int,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> tuple[list[str], int, float]:
-    """One completion per item, generated in batches: (texts, completion tokens, seconds).
-    Batch ``b`` starting at item ``i`` samples with seed ``seed + i``."""
+    temperature: float,
+    seed: int,
+    priorities: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """The trainer's ``eval.jsonl`` row: one completion per held-out item (one batch, seeded),
+    per-objective means and the normalised aggregate."""
     started = time.perf_counter()
-    completions: list[str] = []
-    tokens = 0
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        batch = policy.generate(
-            [policy.render(task.prompt(item)) for item in chunk],
-            max_new_tokens=max_new_tokens, temperature=temperature, seed=seed + start,
-        )  # fmt: skip
-        completions += batch.texts
-        tokens += batch.completion_tokens
-    return completions, tokens, time.perf_counter() - started
+    prompts = [policy.render(task.prompt(item)) for item in items]
+    batch = policy.generate(
+        prompts, num_samples=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
+    )
+    rewards = task.score(items, batch.texts)
+    check_rewards(task, rewards, len(items))
+    means = rewards.mean(axis=0)  # in the task's float32, as eval rows have always been
+    return {
+        "step": step,
+        "wall_seconds": round(wall_seconds, 4),
+        "items": len(items),
+        "temperature": temperature,
+        "objectives": {name: float(means[k]) for k, name in enumerate(task.objective_names)},
+        "normalised": normalised_aggregate(means, task.reward_low, task.reward_high, priorities),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def evaluate_policy(
@@ -76,8 +79,6 @@ def evaluate_policy(
     task_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on the test split of ``task``; returns a JSON-ready dict."""
-    from saw_bench.policy import load_policy
-    from saw_bench.trainer import normalised_score
 
     if items is not None and (not isinstance(items, int) or items < 1):
         raise SawBenchError(f"items must be a positive integer, but got {items!r}")
@@ -116,7 +117,7 @@ def evaluate_policy(
         "objectives": {
             name: float(means[k]) for k, name in enumerate(text_task.objective_names)
         },
-        "normalised": normalised_score(means, text_task),
+        "normalised": normalised_aggregate(means, text_task.reward_low, text_task.reward_high),
         "benchmark": text_task.benchmark_metrics(test_items, completions),
         "seconds": seconds,
         "completion_tokens_per_second": tokens / seconds if seconds > 0 else None,

@@ -27,20 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-EPS = 1e-4
-
-
-def group_normalise(values: np.ndarray, group_ids: np.ndarray, eps: float = EPS) -> np.ndarray:
-    """(x - group mean) / (group std + eps) for a vector or for each column of a matrix."""
-    values = np.asarray(values, dtype=np.float64)
-    out = np.empty_like(values)
-    for group in np.unique(group_ids):
-        members = group_ids == group
-        chunk = values[members]
-        mean = chunk.mean(axis=0)
-        std = chunk.std(axis=0, ddof=1) if len(chunk) > 1 else np.zeros_like(mean)
-        out[members] = (chunk - mean) / (std + eps)
-    return out
+from saw_bench.core.scores import EPS, group_normalise
 
 
 def batch_normalise(values: np.ndarray, eps: float = EPS) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Comparing finished runs: group them by configuration and summarise each group over its seeds
-(run folders are read by :mod:`saw_bench.runs`, intervals come from :mod:`saw_bench.statistics`).
+(run folders are read by :mod:`saw_bench.harness.runs`, intervals come from
+:mod:`saw_bench.harness.statistics`).
 
 Definitions (the README section "Comparing runs" states the same):
 
@@ -41,43 +42,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from saw_bench.errors import SawBenchError
-from saw_bench.runio import write_bytes_atomic
-from saw_bench.runs import (
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import write_bytes_atomic
+from saw_bench.core.task import Objective
+from saw_bench.harness.runs import (
     AGGREGATE,
     LoadedRuns,
-    Objective,
     Run,
     SkippedRun,
-    aggregate_score,
-    find_run_folders,
-    load_run,
-    load_runs,
-    no_runs_message,
 )
-from saw_bench.statistics import CONFIDENCE, band, bootstrap_ci, first_reaching, normalised_auc
-
-__all__ = [  # the comparison API, with the loading and statistics names it is used with
-    "AGGREGATE",
-    "Comparison",
-    "Group",
-    "LoadedRuns",
-    "Objective",
-    "Run",
-    "SkippedRun",
-    "aggregate_score",
-    "bootstrap_ci",
-    "compare",
-    "compare_command",
-    "default_output_folder",
-    "find_run_folders",
-    "first_reaching",
-    "load_run",
-    "load_runs",
-    "no_runs_message",
-    "normalised_auc",
-    "write_bytes_atomic",
-]
+from saw_bench.harness.statistics import (
+    CONFIDENCE,
+    band,
+    bootstrap_ci,
+    first_reaching,
+    normalised_auc,
+)
 
 
 # ---------------------------------------------------------------------- comparing
@@ -439,46 +419,3 @@ def _group_notes(groups: Sequence[Group]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- CLI entry points
-def default_output_folder(paths: Sequence[str | Path]) -> Path:
-    """Where ``compare`` writes by default: the first path when it is a sweep folder or a folder
-    of runs, the folder that holds it when it is a single run folder, else the current folder."""
-    if not paths:
-        return Path.cwd()
-    first = Path(paths[0])
-    if (first / "config.json").is_file():
-        return first.resolve().parent
-    return first if first.is_dir() else Path.cwd()
-
-
-def compare_command(paths: list[str], csv: str | None, png: str | None, threshold: float) -> str:
-    """``python -m saw_bench compare PATH... [--csv FILE] [--png FILE] [--threshold F]``.
-
-    Loads the runs, prints the table, writes the full table as CSV and the curves as PNG
-    (defaults: ``comparison.csv`` and ``comparison.png`` in :func:`default_output_folder`).
-    ``threshold`` is the fraction of the static agent's gain. Returns the text.
-    """
-    from saw_bench.report import plot_comparison
-
-    if not (isinstance(threshold, int | float) and 0 < threshold <= 1):
-        raise SawBenchError(f"--threshold must be in (0, 1], but got {threshold!r}")
-    if not paths:
-        raise SawBenchError("give at least one run folder, sweep folder or folder of runs")
-    loaded = load_runs(paths)
-    if not loaded.runs:
-        raise SawBenchError(no_runs_message(paths, loaded.skipped))
-    comparison = compare(loaded, threshold_fraction=threshold)
-    folder = default_output_folder(paths)
-    csv_path = Path(csv) if csv else folder / "comparison.csv"
-    png_path = Path(png) if png else folder / "comparison.png"
-    comparison.to_csv(csv_path)
-    plot_comparison(comparison, png_path)
-    return "\n".join(
-        [
-            comparison.format_table(),
-            "",
-            f"table: {csv_path}",
-            f"curves: {png_path}",
-        ]
-    )
-
-

@@ -1,7 +1,7 @@
 """The TextTask contract: one environment family's items, prompts and vector reward.
 
 A task is the batch face of an environment: training and evaluation call :meth:`TextTask.score`
-on many completions at once, while :class:`saw_bench.env.TextEnv` wraps the same task as a
+on many completions at once, while :class:`saw_bench.core.env.TextEnv` wraps the same task as a
 single-turn Gymnasium environment. Both faces share :meth:`TextTask.score`, so they always agree.
 
 Completions are untrusted model output. ``score`` never raises on any string, never evaluates

@@ -4,7 +4,7 @@ A run folder is a folder with ``config.json`` (see ARCHITECTURE.md for the layou
 every field it uses and raises :class:`SawBenchError` naming the file and the problem; folders of
 runs that did not finish are skipped with the reason (:class:`SkippedRun`). The **aggregate** of a
 run is recomputed here from its per-objective held-out means and the task's bounds (see
-:func:`aggregate_score`), so every run is judged by one definition.
+:func:`saw_bench.core.scores.normalised_aggregate`), so every run is judged by one definition.
 """
 
 from __future__ import annotations
@@ -17,22 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 
-from saw_bench.errors import SawBenchError
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_json, read_jsonl
+from saw_bench.core.scores import normalised_aggregate
+from saw_bench.core.task import Objective
 
 #: Sub-folders of a run folder that are never searched for runs (Hugging Face checkpoints hold
 #: a ``config.json`` of their own).
 _NOT_RUNS = {"checkpoint", "checkpoint.partial", "checkpoint.old"}
 AGGREGATE = "aggregate"
-
-
-@dataclass(frozen=True)
-class Objective:
-    name: str
-    low: float
-    high: float
 
 
 @dataclass(eq=False)
@@ -130,9 +125,9 @@ def load_run(folder: str | Path, finished: bool = True) -> Run:
     """
     folder = Path(folder)
     config_path = folder / "config.json"
-    config = _read_json(config_path)
+    config = read_json(config_path)
     summary_path = folder / "summary.json"
-    summary = _read_json(summary_path) if finished or summary_path.exists() else {}
+    summary = read_json(summary_path) if finished or summary_path.exists() else {}
     train = _field(config, "train", config_path, dict)
     task_id = _field(config, "task_id", config_path, str)
     objectives = _objectives(config, config_path)
@@ -170,65 +165,15 @@ def load_run(folder: str | Path, finished: bool = True) -> Run:
     )
 
 
-def aggregate_score(
-    means: np.ndarray, objectives: Sequence[Objective], priorities: Sequence[float] | None
-) -> np.ndarray:
-    """Normalised aggregate of per-objective means (last axis = objectives)."""
-    low = np.array([objective.low for objective in objectives])
-    high = np.array([objective.high for objective in objectives])
-    scaled = (np.asarray(means, dtype=float) - low) / (high - low)
-    weights = np.ones(len(objectives)) if priorities is None else np.asarray(priorities, float)
-    return scaled @ weights / weights.sum()
-
-
 def _unfinished_reason(folder: Path) -> str:
     steps = "no training step recorded"
     try:
-        rows = _read_rows(folder / "metrics.jsonl")
+        rows = read_jsonl(folder / "metrics.jsonl")
         if rows:
             steps = f"last recorded step {rows[-1].get('step', '?')}"
     except SawBenchError as error:
         steps = str(error)
     return f"unfinished: no summary.json ({steps})"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SawBenchError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SawBenchError(f"{path} is not readable JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise SawBenchError(f"{path} should hold a JSON object, but holds {type(data).__name__}")
-    return data
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSON Lines file. A torn last line (a run killed mid-write: no newline, or not
-    valid JSON) is ignored; a malformed line before it is an error naming file and line."""
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        raise SawBenchError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SawBenchError(f"{path} is not readable: {error}") from None
-    while lines and not lines[-1].strip():
-        lines.pop()
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            if number == len(lines):
-                break  # torn last line
-            raise SawBenchError(f"{path} line {number} is not valid JSON: {error}") from None
-        if not isinstance(row, dict):
-            raise SawBenchError(f"{path} line {number} should be a JSON object")
-        rows.append(row)
-    return rows
 
 
 def _field(data: dict[str, Any], key: str, path: Path, kind: type) -> Any:
@@ -270,7 +215,7 @@ def _evaluation_table(
     required: bool = True,
 ) -> pd.DataFrame:
     names = [objective.name for objective in objectives]
-    rows = _read_rows(path) if required or path.exists() else []
+    rows = read_jsonl(path, missing_ok=False) if required or path.exists() else []
     if not rows:
         if required:
             raise SawBenchError(f"{path} has no evaluation rows")
@@ -291,14 +236,17 @@ def _evaluation_table(
             record[objective.name] = _number(scores[objective.name], f"{where} {objective.name}")
         records.append(record)
     table = pd.DataFrame.from_records(records)
-    table[AGGREGATE] = aggregate_score(table[names].to_numpy(), objectives, priorities)
+    table[AGGREGATE] = normalised_aggregate(
+        table[names].to_numpy(), [o.low for o in objectives], [o.high for o in objectives],
+        priorities,
+    )
     return table.sort_values("step", kind="stable").reset_index(drop=True)
 
 
 def _metrics_table(
     path: Path, objectives: Sequence[Objective], required: bool = True
 ) -> pd.DataFrame:
-    rows = _read_rows(path) if required or path.exists() else []
+    rows = read_jsonl(path, missing_ok=False) if required or path.exists() else []
     if not rows:
         if required:
             raise SawBenchError(f"{path} has no training-step rows")

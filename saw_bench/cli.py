@@ -1,0 +1,324 @@
+"""Command line: ``python -m saw_bench <verb> ...``. Each verb calls one library function.
+
+Errors a user can cause (unknown task, agent or estimator, bad values, bad config files, bad
+arguments) print one line naming the bad value and the choices, and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from saw_bench.core.errors import RunInterrupted, SawBenchError
+
+
+def list_everything() -> str:
+    """Every registered task (id, alias, objectives with bounds), estimator and agent."""
+    import saw_bench
+    from saw_bench.core.registry import import_object, registration, spec
+    from saw_bench.core.task import format_objectives
+    from saw_bench.training.estimators import ESTIMATORS
+    from saw_bench.weighting import AGENTS
+
+    aliases = {env_id: alias for alias, env_id in saw_bench.aliases().items()}
+    lines = ["Tasks (--task ID or alias):"]
+    for env_id in saw_bench.registered_ids():
+        entry = registration(env_id)
+        spec_kwargs = spec(env_id).kwargs
+        task_class = import_object(entry.task)
+        task_kwargs = {k: v for k, v in spec_kwargs.items() if k != "task"}
+        objectives = format_objectives(task_class.objectives_for(**task_kwargs))
+        alias = f" (alias: {aliases[env_id]})" if env_id in aliases else ""
+        lines.append(f"  {env_id}{alias}")
+        lines.append(f"      objectives: {objectives}")
+        if entry.description:
+            lines.append(f"      {entry.description}")
+    lines.append("Estimators (--estimator):")
+    lines += [f"  {name:<14} {description}" for name, (_, description) in ESTIMATORS.items()]
+    lines.append("Weighting agents (--weighting):")
+    lines += [f"  {name:<14} {agent.description}" for name, agent in sorted(AGENTS.items())]
+    return "\n".join(lines)
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """A TOML file of TrainConfig fields (top level, or under a [train] table)."""
+    from saw_bench.core.files import read_toml
+    from saw_bench.training.config import check_option_names
+
+    data = read_toml(path, "config file")
+    data = data.get("train", data)
+    check_option_names(data, f"config file {path}")
+    return data
+
+
+#: TrainConfig fields that ``run`` takes as flags (``--set key=value`` reaches every field)
+RUN_FLAGS = (
+    "task", "weighting", "estimator", "steps", "seed", "model", "device", "dtype", "threads",
+    "prompts_per_step", "group_size", "max_new_tokens", "temperature", "learning_rate",
+    "kl_coef", "eval_every", "eval_items", "checkpoint_every",
+)  # fmt: skip
+
+
+def parse_settings(settings: Sequence[str] | None, flag: str = "--set") -> dict[str, Any]:
+    """``key=value`` pairs; a value is read as TOML (``3``, ``0.5``, ``true``, ``[1, 2]``,
+    ``{a = 1}``, ``"text"``) and otherwise taken as plain text (``model=gpt2``)."""
+    import tomllib
+
+    from saw_bench.training.config import check_option_names
+
+    values: dict[str, Any] = {}
+    for setting in settings or []:
+        key, equals, text = setting.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise SawBenchError(f"{flag} takes key=value, but got {setting!r}")
+        try:
+            values[key] = tomllib.loads(f"value = {text.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            values[key] = text.strip()
+    check_option_names(values, flag)
+    return values
+
+
+def run_command(args: argparse.Namespace) -> str:
+    """Train with the CLI's flags (over --set, over the config file); returns the final table."""
+    from saw_bench.harness.run import summary_table, train
+
+    if args.resume:
+        run_dir = train(
+            resume=args.resume, steps=args.steps, progress=True, log_every=args.log_every
+        )
+    else:
+        options = load_config_file(Path(args.config)) if args.config else {}
+        options.update(parse_settings(args.set))
+        flags = {name: getattr(args, name) for name in RUN_FLAGS}
+        options.update({key: value for key, value in flags.items() if value is not None})
+        run_dir = train(out_dir=args.out, progress=True, log_every=args.log_every, **options)
+    return summary_table(run_dir)
+
+
+def sweep_command(args: argparse.Namespace) -> str:
+    """A sweep from a TOML file and/or flags (flags win); returns the comparison table."""
+    from saw_bench.harness.sweep import SweepSpec, load_spec, sweep
+
+    spec = load_spec(Path(args.config)) if args.config else SweepSpec()
+    for flag, name in (("task", "tasks"), ("estimator", "estimators"),
+                       ("weighting", "weightings")):  # fmt: skip
+        values = _split_list(getattr(args, flag))
+        if values:
+            setattr(spec, name, values)
+    if args.seeds:
+        spec.seeds = [_integer("--seeds", value) for value in _split_list(args.seeds)]
+    if args.workers is not None:
+        spec.workers = args.workers
+    if args.steps is not None:
+        spec.train["steps"] = args.steps
+    if args.model is not None:
+        spec.train["model"] = args.model
+    spec.train.update(parse_settings(args.set))
+    out = Path(args.out) if args.out else Path("sweeps") / time.strftime("sweep-%Y%m%d-%H%M%S")
+    folder = sweep(spec, out, log=lambda message: print(message, flush=True))
+    from saw_bench.harness.report import compare_command
+
+    return compare_command([str(folder)], csv=None, png=None, threshold=0.9)
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """Repeated and/or comma-separated flag values, in order."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _integer(flag: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SawBenchError(f"{flag} takes integers, but got {value!r}") from None
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: argument --steps: invalid int value: 'abc'
+    (python -m saw_bench run --help)`` and exit code 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} ({self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from saw_bench.training.config import OPTION_TYPES, default_value, describe_options, option_help
+
+    parser = ArgumentParser(
+        prog="python -m saw_bench",
+        description="saw-bench: multi-objective RL benchmark for language models",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("list", help="list tasks, estimators and weighting agents")
+    verbs.add_parser("config", help="list every training option with its default")
+
+    prepare = verbs.add_parser("prepare", help="build the tiny embedded policy ahead of a run")
+    prepare.add_argument("--task", default="toolcall", help="task id or alias (default toolcall)")
+
+    run = verbs.add_parser(
+        "run", help="train a policy on a task with a weighting agent",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="training options (TOML key, default, meaning); set any with --set key=value "
+        "or in --config FILE:\n" + describe_options(),
+    )  # fmt: skip
+    for name in RUN_FLAGS:
+        default = default_value(name)
+        shown = "" if default is None else f" (default {default})"
+        run.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, type=_flag_type(OPTION_TYPES[name]),
+            metavar=name.upper(), help=f"{option_help(name)}{shown}",
+        )  # fmt: skip
+    run.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="any training option, e.g. --set kl_coef=0.05 --set 'priorities=[2, 1]'",
+    )  # fmt: skip
+    run.add_argument("--out", help="run folder (default runs/<task>-<estimator>-<agent>-...)")
+    run.add_argument("--config", help="TOML file of training options (flags override it)")
+    run.add_argument("--resume", help="continue the run in this folder")
+    run.add_argument(
+        "--log-every", type=int, default=1, metavar="N",
+        help="without a terminal, print a progress line every N steps (default 1)",
+    )  # fmt: skip
+
+    sweep = verbs.add_parser(
+        "sweep", help="run a grid of tasks x estimators x agents x seeds (resumable)"
+    )
+    sweep.add_argument("--config", help="TOML sweep file (tasks, estimators, weightings, seeds, "
+                       "workers, [train])")  # fmt: skip
+    sweep.add_argument("--task", action="append", help="task ids or aliases (comma-separated)")
+    sweep.add_argument("--estimator", action="append", help="estimators (comma-separated)")
+    sweep.add_argument("--weighting", action="append", help="agents (comma-separated)")
+    sweep.add_argument("--seeds", action="append", help="seeds, e.g. 0,1,2")
+    sweep.add_argument("--steps", type=int, help="training steps of every run")
+    sweep.add_argument("--model", help="'tiny' (default) or a Hugging Face id or local path")
+    sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
+    sweep.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="a training option of every run (python -m saw_bench config lists them)",
+    )  # fmt: skip
+    sweep.add_argument("--out", help="sweep folder (default sweeps/sweep-<time>); an existing "
+                       "one is resumed")  # fmt: skip
+
+    compare = verbs.add_parser("compare", help="compare agents across seeds (table, CSV, PNG)")
+    compare.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    compare.add_argument("--csv", help="write the table as CSV here")
+    compare.add_argument("--png", help="write the curves plot here")
+    compare.add_argument(
+        "--threshold", type=float, default=0.9,
+        help="share of static's gain (first to final aggregate) to reach (default 0.9)",
+    )  # fmt: skip
+
+    report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
+    report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    report.add_argument("--html", required=True, help="the HTML file to write")
+
+    evaluate = verbs.add_parser("eval", help="held-out evaluation of a saved policy")
+    evaluate.add_argument("--task", help="task id or alias (default: the run's task, or toolcall)")
+    evaluate.add_argument(
+        "--model", default="tiny",
+        help="'tiny', a Hugging Face id, a model folder or a run folder",
+    )  # fmt: skip
+    evaluate.add_argument("--items", type=int, help="evaluate the first N test items (strided)")
+    evaluate.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy")
+    evaluate.add_argument("--max-new-tokens", type=int, help="default: the run's, or 96")
+    evaluate.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    evaluate.add_argument("--json", help="also write the result as JSON here")
+
+    submit = verbs.add_parser("submit", help="build leaderboard submissions from runs")
+    submit.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    submit.add_argument("--name", required=True, help="submission name (the agent's label)")
+    submit.add_argument("--submitter", default="anonymous", help="who submits (default anonymous)")
+
+    board = verbs.add_parser("leaderboard", help="validate or build the leaderboard")
+    board.add_argument("action", choices=("validate", "build"))
+    board.add_argument("--root", default="leaderboard", help="leaderboard folder")
+    return parser
+
+
+def _flag_type(hint: Any) -> Any:
+    """The argparse type of a TrainConfig field: int or float (``X | None`` too), else text."""
+    for kind in (int, float):
+        if hint is kind or hint == kind | None:
+            return kind
+    return str
+
+
+def eval_command(args: argparse.Namespace) -> str:
+    from saw_bench.core.files import write_json_atomic
+    from saw_bench.training.evaluation import evaluate_policy, format_evaluation
+
+    result = evaluate_policy(
+        args.task, args.model, items=args.items, temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens, device=args.device,
+    )  # fmt: skip
+    if args.json:
+        write_json_atomic(Path(args.json), result)
+    return format_evaluation(result)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.verb == "list":
+            print(list_everything())
+        elif args.verb == "config":
+            from saw_bench.training.config import describe_options
+
+            print("training options (TOML key, default, meaning):")
+            print(describe_options())
+        elif args.verb == "prepare":
+            from saw_bench.core import registry
+            from saw_bench.policy import prepare
+
+            print(f"tiny policy ready: {prepare(registry.resolve(args.task), progress=True)}")
+        elif args.verb == "run":
+            print(run_command(args))
+        elif args.verb == "sweep":
+            print(sweep_command(args))
+        elif args.verb == "compare":
+            from saw_bench.harness.report import compare_command
+
+            print(compare_command(args.paths, csv=args.csv, png=args.png,
+                                  threshold=args.threshold))  # fmt: skip
+        elif args.verb == "report":
+            from saw_bench.harness.report import report_command
+
+            print(report_command(args.paths, html=args.html))
+        elif args.verb == "eval":
+            print(eval_command(args))
+        elif args.verb == "submit":
+            from saw_bench.leaderboard import submit_command
+
+            print(submit_command(args.paths, name=args.name, submitter=args.submitter))
+        elif args.verb == "leaderboard":
+            from saw_bench.leaderboard import (
+                leaderboard_build_command,
+                leaderboard_validate_command,
+            )
+
+            if args.action == "build":
+                print(leaderboard_build_command(args.root))
+            else:
+                text, code = leaderboard_validate_command(args.root)
+                print(text)
+                return code
+    except SawBenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RunInterrupted as stopped:
+        print(f"interrupted: {stopped}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""One run, start to finish: train it (:mod:`saw_bench.training`), then write what the harness
+reads back: ``summary.json`` (final scores, efficiency, the weighting agent's overhead) and
+``curves.png``. :func:`train` is ``saw_bench.train``; ``python -m saw_bench run`` calls it and
+prints :func:`summary_table`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
+from saw_bench.core.files import read_json, read_jsonl, write_json_atomic
+from saw_bench.harness.plots import plot_run
+from saw_bench.harness.statistics import normalised_auc
+from saw_bench.training import TrainConfig, Trainer
+from saw_bench.training.config import check_option_names
+
+
+def train(
+    task: str = "toolcall",
+    weighting: str = "static",
+    estimator: str = "grpo",
+    steps: int = 40,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    model: str = "tiny",
+    resume: str | Path | None = None,
+    progress: bool = False,
+    log_every: int = 1,
+    plot: bool = True,
+    **options: Any,
+) -> Path:
+    """Train ``model`` on ``task`` for ``steps`` steps; returns the run folder.
+
+    ``options`` are the other :class:`~saw_bench.training.TrainConfig` fields
+    (``python -m saw_bench config`` lists them). ``resume=RUN_DIR`` continues that run (its
+    saved config is used; ``steps`` may raise the target). ``progress`` shows a bar on a
+    terminal and otherwise prints a line every ``log_every`` steps; ``plot=False`` skips
+    ``curves.png``.
+    """
+    if resume is not None:
+        trainer = Trainer.resume(Path(resume), steps=steps, progress=progress, log_every=log_every)
+    else:
+        check_option_names(options, what="training option")
+        config = TrainConfig(
+            task=task, weighting=weighting, estimator=estimator, steps=steps, seed=seed,
+            model=model, **options,
+        )  # fmt: skip
+        trainer = Trainer.create(config, out_dir=out_dir, progress=progress, log_every=log_every)
+    run_dir = trainer.run()
+    write_summary(trainer)
+    if plot:
+        try:
+            plot_run(run_dir)
+        except (SawBenchError, OSError) as error:  # the run itself is complete
+            print(f"warning: no curves.png for {run_dir}: {error}", file=sys.stderr)
+    return run_dir
+
+
+def write_summary(trainer: Trainer) -> dict[str, Any]:
+    """``summary.json`` of a finished run, from its metrics and eval rows."""
+    run_dir, config = trainer.run_dir, trainer.config
+    metrics = read_jsonl(run_dir / "metrics.jsonl")
+    evaluations = read_jsonl(run_dir / "eval.jsonl")
+    seconds = np.array([row["seconds"]["total"] for row in metrics])
+    weight_seconds = np.array([row["seconds"]["weight"] for row in metrics])
+    area = normalised_auc(
+        [row["step"] for row in evaluations], [row["normalised"] for row in evaluations]
+    )
+    summary = {
+        "task_id": registry.resolve(config.task),
+        "weighting": config.weighting,
+        "estimator": config.estimator,
+        "seed": config.seed,
+        "steps": trainer.step,
+        "final": evaluations[-1]["objectives"] if evaluations else {},
+        "final_normalised": evaluations[-1]["normalised"] if evaluations else None,
+        "initial": evaluations[0]["objectives"] if evaluations else {},
+        "normalised_auc": None if math.isnan(area) else area,
+        "seconds_per_step": float(seconds.mean()) if len(seconds) else None,
+        "weighting_seconds_per_step": float(weight_seconds.mean()) if len(seconds) else None,
+        "weighting_overhead": (
+            float(weight_seconds.sum() / seconds.sum()) if seconds.sum() > 0 else None
+        ),
+        "tokens_total": trainer.tokens_total,
+        "wall_seconds": trainer.elapsed_seconds,
+    }
+    write_json_atomic(run_dir / "summary.json", summary)
+    return summary
+
+
+def summary_table(run_dir: str | Path) -> str:
+    """The table ``run`` prints at the end: start and final held-out score per objective."""
+    run_dir = Path(run_dir)
+    summary = read_json(run_dir / "summary.json")
+    config = read_json(run_dir / "config.json")
+    lines = [
+        f"{summary['task_id']}  {summary['estimator']} + {summary['weighting']}  "
+        f"seed {summary['seed']}  {summary['steps']} steps",
+        f"{'objective':<14}{'start':>10}{'final':>10}",
+    ]
+    for name in [objective["name"] for objective in config["objectives"]]:  # the task's order
+        initial = summary["initial"].get(name, float("nan"))
+        lines.append(f"{name:<14}{initial:>10.3f}{summary['final'].get(name, float('nan')):>10.3f}")
+    lines.append(f"normalised aggregate (0-1): {summary['final_normalised']:.3f}")
+    if summary.get("normalised_auc") is not None:
+        lines.append(f"normalised area under the eval curve: {summary['normalised_auc']:.3f}")
+    if summary.get("seconds_per_step") is not None:
+        lines.append(
+            f"seconds per step: {summary['seconds_per_step']:.2f}; weighting overhead "
+            f"{100 * summary['weighting_overhead']:.2f}% of step time"
+        )
+    lines.append(f"run folder: {run_dir}")
+    return "\n".join(lines)

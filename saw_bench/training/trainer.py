@@ -1,0 +1,356 @@
+"""GRPO/GDPO training of a causal LM on a TextTask, with a weighting agent choosing the
+objectives' weights at every step.
+
+One step reads top to bottom like the flow in ARCHITECTURE.md, one module per phase::
+
+    items      = sample_items(train items, step)           (a pure function of seed, step)
+    rollouts   = generate_rollouts(policy, items)          rollouts.py   -> "generate"
+    rewards    = score_rollouts(task, items, completions)  scoring.py    -> "score"
+    weights    = weigh(agent, rewards, groups, ...)        weigh.py      -> "weight"
+    advantages = estimator(rewards, groups, weights)       estimators.py
+    update     = policy_update(model, rollouts, adv.)      update.py     -> "update"
+    record     = one metrics.jsonl row                     record.py
+
+plus a held-out evaluation every ``eval_every`` steps (evaluation.py) and a checkpoint every
+``checkpoint_every`` (checkpoints.py). Every random choice is a function of (seed, step), so a
+resumed run draws the same prompts and samples as an uninterrupted one; with the checkpointed
+model, optimizer and RNG states, a resumed run on CPU reproduces the uninterrupted curve
+exactly. The run's summary and curves are the harness's (:mod:`saw_bench.harness.run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from saw_bench.core import VERSION, registry
+from saw_bench.core.errors import RunInterrupted, SawBenchError
+from saw_bench.core.files import (
+    append_jsonl,
+    read_json,
+    read_jsonl,
+    truncate_jsonl,
+    write_json_atomic,
+)
+from saw_bench.core.task import TextTask
+from saw_bench.policy import load_policy
+from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
+from saw_bench.training.config import TrainConfig, check_option_names
+from saw_bench.training.estimators import ESTIMATORS
+from saw_bench.training.evaluation import held_out_row
+from saw_bench.training.record import Progress, objective_stats
+from saw_bench.training.rollouts import (
+    RolloutTensors,
+    derive_seed,
+    generate_rollouts,
+    rollout_items,
+    sample_items,
+)
+from saw_bench.training.scoring import score_rollouts
+from saw_bench.training.update import UpdateOptions, policy_update
+from saw_bench.training.weigh import weigh
+from saw_bench.weighting import WeightingAgent, make_agent
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    slug = registry.resolve(config.task).removeprefix("saw/").lower()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{slug}-{config.estimator}-{config.weighting}-s{config.seed}-{stamp}"
+
+
+class Trainer:
+    """Holds a run's live state; build with :meth:`create` or :meth:`resume`, then :meth:`run`.
+
+    ``progress``: show progress (a bar on a terminal, else a line every ``log_every`` steps).
+    """
+
+    def __init__(
+        self, config: TrainConfig, run_dir: Path, progress: bool, log_every: int = 1
+    ) -> None:
+        config.validate()
+        config.resolve_defaults()
+        self.config = config
+        self.run_dir = run_dir
+        self.progress = progress
+        self.log_every = log_every
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        try:
+            self.task: TextTask = registry.load_task(config.task, **config.task_kwargs)
+        except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
+            raise SawBenchError(f"task {config.task!r}: {error}") from None
+        try:
+            self.agent: WeightingAgent = make_agent(config.weighting, **config.weighting_kwargs)
+        except (TypeError, ValueError) as error:
+            raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
+        self.estimate = ESTIMATORS[config.estimator][0]
+        torch.manual_seed(config.seed)
+        # task= picks the tiny policy built for this task; other models ignore the task
+        policy_task = registry.resolve(config.task) if config.model == "tiny" else None
+        self.policy = load_policy(
+            config.model, task=policy_task, device=config.device, dtype=config.dtype,
+            gradient_checkpointing=config.gradient_checkpointing, progress=progress,
+        )  # fmt: skip
+        self.reference_model = None
+        if config.kl_coef > 0:  # the frozen starting point, loaded again from its source
+            self.reference_model = load_policy(
+                config.model, task=policy_task, device=config.device, dtype=config.dtype,
+                progress=False,
+            ).model.eval().requires_grad_(False)  # fmt: skip
+        self.optimizer = torch.optim.AdamW(
+            self.policy.model.parameters(), lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+        )  # fmt: skip
+        self.update_options = UpdateOptions(
+            temperature=config.temperature, clip_eps=config.clip_eps, kl_coef=config.kl_coef,
+            epochs=config.epochs, minibatches=config.minibatches,
+            max_grad_norm=config.max_grad_norm,
+        )  # fmt: skip
+        self.step = 0
+        self.elapsed_seconds = 0.0
+        self.tokens_total = 0
+        self.train_items = list(self.task.split("train"))
+        test_items = list(self.task.split("test"))
+        stride = max(1, len(test_items) // config.eval_items)
+        self.eval_items = test_items[::stride][: config.eval_items]
+        if not self.train_items or not self.eval_items:
+            raise SawBenchError(f"task {config.task!r} needs non-empty train and test splits")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def create(
+        cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
+    ) -> Trainer:
+        config.validate()
+        run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
+        if (run_dir / "config.json").exists():
+            raise SawBenchError(
+                f"{run_dir} already holds a run; pass resume={str(run_dir)!r} to continue it "
+                "or choose another out_dir"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        trainer = cls(config, run_dir, progress, log_every)
+        write_json_atomic(run_dir / "config.json", trainer.resolved_config())
+        return trainer
+
+    @classmethod
+    def resume(
+        cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1
+    ) -> Trainer:
+        config_path = run_dir / "config.json"
+        if not config_path.exists():
+            raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
+        saved = read_json(config_path).get("train")
+        if not isinstance(saved, dict):
+            raise SawBenchError(f"{config_path} has no 'train' table of training options")
+        check_option_names(saved, str(config_path))
+        config = TrainConfig(**saved)
+        if steps is not None:
+            config.steps = max(config.steps, steps)
+        trainer = cls(config, run_dir, progress, log_every)
+        trainer.restore()
+        return trainer
+
+    def resolved_config(self) -> dict[str, Any]:
+        import transformers
+
+        env_spec = registry.spec(self.config.task)
+        model = self.policy.model
+        return {
+            "train": dataclasses.asdict(self.config),
+            "task_id": env_spec.id,
+            "env_spec": json.loads(env_spec.to_json()),
+            "objectives": [dataclasses.asdict(o) for o in self.task.objectives],
+            "task_data": self.task.data_fingerprint(),
+            "git_commit": _git_commit(),
+            "model": {"name": self.policy.name, "revision": self.policy.revision,
+                      "parameters": sum(p.numel() for p in model.parameters())},
+            "agent": {"name": self.agent.name, "needs_gramian": self.agent.needs_gramian},
+            "versions": {
+                "saw_bench": VERSION, "torch": torch.__version__,
+                "transformers": transformers.__version__, "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
+            "hardware": {"device": str(self.policy.device), "machine": platform.machine(),
+                         "threads": torch.get_num_threads()},
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> Path:
+        """Train up to ``config.steps``. Ctrl-C (SIGINT) or SIGTERM stops after the current
+        step, writes a checkpoint and raises :class:`RunInterrupted`; a second Ctrl-C aborts at
+        once (the last checkpoint still resumes)."""
+        config = self.config
+        progress = Progress(
+            config.steps, self.step, self.task.objective_names, enabled=self.progress,
+            log_every=self.log_every,
+        )  # fmt: skip
+        try:
+            with _StopRequests() as stop:
+                if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
+                    progress.evaluation(self.evaluate())
+                saved_step = self.step
+                while self.step < config.steps and not stop.requested:
+                    row = self.train_step()
+                    self.step += 1
+                    progress.step(row)
+                    if self.step % config.eval_every == 0 or self.step == config.steps:
+                        progress.evaluation(self.evaluate())
+                    if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                        self.save()
+                        saved_step = self.step
+                if stop.requested:
+                    if saved_step != self.step:
+                        self.save()
+                    raise RunInterrupted(self.run_dir, self.step)
+        finally:
+            progress.close()
+        return self.run_dir
+
+    def train_step(self) -> dict[str, Any]:
+        config, step = self.config, self.step
+        started = time.perf_counter()
+
+        items = sample_items(self.train_items, step, config.prompts_per_step, config.seed)
+        rollouts = generate_rollouts(
+            self.policy, self.task, items, group_size=config.group_size,
+            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+            seed=derive_seed(config.seed, "generate", step),
+        )  # fmt: skip
+        after_generate = time.perf_counter()
+
+        answered, group_ids = rollout_items(items, rollouts)
+        rewards = score_rollouts(self.task, answered, rollouts.texts)
+        task_counters = self.task.pop_counters()
+        after_score = time.perf_counter()
+
+        tensors = RolloutTensors.from_batch(rollouts, self.policy.device)
+        weights = weigh(
+            self.agent, self.task, rewards, group_ids, step=step, priorities=config.priorities,
+            model=self.policy.model, tensors=tensors, temperature=config.temperature,
+        )  # fmt: skip
+        after_weight = time.perf_counter()
+
+        advantages = self.estimate(rewards, group_ids, weights)
+        update = policy_update(
+            self.policy.model, self.optimizer, tensors,
+            torch.as_tensor(advantages, dtype=torch.float32), self.update_options,
+            reference_model=self.reference_model,
+        )  # fmt: skip
+        finished = time.perf_counter()
+
+        tokens = int(rollouts.completion_mask.sum())
+        self.tokens_total += tokens
+        self.elapsed_seconds += finished - started
+        row = {
+            "step": step + 1,
+            "wall_seconds": round(self.elapsed_seconds, 4),
+            "tokens": tokens,
+            "tokens_total": self.tokens_total,
+            "seconds": {
+                "generate": after_generate - started, "score": after_score - after_generate,
+                "weight": after_weight - after_score, "update": finished - after_weight,
+                "total": finished - started,
+            },
+            **update,
+            "objectives": objective_stats(
+                rewards, group_ids, weights, self.task.objective_names, self.task.reward_low
+            ),
+        }  # fmt: skip
+        if task_counters:
+            row["task_counters"] = task_counters
+        append_jsonl(self.run_dir / "metrics.jsonl", row)
+        return row
+
+    def evaluate(self) -> dict[str, Any]:
+        config = self.config
+        row = held_out_row(
+            self.policy, self.task, self.eval_items, step=self.step,
+            wall_seconds=self.elapsed_seconds, max_new_tokens=config.max_new_tokens,
+            temperature=config.eval_temperature,
+            seed=derive_seed(config.seed, "eval", self.step), priorities=config.priorities,
+        )  # fmt: skip
+        append_jsonl(self.run_dir / "eval.jsonl", row)
+        return row
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> None:
+        save_checkpoint(
+            self.run_dir, self.policy, self.optimizer,
+            {
+                "step": self.step,
+                "elapsed_seconds": self.elapsed_seconds,
+                "tokens_total": self.tokens_total,
+                "metrics_rows": len(read_jsonl(self.run_dir / "metrics.jsonl")),
+                "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
+                "agent_state": self.agent.state_dict(),
+            },
+        )  # fmt: skip
+
+    def restore(self) -> None:
+        """Continue from the last checkpoint, dropping rows written after it; with none (killed
+        before the first), start over."""
+        progress = load_checkpoint(self.run_dir, self.policy, self.optimizer)
+        if progress is None:
+            for name in ("metrics.jsonl", "eval.jsonl"):
+                (self.run_dir / name).unlink(missing_ok=True)
+            return
+        self.agent.load_state_dict(progress["agent_state"])
+        self.step = progress["step"]
+        self.elapsed_seconds = progress["elapsed_seconds"]
+        self.tokens_total = progress["tokens_total"]
+        truncate_jsonl(self.run_dir / "metrics.jsonl", progress["metrics_rows"])
+        truncate_jsonl(self.run_dir / "eval.jsonl", progress["eval_rows"])
+
+
+class _StopRequests:
+    """While active (main thread only): the first SIGINT or SIGTERM sets ``requested``; a
+    second SIGINT raises KeyboardInterrupt as usual. Previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.requested and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+
+
+def _git_commit() -> str | None:
+    """The commit of the saw-bench checkout in use (None for an installed wheel or no git)."""
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return completed.stdout.strip() or None
