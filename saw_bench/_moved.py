@@ -64,11 +64,14 @@ def moved_attribute(old: str, name: str) -> Any:
     for candidate in candidates:
         module = importlib.import_module(candidate)
         if hasattr(module, new_name):
+            value = getattr(module, new_name)
+            home = getattr(value, "__module__", None)  # where a class or function is defined
+            home = home if isinstance(home, str) and home.startswith("saw_bench.") else candidate
             warnings.warn(
-                f"{old}.{name} moved to {candidate}.{new_name}; import it from there",
+                f"{old}.{name} moved to {home}.{new_name}; import it from there",
                 DeprecationWarning, stacklevel=3,
             )  # fmt: skip
-            return getattr(module, new_name)
+            return value
     raise AttributeError(
         f"{old} was split up: {name!r} is in none of its new homes ({', '.join(MOVED[old])})"
     )

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saw_bench.envs.summarize import judges, rewards
-from saw_bench.envs.summarize.judges import EmbeddingJudge, JudgeError, make_judge
-from saw_bench.envs.summarize.task import SummarizeSynthTask
+from saw_bench.envs.summarize.judges import EmbeddingJudge, JudgeError
+from saw_bench.envs.summarize.task import SummarizeSynthTask, make_judge
 from saw_bench.envs.summarize.tldr import SummarizeTLDRTask
 
 REFERENCE = "my roommate borrowed $450 three weeks ago and never paid me back"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import abc
 import importlib
-import inspect
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -196,43 +195,3 @@ class EmbeddingJudge(Judge):
         values[rows, 0] = cosine_to_quality(cosine)
         values[rows, 1] = [rewards.conciseness(items[row], summaries[row]) for row in rows]
         return values
-
-
-# ------------------------------------------------------------------------------ factory
-def make_judge(
-    name: str, *, reference_quality: QualityFunction, judge_kwargs: dict[str, Any] | None = None
-) -> Judge:
-    """The judge called ``name`` built with ``judge_kwargs``; unknown names or keys raise."""
-    from .llm_judge import LLMJudge  # imported here: llm_judge builds on this module
-
-    classes: dict[str, type[Judge]] = {
-        "reference": ReferenceJudge,
-        "embedding": EmbeddingJudge,
-        "llm": LLMJudge,
-    }
-    if not isinstance(name, str) or name not in classes:
-        raise ValueError(f"judge must be one of {', '.join(JUDGE_NAMES)}, but got {name!r}")
-    options = dict(judge_kwargs or {})
-    if not all(isinstance(key, str) for key in options):
-        raise ValueError("judge_kwargs keys must be strings")
-    if "api_key" in options:  # never echo the value: it would be the secret itself
-        raise ValueError(
-            "judge_kwargs does not take the API key itself (task kwargs are saved in run "
-            "configs): set SAW_BENCH_JUDGE_API_KEY, or name another environment variable "
-            "with judge_kwargs={'api_key_env': 'MY_VARIABLE'}"
-        )
-    judge_class = classes[name]
-    accepted = [
-        parameter
-        for parameter in inspect.signature(judge_class.__init__).parameters
-        if parameter not in ("self", "reference_quality")
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"unknown judge_kwargs {', '.join(map(repr, unknown))} for the {name} judge; "
-            f"valid keys: {', '.join(accepted) if accepted else 'none'}"
-        )
-    if "reference_quality" in inspect.signature(judge_class.__init__).parameters:
-        options["reference_quality"] = reference_quality
-    return judge_class(**options)

@@ -14,6 +14,7 @@ of ``saw/Summarize-TLDR-v0`` is in :mod:`.tldr`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -22,7 +23,8 @@ import numpy as np
 from saw_bench.core.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
-from .judges import Judge, QualityFunction, make_judge
+from .judges import JUDGE_NAMES, EmbeddingJudge, Judge, QualityFunction, ReferenceJudge
+from .llm_judge import LLMJudge
 
 SYSTEM_PROMPT = (
     "Summarize the post in one short sentence that keeps its key names, numbers and places. "
@@ -57,6 +59,45 @@ def summary_objectives(judge: str, reference_quality: str) -> tuple[Objective, .
 def check_size(name: str, size: object) -> None:
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"{name} must be a positive integer, but got {size!r}")
+
+
+
+# ------------------------------------------------------------------------------ factory
+def make_judge(
+    name: str, *, reference_quality: QualityFunction, judge_kwargs: dict[str, Any] | None = None
+) -> Judge:
+    """The judge called ``name`` built with ``judge_kwargs``; unknown names or keys raise."""
+    classes: dict[str, type[Judge]] = {
+        "reference": ReferenceJudge,
+        "embedding": EmbeddingJudge,
+        "llm": LLMJudge,
+    }
+    if not isinstance(name, str) or name not in classes:
+        raise ValueError(f"judge must be one of {', '.join(JUDGE_NAMES)}, but got {name!r}")
+    options = dict(judge_kwargs or {})
+    if not all(isinstance(key, str) for key in options):
+        raise ValueError("judge_kwargs keys must be strings")
+    if "api_key" in options:  # never echo the value: it would be the secret itself
+        raise ValueError(
+            "judge_kwargs does not take the API key itself (task kwargs are saved in run "
+            "configs): set SAW_BENCH_JUDGE_API_KEY, or name another environment variable "
+            "with judge_kwargs={'api_key_env': 'MY_VARIABLE'}"
+        )
+    judge_class = classes[name]
+    accepted = [
+        parameter
+        for parameter in inspect.signature(judge_class.__init__).parameters
+        if parameter not in ("self", "reference_quality")
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"unknown judge_kwargs {', '.join(map(repr, unknown))} for the {name} judge; "
+            f"valid keys: {', '.join(accepted) if accepted else 'none'}"
+        )
+    if "reference_quality" in inspect.signature(judge_class.__init__).parameters:
+        options["reference_quality"] = reference_quality
+    return judge_class(**options)
 
 
 class SummarizeTask(TextTask):
