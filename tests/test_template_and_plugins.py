@@ -25,7 +25,10 @@ def make_plugin(site: Path, package: str, entry_value: str, template_id: str = P
     target = site / package
     shutil.copytree(TEMPLATE, target, ignore=shutil.ignore_patterns("__pycache__"))
     init = target / "__init__.py"
-    init.write_text(init.read_text().replace("saw/Template-Echo-v0", template_id))
+    init.write_text(
+        init.read_text().replace("saw/Template-Echo-v0", template_id)
+        .replace('alias="template-echo"', f'alias="{package}"')
+    )
     dist_info = site / f"{package}-0.1.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")

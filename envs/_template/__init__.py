@@ -9,5 +9,6 @@ from saw_bench.core.registry import register
 register(
     id="saw/Template-Echo-v0",
     task=f"{__name__}.task:EchoTask",
+    alias="template-echo",  # optional: a short name for --task; change it with the id
     description="template: repeat a code word, briefly",
 )

@@ -152,7 +152,9 @@ def comparison_figure(comparison: Comparison) -> Figure:
             _text(f"{task_id}  {estimator}"), (0, 1.18), xycoords="axes fraction",
             fontsize="large", fontweight="bold",
         )  # fmt: skip
-        scores[count].legend(fontsize="small")
+        handles, labels = scores[count].get_legend_handles_labels()
+        if handles:  # in the row's empty slot beside the weights, off every line
+            weights[count].legend(handles, labels, loc="center", fontsize="small")
     return figure
 
 
@@ -164,9 +166,16 @@ def plot_comparison(comparison: Comparison, path: str | Path) -> Path:
 
 
 def plot_run(run_dir: str | Path) -> Path:
-    """Write ``curves.png`` in a run folder: held-out normalised score per objective and the
-    aggregate against step, and the agent's weights against step. Works on a run in progress
-    (missing or empty files give empty axes); returns the PNG's path."""
+    """Write :func:`run_figure` as ``curves.png`` in the run folder; returns its path."""
+    path = Path(run_dir) / "curves.png"
+    write_bytes_atomic(path, _png(run_figure(run_dir), dpi=90))
+    return path
+
+
+def run_figure(run_dir: str | Path) -> Figure:
+    """One run's curves: held-out normalised score per objective and the aggregate against
+    step, and the agent's weights against step, with one legend beside the plots (never on
+    the lines). Works on a run in progress (missing or empty files give empty axes)."""
     run = load_run(run_dir, finished=False)
     figure, (row,) = _grid(1, 2)
     scores, weights = row
@@ -193,12 +202,11 @@ def plot_run(run_dir: str | Path) -> Path:
     for axes in row:
         axes.set_xlabel("training step")
         axes.grid(alpha=0.3)
-        if axes.get_legend_handles_labels()[0]:
-            axes.legend(fontsize="small")
+    handles, labels = scores.get_legend_handles_labels()
+    if handles:  # the objectives' colours are the same in both panels
+        figure.legend(handles, labels, loc="outside right upper", fontsize="small")
     figure.suptitle(_text(f"{run.task_id}  {run.estimator} + {run.agent}  seed {run.seed}"))
-    path = Path(run_dir) / "curves.png"
-    write_bytes_atomic(path, _png(figure, dpi=90))
-    return path
+    return figure
 
 
 def _png(figure: Figure, dpi: int = 100) -> bytes:

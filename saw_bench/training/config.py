@@ -145,18 +145,21 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
-def _type_name(hint: Any) -> str:
+def _type_name(hint: Any, plural: bool = False) -> str:
+    """``an integer``, ``a list of numbers``, ``a number (or unset)``..."""
     if isinstance(hint, types.UnionType):
-        return " or ".join(_type_name(member) for member in typing.get_args(hint))
-    if hint is type(None):
-        return "none (leave it out)"
+        members = [m for m in typing.get_args(hint) if m is not type(None)]
+        names = " or ".join(_type_name(member, plural) for member in members)
+        return f"{names} (or unset)" if len(members) < len(typing.get_args(hint)) else names
     origin = typing.get_origin(hint)
     if origin is list:
-        return f"a list of {_type_name(typing.get_args(hint)[0])}s"
+        return f"a list of {_type_name(typing.get_args(hint)[0], plural=True)}"
     if origin is dict:
-        return "a table"
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-    return names.get(hint, str(hint))
+        return "tables" if plural else "a table"
+    names = {int: ("an integer", "integers"), float: ("a number", "numbers"),
+             str: ("a string", "strings"), bool: ("true or false", "booleans")}  # fmt: skip
+    singular, many = names.get(hint, (str(hint), str(hint)))
+    return many if plural else singular
 
 
 def default_value(name: str) -> Any:
