@@ -217,7 +217,7 @@ def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_mode
         (["run", "--set", "steps"], "--set takes key=value, but got 'steps'"),
         (["run", "--set", "learning_rate=fast"], "learning_rate must be a number, but got 'fast'"),
         (["run", "--set", "steps=2.5"], "steps must be an integer, but got 2.5"),
-        (["run", "--set", "priorities=[1, 'a']"], "priorities must be a list of numbers (or unset)"),
+        (["run", "--set", "priorities=[1, 'a']"], "must be a list of numbers (or unset)"),
         (["sweep", "--set", "lr=1"], "unknown key(s) ['lr']"),
     ],
 )
@@ -281,7 +281,10 @@ def test_the_template_registers_the_alias_the_readme_shows():
     unregister("saw/Template-Echo-v0")
     name = "saw_bench.envs._template"
     try:  # registered now, whether or not an earlier test imported the template
-        importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
+        if name in sys.modules:
+            importlib.reload(sys.modules[name])
+        else:
+            importlib.import_module(name)
         assert saw_bench.resolve("template-echo") == "saw/Template-Echo-v0"
         assert saw_bench.load_task("template-echo").objective_names == ("exact", "brevity")
     finally:
