@@ -11,8 +11,9 @@ One step reads top to bottom like the flow in ARCHITECTURE.md, one module per ph
     update     = policy_update(model, rollouts, adv.)      update.py     -> "update"
     record     = one metrics.jsonl row                     record.py
 
-plus a held-out evaluation every ``eval_every`` steps (evaluation.py) and a checkpoint every
-``checkpoint_every`` (checkpoints.py). Every random choice is a function of (seed, step), so a
+plus a held-out evaluation every ``eval_every`` steps (evaluation.py), a checkpoint every
+``checkpoint_every`` (checkpoints.py), ``config.json`` (provenance.py) and a clean stop on
+Ctrl-C or SIGTERM (stopping.py). Every random choice is a function of (seed, step), so a
 resumed run draws the same prompts and samples as an uninterrupted one; with the checkpointed
 model, optimizer and RNG states, a resumed run on CPU reproduces the uninterrupted curve
 exactly. The run's summary and curves are the harness's (:mod:`saw_bench.harness.run`).
@@ -20,21 +21,13 @@ exactly. The run's summary and curves are the harness's (:mod:`saw_bench.harness
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import platform
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from saw_bench.core import VERSION, registry
+from saw_bench.core import registry
 from saw_bench.core.errors import RunInterrupted, SawBenchError
 from saw_bench.core.files import (
     append_jsonl,
@@ -49,6 +42,7 @@ from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
 from saw_bench.training.config import TrainConfig, check_option_names
 from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.training.evaluation import held_out_row
+from saw_bench.training.provenance import resolved_config
 from saw_bench.training.record import Progress, objective_stats
 from saw_bench.training.rollouts import (
     RolloutTensors,
@@ -58,6 +52,7 @@ from saw_bench.training.rollouts import (
     sample_items,
 )
 from saw_bench.training.scoring import score_rollouts
+from saw_bench.training.stopping import StopRequests
 from saw_bench.training.update import UpdateOptions, policy_update
 from saw_bench.training.weigh import weigh
 from saw_bench.weighting import WeightingAgent, make_agent
@@ -163,28 +158,7 @@ class Trainer:
         return trainer
 
     def resolved_config(self) -> dict[str, Any]:
-        import transformers
-
-        env_spec = registry.spec(self.config.task)
-        model = self.policy.model
-        return {
-            "train": dataclasses.asdict(self.config),
-            "task_id": env_spec.id,
-            "env_spec": json.loads(env_spec.to_json()),
-            "objectives": [dataclasses.asdict(o) for o in self.task.objectives],
-            "task_data": self.task.data_fingerprint(),
-            "git_commit": _git_commit(),
-            "model": {"name": self.policy.name, "revision": self.policy.revision,
-                      "parameters": sum(p.numel() for p in model.parameters())},
-            "agent": {"name": self.agent.name, "needs_gramian": self.agent.needs_gramian},
-            "versions": {
-                "saw_bench": VERSION, "torch": torch.__version__,
-                "transformers": transformers.__version__, "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-            "hardware": {"device": str(self.policy.device), "machine": platform.machine(),
-                         "threads": torch.get_num_threads()},
-        }  # fmt: skip
+        return resolved_config(self.config, self.task, self.policy, self.agent)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Path:
@@ -197,7 +171,7 @@ class Trainer:
             log_every=self.log_every,
         )  # fmt: skip
         try:
-            with _StopRequests() as stop:
+            with StopRequests() as stop:
                 if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
                     progress.evaluation(self.evaluate())
                 saved_step = self.step
@@ -312,45 +286,3 @@ class Trainer:
         self.tokens_total = progress["tokens_total"]
         truncate_jsonl(self.run_dir / "metrics.jsonl", progress["metrics_rows"])
         truncate_jsonl(self.run_dir / "eval.jsonl", progress["eval_rows"])
-
-
-class _StopRequests:
-    """While active (main thread only): the first SIGINT or SIGTERM sets ``requested``; a
-    second SIGINT raises KeyboardInterrupt as usual. Previous handlers come back on exit."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequests:
-        if threading.current_thread() is threading.main_thread():
-            for number in self.SIGNALS:
-                self.previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for number, handler in self.previous.items():
-            signal.signal(number, handler)
-
-    def _handle(self, number: int, frame: Any) -> None:
-        if self.requested and number == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-        print(
-            "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
-            file=sys.stderr, flush=True,
-        )  # fmt: skip
-
-
-def _git_commit() -> str | None:
-    """The commit of the saw-bench checkout in use (None for an installed wheel or no git)."""
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return completed.stdout.strip() or None
