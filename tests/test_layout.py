@@ -28,10 +28,15 @@ LAYERS = {
 }
 
 
-def module_files() -> dict[str, Path]:
-    """Dotted module name -> source file, for saw_bench/ and envs/ (as saw_bench.envs)."""
+def module_files(
+    roots: tuple[tuple[Path, str], ...] = (
+        (ROOT / "saw_bench", "saw_bench"), (ROOT / "envs", "saw_bench.envs"),
+    ),
+) -> dict[str, Path]:
+    """Dotted module name -> source file, for each (folder, package name) in ``roots``:
+    saw_bench/ and envs/ (installed as saw_bench.envs) by default."""
     modules = {}
-    for base, prefix in ((ROOT / "saw_bench", "saw_bench"), (ROOT / "envs", "saw_bench.envs")):
+    for base, prefix in roots:
         for path in base.rglob("*.py"):
             parts = list(path.relative_to(base).with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -155,12 +160,7 @@ def test_the_checks_see_circles_inside_functions_and_upward_imports(tmp_path):
     }
     for relative, text in files.items():
         (package / relative).write_text(text)
-    modules = {}
-    for path in package.rglob("*.py"):
-        parts = list(path.relative_to(package).with_suffix("").parts)
-        parts = parts[:-1] if parts[-1] == "__init__" else parts
-        modules[".".join(["saw_bench", *parts])] = path
-    graph = import_graph(modules)
+    graph = import_graph(module_files(((package, "saw_bench"),)))
     assert graph["saw_bench.training.loop"] == {"saw_bench.core", "saw_bench.core.task"}
     assert ["saw_bench.core.task", "saw_bench.training.loop"] in [
         [m for m in c if m.count(".") == 2] for c in cycles(graph)
