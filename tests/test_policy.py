@@ -334,3 +334,12 @@ def test_sft_reduces_the_target_loss(tiny_task) -> None:
         after = _tiny.sft_loss(model, probe).item()
     assert after < before - 1.0
     assert figures["final_loss"] < figures["initial_loss"]
+
+
+def test_a_build_without_a_terminal_logs_plain_lines_not_a_bar(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path))
+    build_tiny_policy(tiny_recipe(sft_steps=20, eval_items=1), progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    steps = [line.split()[4] for line in lines if line.startswith("tiny policy SFT: step ")]
+    assert steps == [f"{n}/20" for n in range(2, 21, 2)]  # a tenth of the steps each
+    assert not any("\r" in line or "it/s" in line for line in lines)

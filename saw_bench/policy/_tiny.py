@@ -62,6 +62,7 @@ import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -482,8 +483,11 @@ def train_sft(
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, recipe))
     model.train()
     losses, tokens, started = [], 0, time.perf_counter()
-    bar = tqdm(data.batches(), total=recipe.sft_steps, desc="tiny policy SFT", disable=not progress)
-    for batch in bar:
+    # a bar on a terminal; in a log (no terminal), a plain line every tenth of the steps
+    terminal = progress and sys.stderr.isatty()
+    bar = tqdm(data.batches(), total=recipe.sft_steps, desc="tiny policy SFT", disable=not terminal)
+    every = max(1, recipe.sft_steps // 10)
+    for number, batch in enumerate(bar, start=1):
         loss = sft_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -493,6 +497,11 @@ def train_sft(
         losses.append(loss.item())
         tokens += batch.tokens
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if progress and not terminal and (number % every == 0 or number == recipe.sft_steps):
+            print(
+                f"tiny policy SFT: step {number}/{recipe.sft_steps} loss {losses[-1]:.3f} "
+                f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True,
+            )  # fmt: skip
     seconds = time.perf_counter() - started
     model.eval()
     return {
