@@ -165,7 +165,7 @@ def test_progress_draws_a_bar_only_when_stdout_and_stderr_are_terminals(monkeypa
     progress.step(row)
     progress.close()
     assert progress.bar is not None and terminal.getvalue() == ""
-    with pytest.raises(ValueError, match="log_every must be a positive integer, but got 0"):
+    with pytest.raises(SawBenchError, match="log_every must be a positive integer, but got 0"):
         Progress(2, 0, ["a"], enabled=True, log_every=0)
 
 
@@ -215,6 +215,7 @@ def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_mode
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["run", "--set", "stepz=3"], "unknown key(s) ['stepz']"),
         (["run", "--set", "steps"], "--set takes key=value, but got 'steps'"),
+        (["run", "--log-every", "0"], "log_every must be a positive integer, but got 0"),
         (["run", "--set", "learning_rate=fast"], "learning_rate must be a number, but got 'fast'"),
         (["run", "--set", "steps=2.5"], "steps must be an integer, but got 2.5"),
         (["run", "--set", "priorities=[1, 'a']"], "must be a list of numbers (or unset)"),

@@ -20,6 +20,7 @@ from saw_bench.core.files import read_json
 from saw_bench.core.scores import normalised_aggregate
 from saw_bench.core.task import Item, TextTask
 from saw_bench.policy import Policy, answer_items, load_policy
+from saw_bench.training.rollouts import generate_rollouts
 from saw_bench.training.scoring import check_rewards
 
 
@@ -48,10 +49,10 @@ def held_out_row(
     """The trainer's ``eval.jsonl`` row: one completion per held-out item (one batch, seeded),
     per-objective means and the normalised aggregate."""
     started = time.perf_counter()
-    prompts = [policy.render(task.prompt(item)) for item in items]
-    batch = policy.generate(
-        prompts, num_samples=1, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
-    )
+    batch = generate_rollouts(
+        policy, task, items, group_size=1, max_new_tokens=max_new_tokens,
+        temperature=temperature, seed=seed,
+    )  # fmt: skip
     rewards = task.score(items, batch.texts)
     check_rewards(task, rewards, len(items))
     means = rewards.mean(axis=0)  # in the task's float32, as eval rows have always been

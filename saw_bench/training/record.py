@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from saw_bench.core.errors import SawBenchError
 from saw_bench.core.scores import group_normalise
 from saw_bench.weighting import coefficient_of_variation
 
@@ -71,8 +72,7 @@ class Progress:
         log_every: int = 1,
         stream: TextIO | None = None,
     ) -> None:
-        if not isinstance(log_every, int) or isinstance(log_every, bool) or log_every < 1:
-            raise ValueError(f"log_every must be a positive integer, but got {log_every!r}")
+        check_log_every(log_every)
         self.total, self.names, self.log_every = total, tuple(names), log_every
         self.stream = stream if stream is not None else sys.stdout
         self.enabled = enabled
@@ -109,6 +109,12 @@ class Progress:
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
+
+
+def check_log_every(log_every: object) -> None:
+    """``log_every`` comes from the CLI (``--log-every``): a SawBenchError when not >= 1."""
+    if not isinstance(log_every, int) or isinstance(log_every, bool) or log_every < 1:
+        raise SawBenchError(f"log_every must be a positive integer, but got {log_every!r}")
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -43,7 +43,7 @@ from saw_bench.training.config import TrainConfig, check_option_names
 from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.training.evaluation import held_out_row
 from saw_bench.training.provenance import resolved_config
-from saw_bench.training.record import Progress, objective_stats
+from saw_bench.training.record import Progress, check_log_every, objective_stats
 from saw_bench.training.rollouts import (
     RolloutTensors,
     derive_seed,
@@ -75,6 +75,7 @@ class Trainer:
     ) -> None:
         config.validate()
         config.resolve_defaults()
+        check_log_every(log_every)  # before minutes of model loading, not after
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
