@@ -7,6 +7,7 @@ returns a :class:`GenerationBatch`.
 """
 
 from saw_bench.policy._answer import answer_items
+from saw_bench.policy._fast import FastLlama, fast_llama, unsupported_reason
 from saw_bench.policy._hf import (
     GenerationBatch,
     Policy,
@@ -27,6 +28,7 @@ from saw_bench.policy._tiny import (
 __all__ = [
     "RECIPE_OVERRIDES",
     "RECIPE_VERSION",
+    "FastLlama",
     "GenerationBatch",
     "Policy",
     "answer_items",
@@ -34,8 +36,10 @@ __all__ = [
     "build_tiny_policy",
     "cache_dir",
     "default_recipe",
+    "fast_llama",
     "load_policy",
     "mask_through_first",
     "plain_chat",
     "prepare",
+    "unsupported_reason",
 ]

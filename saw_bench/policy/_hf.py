@@ -40,6 +40,7 @@ from transformers import (
 )
 
 from saw_bench.core.errors import SawBenchError
+from saw_bench.policy._fast import FastLlama, fast_llama
 
 #: Prompt budget of a policy unless set otherwise (tokens, after rendering).
 DEFAULT_MAX_PROMPT_TOKENS = 1024
@@ -85,6 +86,15 @@ class Policy:
     name: str
     revision: str
     max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS
+    #: Decode (and train, see :mod:`saw_bench.training.rollouts`) Llama-style models with
+    #: saw-bench's own loop (:mod:`saw_bench.policy._fast`); False, or a model it does not
+    #: cover: Hugging Face ``generate`` and the module's forward.
+    fast: bool = True
+
+    @property
+    def fast_model(self) -> FastLlama | None:
+        """The fast path over this policy's model, or None (disabled or not covered)."""
+        return fast_llama(self.model) if self.fast else None
 
     def render(self, messages: list[dict[str, str]] | str) -> str:
         """Prompt text for chat messages, ending where the assistant's answer starts.
@@ -139,6 +149,49 @@ class Policy:
         prompt_mask = encoded["attention_mask"][prompt_index].to(self.device)
 
         eos_id, pad_id = self.eos_token_id, int(tokenizer.pad_token_id)
+        fast = self.fast_model
+        if fast is not None:
+            with torch.random.fork_rng(devices=_rng_devices(self.device)):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                completion_ids = fast.sample(
+                    encoded["input_ids"].to(self.device), encoded["attention_mask"].to(self.device),
+                    num_samples=num_samples, max_new_tokens=max_new_tokens,
+                    temperature=float(temperature), eos_id=eos_id, pad_id=pad_id,
+                )  # fmt: skip
+        else:
+            completion_ids = self._generate_hf(
+                prompt_ids, prompt_mask, max_new_tokens, temperature, seed, eos_id, pad_id
+            )
+        completion_mask = mask_through_first(completion_ids, eos_id)
+        completion_ids[completion_mask == 0] = pad_id
+        texts = tokenizer.batch_decode(
+            [
+                row[mask.bool() & (row != eos_id)]
+                for row, mask in zip(completion_ids, completion_mask, strict=True)
+            ],
+            skip_special_tokens=True,
+        )
+        return GenerationBatch(
+            prompt_ids=prompt_ids,
+            prompt_mask=prompt_mask,
+            completion_ids=completion_ids,
+            completion_mask=completion_mask,
+            texts=list(texts),
+            prompt_index=prompt_index.to(self.device),
+        )
+
+    def _generate_hf(
+        self,
+        prompt_ids: torch.Tensor,
+        prompt_mask: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float,
+        seed: int | None,
+        eos_id: int,
+        pad_id: int,
+    ) -> torch.Tensor:
+        """Completion ids from Hugging Face ``generate`` (pure sampling, see the module doc)."""
         sampling: dict[str, Any] = (
             {"do_sample": True, "temperature": float(temperature), "top_k": 0, "top_p": 1.0}
             if temperature > 0
@@ -163,24 +216,7 @@ class Policy:
         finally:
             self.model.train(was_training)
         sequences = output if isinstance(output, torch.Tensor) else output.sequences
-        completion_ids = sequences[:, prompt_ids.shape[1] :].clone()
-        completion_mask = mask_through_first(completion_ids, eos_id)
-        completion_ids[completion_mask == 0] = pad_id
-        texts = tokenizer.batch_decode(
-            [
-                row[mask.bool() & (row != eos_id)]
-                for row, mask in zip(completion_ids, completion_mask, strict=True)
-            ],
-            skip_special_tokens=True,
-        )
-        return GenerationBatch(
-            prompt_ids=prompt_ids,
-            prompt_mask=prompt_mask,
-            completion_ids=completion_ids,
-            completion_mask=completion_mask,
-            texts=list(texts),
-            prompt_index=prompt_index.to(self.device),
-        )
+        return sequences[:, prompt_ids.shape[1] :].clone()
 
     @property
     def eos_token_id(self) -> int:

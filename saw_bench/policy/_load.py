@@ -28,6 +28,7 @@ def load_policy(
     dtype: str = "auto",
     gradient_checkpointing: bool = False,
     progress: bool = True,
+    fast: bool = True,
 ) -> Policy:
     """Load a policy: ``"tiny"`` or a Hugging Face id or local folder.
 
@@ -36,6 +37,7 @@ def load_policy(
     to ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained`` (and ``task`` is ignored,
     so callers can pass their task whatever the model). ``device="auto"`` picks
     CUDA when available; ``dtype="auto"`` means bfloat16 on CUDA and float32 on CPU.
+    ``fast``: decode and train with :mod:`saw_bench.policy._fast` where it covers the model.
     """
     target = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, target)
@@ -74,4 +76,5 @@ def load_policy(
         device=target,
         name=name,
         revision=revision,
+        fast=fast,
     )

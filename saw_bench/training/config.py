@@ -50,6 +50,10 @@ class TrainConfig:
         None, "torch CPU threads (default: torch's choice); the count changes the numbers"
     )
     gradient_checkpointing: bool = option(False, "trade compute for memory on large models")
+    fast_path: bool = option(
+        True, "decode and train Llama-style models with saw-bench's own loop (false: HF "
+        "generate and forward)"
+    )
     # rollouts
     prompts_per_step: int = option(16, "training prompts per step")
     group_size: int = option(8, "completions sampled per prompt (a GRPO group)")

@@ -102,7 +102,10 @@ def evaluate_policy(
         test_items = test_items[::stride][:items]
     if not test_items:
         raise SawBenchError(f"task {task_id} has an empty test split")
-    policy = load_policy(path, task=task_id if path == "tiny" else None, device=device)
+    policy = load_policy(
+        path, task=task_id if path == "tiny" else None, device=device,
+        fast=train_options.get("fast_path", True),
+    )  # fmt: skip
 
     completions, tokens, seconds = answer_items(
         policy, text_task, test_items, temperature=temperature, max_new_tokens=max_new_tokens,

@@ -12,28 +12,73 @@ import numpy as np
 import torch
 
 from saw_bench.core.task import Item, TextTask
-from saw_bench.policy import GenerationBatch, Policy
+from saw_bench.policy import GenerationBatch, Policy, fast_llama
+from saw_bench.weighting import completion_logprobs
 
 
 @dataclass(frozen=True)
 class RolloutTensors:
-    """One step's rollouts as the update needs them: prompt + completion token ids."""
+    """One step's rollouts as the update needs them.
+
+    ``sequences``/``attention`` are each row's prompt + completion (what a model's own forward
+    takes); ``prompts``/``prompts_mask`` hold each distinct prompt once, with ``prompt_index``
+    naming the prompt of every row (what the fast path takes: one prompt pass per group)."""
 
     sequences: torch.Tensor  # (n, P + T)
     attention: torch.Tensor  # (n, P + T)
     completion_mask: torch.Tensor  # (n, T) float, 1 up to and including EOS
+    prompts: torch.Tensor  # (U, P) long, left-padded
+    prompts_mask: torch.Tensor  # (U, P) long
+    prompt_index: torch.Tensor  # (n,) long, into prompts
 
     @property
     def completion_length(self) -> int:
         return self.completion_mask.shape[1]
 
+    @property
+    def completion_ids(self) -> torch.Tensor:
+        return self.sequences[:, -self.completion_length :]
+
     @classmethod
     def from_batch(cls, batch: GenerationBatch, device: torch.device) -> RolloutTensors:
+        index = batch.prompt_index.to(device)
+        first = torch.ones_like(index, dtype=torch.bool)
+        first[1:] = index[1:] != index[:-1]  # rows of one prompt are contiguous
         return cls(
             sequences=torch.cat([batch.prompt_ids, batch.completion_ids], dim=1).to(device),
             attention=torch.cat([batch.prompt_mask, batch.completion_mask], dim=1).to(device),
             completion_mask=batch.completion_mask.to(device).float(),
+            prompts=batch.prompt_ids.to(device)[first],
+            prompts_mask=batch.prompt_mask.to(device)[first],
+            prompt_index=torch.cumsum(first.long(), dim=0) - 1,
         )
+
+    def rows(self, index: torch.Tensor) -> RolloutTensors:
+        """The rollouts ``index`` (a minibatch), with only the prompts they answer."""
+        owners = self.prompt_index[index]
+        needed, remapped = torch.unique(owners, return_inverse=True)
+        return RolloutTensors(
+            sequences=self.sequences[index], attention=self.attention[index],
+            completion_mask=self.completion_mask[index], prompts=self.prompts[needed],
+            prompts_mask=self.prompts_mask[needed], prompt_index=remapped,
+        )  # fmt: skip
+
+    def logprobs(
+        self, model: torch.nn.Module, temperature: float, fast: bool = True
+    ) -> torch.Tensor:
+        """log pi(token) of every completion token under ``softmax(logits / temperature)``,
+        (n, T); differentiable when gradients are on. ``fast``: through
+        :class:`~saw_bench.policy.FastLlama` when it covers ``model`` (each prompt once, no
+        padding scored; 0 on padding), else the model's own forward."""
+        kernel = fast_llama(model, training=torch.is_grad_enabled()) if fast else None
+        if kernel is None:
+            return completion_logprobs(
+                model, self.sequences, self.attention, self.completion_length, temperature
+            )
+        return kernel.completion_logprobs(
+            self.prompts, self.prompts_mask, self.prompt_index, self.completion_ids,
+            self.completion_mask, temperature,
+        )  # fmt: skip
 
 
 def sample_items(items: Sequence[Item], step: int, per_step: int, seed: int) -> list[Item]:

@@ -97,6 +97,7 @@ class Trainer:
         self.policy = load_policy(
             config.model, task=policy_task, device=config.device, dtype=config.dtype,
             gradient_checkpointing=config.gradient_checkpointing, progress=progress,
+            fast=config.fast_path,
         )  # fmt: skip
         self.reference_model = None
         if config.kl_coef > 0:  # the frozen starting point, loaded again from its source
@@ -111,7 +112,7 @@ class Trainer:
         self.update_options = UpdateOptions(
             temperature=config.temperature, clip_eps=config.clip_eps, kl_coef=config.kl_coef,
             epochs=config.epochs, minibatches=config.minibatches,
-            max_grad_norm=config.max_grad_norm,
+            max_grad_norm=config.max_grad_norm, fast=config.fast_path,
         )  # fmt: skip
         self.step = 0
         self.elapsed_seconds = 0.0

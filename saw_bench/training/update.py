@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from saw_bench.training.rollouts import RolloutTensors
-from saw_bench.weighting import completion_logprobs
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,7 @@ class UpdateOptions:
     epochs: int
     minibatches: int
     max_grad_norm: float
+    fast: bool = True  # the fast training forward where it covers the model
 
 
 def policy_update(
@@ -42,32 +42,26 @@ def policy_update(
 ) -> dict[str, float]:
     """Optimizer steps on ``rollouts``; returns the mean loss, KL and clipped-token share."""
     device = rollouts.sequences.device
-    sequences, attention = rollouts.sequences, rollouts.attention
     completion_mask = rollouts.completion_mask
     advantages = advantages.to(device)
-    length = rollouts.completion_length
 
     with torch.no_grad():
         old_logprobs = None
         if options.epochs > 1 or options.minibatches > 1:
-            old_logprobs = completion_logprobs(
-                model, sequences, attention, length, options.temperature
-            )
+            old_logprobs = rollouts.logprobs(model, options.temperature, options.fast)
         reference_logprobs = None
         if reference_model is not None:
-            reference_logprobs = completion_logprobs(
-                reference_model, sequences, attention, length, options.temperature
+            reference_logprobs = rollouts.logprobs(
+                reference_model, options.temperature, options.fast
             )
 
     model.train()
     losses, kls, clipped = [], [], []
-    chunks = np.array_split(np.arange(sequences.shape[0]), options.minibatches)
+    chunks = np.array_split(np.arange(completion_mask.shape[0]), options.minibatches)
     for _ in range(options.epochs):
         for chunk in chunks:
             index = torch.as_tensor(chunk, device=device)
-            logprobs = completion_logprobs(
-                model, sequences[index], attention[index], length, options.temperature
-            )
+            logprobs = rollouts.rows(index).logprobs(model, options.temperature, options.fast)
             baseline = logprobs.detach() if old_logprobs is None else old_logprobs[index]
             ratio = torch.exp(logprobs - baseline)
             advantage = advantages[index].unsqueeze(1)
