@@ -133,9 +133,11 @@ class FastLlama:
         return layers
 
     def _norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """LlamaRMSNorm: in float32, back to the input dtype, then scaled."""
-        states = hidden.float()
-        states = states * torch.rsqrt(states.pow(2).mean(-1, keepdim=True) + self.eps)
+        """LlamaRMSNorm: in float32, back to the input dtype, then scaled (one fused op for
+        float32 models)."""
+        if hidden.dtype == torch.float32:
+            return F.rms_norm(hidden, hidden.shape[-1:], weight, self.eps)
+        states = F.rms_norm(hidden.float(), hidden.shape[-1:], None, self.eps)
         return weight * states.to(hidden.dtype)
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -157,9 +159,10 @@ class FastLlama:
         batch, length = hidden.shape[:2]
         heads, kv_heads, dim = self.heads, self.kv_heads, self.head_dim
         qkv = F.linear(self._norm(hidden, layer.norm_in), layer.qkv, layer.qkv_bias)
-        q, k, v = qkv.split([heads * dim, kv_heads * dim, kv_heads * dim], dim=-1)
-        q = self._rotate(q.view(batch, length, heads, dim).transpose(1, 2), cos, sin)
-        k = self._rotate(k.view(batch, length, kv_heads, dim).transpose(1, 2), cos, sin)
+        qk, v = qkv.split([(heads + kv_heads) * dim, kv_heads * dim], dim=-1)
+        # queries and keys rotated together (one set of ops), then split by head
+        qk = self._rotate(qk.view(batch, length, heads + kv_heads, dim).transpose(1, 2), cos, sin)
+        q, k = qk.split([heads, kv_heads], dim=1)
         v = v.view(batch, length, kv_heads, dim).transpose(1, 2)
         attended = attend(q, k, v).transpose(1, 2).reshape(batch, length, heads * dim)
         hidden = hidden + F.linear(attended, layer.out, layer.out_bias)
@@ -203,6 +206,25 @@ class FastLlama:
         for layer in layers:
             hidden = self._block(layer, hidden, cos, sin, attend)
         return hidden[:, -1], keys_values, prompt_mask.long().sum(-1)
+
+    def causal_states(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Final-layer states (final norm applied), (B, L, hidden), of right-padded (or
+        unpadded) sequences: positions 0..L-1, causal attention only. Padding at the end of a
+        row changes no state before it, so no padding mask is needed."""
+        layers = self._layers()
+        length = input_ids.shape[1]
+        positions = torch.arange(length, device=input_ids.device)[None]
+        hidden = self._embed(input_ids)
+        cos, sin = self._rotary(positions, hidden.dtype)
+
+        def attend(q, k, v):  # type: ignore[no-untyped-def]
+            return F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, enable_gqa=self.kv_heads != self.heads
+            )
+
+        for layer in layers:
+            hidden = self._block(layer, hidden, cos, sin, attend)
+        return self._norm(hidden, self.model.model.norm.weight)
 
     # ------------------------------------------------------------------ decoding
     @torch.no_grad()
@@ -272,7 +294,7 @@ class FastLlama:
                 layers, keys_values, caches, strict=True
             ):
 
-                def attend(q, k, v, pk=prompt_k, pv=prompt_v, ck=cache_k, cv=cache_v):  # type: ignore[no-untyped-def]
+                def attend(q, k, v, pk=prompt_k, pv=prompt_v, ck=cache_k, cv=cache_v, t=t):  # type: ignore[no-untyped-def]
                     ck[:, :, t] = k[:, :, 0]
                     cv[:, :, t] = v[:, :, 0]
                     return shared.attend(q, pk, pv, ck[:, :, : t + 1], cv[:, :, : t + 1])
@@ -356,7 +378,7 @@ class FastLlama:
                 )[:, None]
                 for layer, (prompt_k, prompt_v) in zip(layers, keys_values, strict=True):
 
-                    def attend(q, k, v, pk=prompt_k, pv=prompt_v):  # type: ignore[no-untyped-def]
+                    def attend(q, k, v, pk=prompt_k, pv=prompt_v, owners=owners, mask=mask):  # type: ignore[no-untyped-def]
                         keys = torch.cat([pk.index_select(0, owners), k], dim=2)
                         values = torch.cat([pv.index_select(0, owners), v], dim=2)
                         return self._sdpa(q, keys, values, mask)

@@ -81,10 +81,11 @@ from saw_bench.core.task import Item, TextTask
 from saw_bench.envs.toolcall import rewards
 from saw_bench.envs.toolcall.task import ToolCallTask
 from saw_bench.policy._answer import answer_items
+from saw_bench.policy._fast import fast_llama
 from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
 
 #: Bump whenever the build code changes what a recipe produces (invalidates every cache).
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2  # 2: SFT through FastLlama, batches bucketed by prompt + target length
 DEFAULT_TASK = "saw/ToolCall-Synth-v0"
 PAD, BOS, EOS = "<|pad|>", "<|bos|>", "<|eos|>"
 ROLES = ("system", "user", "assistant", "tool")
@@ -394,6 +395,10 @@ class SftData:
         ]
         self.prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
         self.target_ids = [ids + [tokenizer.eos_token_id] for ids in self.encode(self.references)]
+        self.lengths = [
+            len(prompt) + len(target)
+            for prompt, target in zip(self.prompt_ids, self.target_ids, strict=True)
+        ]
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
@@ -402,8 +407,8 @@ class SftData:
         """``recipe.sft_steps`` batches from shuffled epochs over the items, seeded.
 
         Draws are bucketed by length: ``BUCKET_BATCHES`` batches' worth of items are sorted by
-        prompt length and cut into batches (served in random order), so little compute goes to
-        padding.
+        prompt + reference length and cut into batches (served in random order), so little
+        compute goes to padding.
         """
         rng = random.Random(f"sft/{self.recipe.seed}")
         order: list[int] = []
@@ -416,7 +421,7 @@ class SftData:
                         order = list(range(len(self.items)))
                         rng.shuffle(order)
                     pool.append(order.pop())
-                pool.sort(key=lambda index: (len(self.prompt_ids[index]), index))
+                pool.sort(key=lambda index: (self.lengths[index], index))
                 size = self.recipe.batch_size
                 pending = [pool[start : start + size] for start in range(0, len(pool), size)]
                 rng.shuffle(pending)
@@ -449,13 +454,18 @@ class SftData:
 def sft_loss(model: LlamaForCausalLM, batch: SftBatch) -> torch.Tensor:
     """Mean cross-entropy of the target tokens.
 
-    The output layer runs only on positions that predict a target token: prompts are ~70% of
-    the tokens here, and the vocabulary projection and its softmax are a large share of a tiny
-    model's compute.
+    The network runs through :class:`~saw_bench.policy._fast.FastLlama` (rows are right-padded,
+    so causal attention alone is exact for every scored position), and the output layer only
+    on positions that predict a target token: prompts are ~70% of the tokens here, and the
+    vocabulary projection and its softmax are a large share of a tiny model's compute.
     """
-    hidden = model.model(
-        input_ids=batch.input_ids, attention_mask=batch.attention_mask
-    ).last_hidden_state
+    fast = fast_llama(model, training=True)
+    if fast is not None:
+        hidden = fast.causal_states(batch.input_ids)
+    else:
+        hidden = model.model(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask
+        ).last_hidden_state
     labels = batch.labels[:, 1:]
     predicts_target = labels != IGNORE_INDEX
     logits = model.lm_head(hidden[:, :-1][predicts_target])

@@ -115,6 +115,7 @@ class Trainer:
             max_grad_norm=config.max_grad_norm, fast=config.fast_path,
         )  # fmt: skip
         self.step = 0
+        self.rollouts: RolloutTensors | None = None
         self.elapsed_seconds = 0.0
         self.tokens_total = 0
         self.train_items = list(self.task.split("train"))
@@ -212,6 +213,7 @@ class Trainer:
         after_score = time.perf_counter()
 
         tensors = RolloutTensors.from_batch(rollouts, self.policy.device)
+        self.rollouts = tensors  # the last step's, for inspection (benchmarks count FLOPs)
         weights = weigh(
             self.agent, self.task, rewards, group_ids, step=step, priorities=config.priorities,
             model=self.policy.model, tensors=tensors, temperature=config.temperature,
