@@ -9,10 +9,14 @@ prompt once per completion. :class:`FastLlama` runs the same network as
 * **Decoding** prefills each distinct prompt once and copies its keys and values to the rows
   that sample from it, then decodes into a preallocated (static) key/value cache; rows that
   have ended leave the batch (the cache is compacted when a quarter of its rows are done).
-* **Sampling** draws what ``torch.multinomial`` draws inside ``generate``: one ``Exp(1)`` noise
-  tensor of shape (rows, vocabulary) per new token, for every row (ended ones too), and the
-  token ``argmax(probs / noise)``; with the same seed and the same logits, the same tokens.
-  Greedy decoding is the argmax of the logits.
+* **Sampling** is pure ancestral sampling from ``softmax(logits / temperature)``. The default
+  sampler draws one uniform per row and token and inverts the cumulative distribution (in
+  float64); ``sampler="multinomial"`` draws what ``torch.multinomial`` draws inside
+  ``generate`` (one ``Exp(1)`` tensor of shape (rows, vocabulary) per token, the token
+  ``argmax(probs / noise)``), so that with the same seed it picks ``generate``'s tokens; that
+  noise costs most of a decoding step at this size. Either way the draws of every row are made
+  whether or not other rows have ended, so a row's sample does not depend on when the others
+  stop. Greedy decoding is the argmax of the logits.
 * **Training** runs each prompt once (with gradients) and the completions of its group
   against its cached keys and values; completions are bucketed by length, and the output
   layer runs only on tokens that are scored (never on padding).

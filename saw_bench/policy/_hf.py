@@ -18,6 +18,10 @@ Design choices
     * Seeded sampling uses ``torch.manual_seed`` inside ``torch.random.fork_rng`` (``generate``
       takes no ``torch.Generator``), so the same seed gives the same samples on CPU and the
       caller's global RNG state is left as it was.
+    * Llama-style models decode through :class:`~saw_bench.policy._fast.FastLlama` (the same
+      network and distribution, several times faster at the default batch; ``fast=False`` or
+      any other architecture: ``generate``). Its sampler draws one uniform per row and token,
+      so its samples under a seed differ from ``generate``'s, not their distribution.
 
 :func:`load_policy` loads ``"tiny"`` (the embedded policy of :mod:`saw_bench.policy._tiny`,
 built on first use) or any Hugging Face id or local folder.
