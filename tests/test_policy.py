@@ -336,6 +336,25 @@ def test_sft_reduces_the_target_loss(tiny_task) -> None:
     assert figures["final_loss"] < figures["initial_loss"]
 
 
+def test_sft_loss_is_the_cross_entropy_of_the_module(tiny_task) -> None:
+    """The warm start's loss (FastLlama, output layer on target positions only) against
+    PyTorch's cross-entropy over the module's full logits, padding and prompts ignored."""
+    recipe = tiny_recipe(corrupt_fraction=0.5)
+    tokenizer = _tiny.train_tokenizer(tiny_task, recipe)
+    model = _tiny.init_model(recipe, tokenizer)
+    data = _tiny.SftData(tiny_task, tokenizer, recipe)
+    batch = data.collate([0, 3, 5, 6], random.Random(7))
+    assert (batch.attention_mask == 0).any()  # rows of different lengths
+    with torch.no_grad():
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        expected = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]), batch.labels[:, 1:].reshape(-1),
+            ignore_index=_tiny.IGNORE_INDEX,
+        )
+        got = _tiny.sft_loss(model, batch)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+
+
 def test_a_build_without_a_terminal_logs_plain_lines_not_a_bar(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path))
     build_tiny_policy(tiny_recipe(sft_steps=20, eval_items=1), progress=True)
