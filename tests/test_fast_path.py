@@ -248,3 +248,25 @@ def test_a_minibatch_keeps_only_its_prompts_and_the_same_log_probabilities():
     scored = completion_mask[rows].bool()
     torch.testing.assert_close(piece[scored], whole[rows][scored], atol=2e-5, rtol=1e-5)
     torch.testing.assert_close(piece[scored], slow[scored], atol=2e-5, rtol=1e-5)
+
+
+def test_a_run_records_which_path_decoded_and_trained(tmp_path, small_model):
+    import json
+
+    from saw_bench import train
+
+    options = dict(steps=1, prompts_per_step=2, group_size=2, max_new_tokens=8, eval_every=1,
+                   eval_items=2, model=small_model, task_kwargs={"train_size": 40,
+                   "test_size": 12})  # fmt: skip
+    fast = json.loads((train("toolcall", out_dir=tmp_path / "a", **options) / "config.json")
+                      .read_text())["fast_path"]  # fmt: skip
+    assert fast == {"decode": {"used": True, "why_not": None},
+                    "train": {"used": True, "why_not": None}}  # fmt: skip
+    slow = json.loads((train("toolcall", out_dir=tmp_path / "b", fast_path=False, **options)
+                       / "config.json").read_text())["fast_path"]  # fmt: skip
+    assert slow["decode"] == {"used": False, "why_not": "fast_path = false"}
+    checkpointed = json.loads((train("toolcall", out_dir=tmp_path / "c",
+                                     gradient_checkpointing=True, **options)
+                               / "config.json").read_text())["fast_path"]  # fmt: skip
+    assert checkpointed["decode"]["used"] and not checkpointed["train"]["used"]
+    assert "checkpointing" in checkpointed["train"]["why_not"]

@@ -321,6 +321,32 @@ def test_gramian_matches_separate_backward_passes(rollouts, tied, parameters, se
     assert all(p.grad is None for p in model.parameters())  # and .grad left alone
 
 
+@pytest.mark.parametrize("parameters", ["subset", "full"])
+@pytest.mark.parametrize("separate_passes", [False, True])
+def test_gramian_on_the_fast_path_matches_separate_backward_passes(
+    rollouts, parameters, separate_passes
+):
+    """The trainer's fast log-probabilities (FastLlama) give the same Gramian as the
+    reference's K backward passes through the module's own forward."""
+    from saw_bench.training.rollouts import RolloutTensors
+
+    model = tiny_llama(tied=False)
+    names = [name for name, _ in gramian_parameters(model, parameters)]
+    expected = reference_gramian(model, rollouts, names, temperature=0.7)
+    tensors = RolloutTensors(
+        sequences=rollouts["sequences"], attention=rollouts["attention"],
+        completion_mask=rollouts["completion_mask"], prompts=rollouts["sequences"][:, :5],
+        prompts_mask=rollouts["attention"][:, :5], prompt_index=torch.arange(6),
+    )  # fmt: skip
+    got = objective_gramian(
+        model, rollouts["sequences"], rollouts["attention"], rollouts["completion_mask"], 7,
+        rollouts["advantages"], temperature=0.7, parameters=parameters,
+        separate_passes=separate_passes, logprobs=lambda: tensors.logprobs(model, 0.7),
+    )
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    assert all(p.grad is None for p in model.parameters())
+
+
 def test_the_full_gramian_sees_more_than_the_subset(rollouts):
     model = tiny_llama()
     args = (

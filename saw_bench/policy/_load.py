@@ -69,7 +69,8 @@ def load_policy(
         revision = str(commit)[:12] if commit else "unknown"
     network.to(target)
     if gradient_checkpointing:
-        network.gradient_checkpointing_enable()  # active in train mode only
+        enable = getattr(network, "activation_checkpointing_enable", None)  # transformers 5
+        (enable or network.gradient_checkpointing_enable)()  # active in train mode only
     return Policy(
         model=network,
         tokenizer=prepare_tokenizer(tokenizer),

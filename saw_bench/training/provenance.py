@@ -14,7 +14,7 @@ import torch
 
 from saw_bench.core import VERSION, registry
 from saw_bench.core.task import TextTask
-from saw_bench.policy import Policy
+from saw_bench.policy import Policy, unsupported_reason
 from saw_bench.training.config import TrainConfig
 from saw_bench.weighting import WeightingAgent
 
@@ -23,7 +23,8 @@ def resolved_config(
     config: TrainConfig, task: TextTask, policy: Policy, agent: WeightingAgent
 ) -> dict[str, Any]:
     """``config.json``: the options, the task's spec, objectives and data hash, the model and
-    its revision, the agent, versions, hardware and the saw-bench commit."""
+    its revision, the agent, whether the fast path runs (and why not), versions, hardware and
+    the saw-bench commit."""
     import transformers
 
     env_spec = registry.spec(config.task)
@@ -37,6 +38,11 @@ def resolved_config(
         "model": {"name": policy.name, "revision": policy.revision,
                   "parameters": sum(p.numel() for p in policy.model.parameters())},
         "agent": {"name": agent.name, "needs_gramian": agent.needs_gramian},
+        # which loop decodes and trains: saw-bench's (FastLlama) or HF's, and why not ours
+        "fast_path": {
+            phase: fast_path_use(config, policy, training=phase == "train")
+            for phase in ("decode", "train")
+        },
         "versions": {
             "saw_bench": VERSION, "torch": torch.__version__,
             "transformers": transformers.__version__, "numpy": np.__version__,
@@ -45,6 +51,14 @@ def resolved_config(
         "hardware": {"device": str(policy.device), "machine": platform.machine(),
                      "threads": torch.get_num_threads()},
     }  # fmt: skip
+
+
+def fast_path_use(config: TrainConfig, policy: Policy, training: bool) -> dict[str, Any]:
+    """``{"used": bool, "why_not": str | None}`` for decoding or training."""
+    if not config.fast_path:
+        return {"used": False, "why_not": "fast_path = false"}
+    reason = unsupported_reason(policy.model, training=training)
+    return {"used": reason is None, "why_not": reason}
 
 
 def _git_commit() -> str | None:

@@ -217,6 +217,7 @@ class Trainer:
         weights = weigh(
             self.agent, self.task, rewards, group_ids, step=step, priorities=config.priorities,
             model=self.policy.model, tensors=tensors, temperature=config.temperature,
+            fast=config.fast_path,
         )  # fmt: skip
         after_weight = time.perf_counter()
 

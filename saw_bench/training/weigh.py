@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from saw_bench.core.task import TextTask
+from saw_bench.policy import fast_llama
 from saw_bench.training.rollouts import RolloutTensors
 from saw_bench.weighting import (
     ObjectiveBatch,
@@ -35,11 +36,13 @@ def weigh(
     model: torch.nn.Module,
     tensors: RolloutTensors,
     temperature: float,
+    fast: bool = True,
 ) -> np.ndarray:
-    """(K,) float64 weights from ``agent`` for this step."""
+    """(K,) float64 weights from ``agent`` for this step (``fast``: the Gramian's forward on
+    the fast path where it covers the model, as the update's)."""
     gramian = None
     if agent.needs_gramian:
-        gramian = gramian_callable(agent, model, tensors, rewards, group_ids, temperature)
+        gramian = gramian_callable(agent, model, tensors, rewards, group_ids, temperature, fast)
     batch = ObjectiveBatch(
         rewards=rewards, group_ids=group_ids, low=task.reward_low, high=task.reward_high,
         priorities=priorities, step=step, gramian=gramian,
@@ -54,7 +57,13 @@ def gramian_callable(
     rewards: np.ndarray,
     group_ids: np.ndarray,
     temperature: float,
+    fast: bool = True,
 ) -> Callable[[], np.ndarray]:
+    def logprobs() -> torch.Tensor:
+        return tensors.logprobs(model, temperature, fast)
+
+    covered = fast and fast_llama(model, training=True) is not None
+
     def gramian() -> np.ndarray:
         return objective_gramian(
             model, tensors.sequences, tensors.attention, tensors.completion_mask,
@@ -63,6 +72,7 @@ def gramian_callable(
             temperature=temperature,
             parameters=getattr(agent, "parameters", "subset"),
             separate_passes=getattr(agent, "separate_passes", False),
+            logprobs=logprobs if covered else None,
         )  # fmt: skip
 
     return gramian

@@ -29,6 +29,7 @@ torch is imported inside the functions, so the weighting package stays importabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -134,11 +135,14 @@ def objective_gramian(
     temperature: float = 1.0,
     parameters: str = "subset",
     separate_passes: bool = False,
+    logprobs: Callable[[], torch.Tensor] | None = None,
 ) -> np.ndarray:
     """G[k, l] = g_k . g_l for the per-objective policy losses L_k (module docstring), (K, K).
 
     sequences, attention: (n, P + T) prompt + completion ids and mask, as in the update;
-    completion_mask: (n, T), 1 on completion tokens; objective_advantages: (n, K)."""
+    completion_mask: (n, T), 1 on completion tokens; objective_advantages: (n, K).
+    ``logprobs``: computes the (n, T) completion log-probabilities with gradients another way
+    (the trainer's fast path); the output layer's backward then runs once per objective."""
     import torch
 
     check_parameter_set(parameters)
@@ -163,14 +167,14 @@ def objective_gramian(
             gradients = [
                 _objective_gradients(
                     model, sequences, attention, mask, advantages[:, k : k + 1], chosen,
-                    temperature, share_head=False,
+                    temperature, share_head=False, logprobs=logprobs,
                 )[0]
                 for k in range(advantages.shape[1])
             ]
         else:
             gradients = _objective_gradients(
                 model, sequences, attention, mask, advantages, chosen, temperature,
-                share_head=True,
+                share_head=logprobs is None, logprobs=logprobs,
             )
     finally:
         model.train(was_training)
@@ -198,6 +202,7 @@ def _objective_gradients(
     chosen: list[torch.nn.Parameter],
     temperature: float,
     share_head: bool,
+    logprobs: Callable[[], torch.Tensor] | None = None,
 ) -> list[tuple[torch.Tensor | None, ...]]:
     """One forward pass, then dL_k/d(chosen) for each column k of ``advantages``.
 
@@ -218,17 +223,20 @@ def _objective_gradients(
     if head is not None:
         hook = head.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
     try:
-        logprobs = completion_logprobs(model, sequences, attention, length, temperature)
+        if logprobs is None:
+            values = completion_logprobs(model, sequences, attention, length, temperature)
+        else:
+            values = logprobs()
     finally:
         if hook is not None:
             hook.remove()
-    outputs, grad_outputs = logprobs, list(upstream)
+    outputs, grad_outputs = values, list(upstream)
     if len(captured) == 1 and captured[0].requires_grad and captured[0].shape[1] > length:
         hidden = captured[0]  # (n, positions, d); completion tokens at positions -T-1 .. -2
         (per_position,) = torch.autograd.grad(
-            logprobs, hidden, torch.ones_like(logprobs), retain_graph=True
+            values, hidden, torch.ones_like(values), retain_graph=True
         )
-        del logprobs  # frees the head's part of the graph (the logits)
+        del values  # frees the head's part of the graph (the logits)
         scale = upstream.new_zeros(len(upstream), rows, hidden.shape[1])
         scale[:, :, -length - 1 : -1] = upstream
         outputs = hidden
