@@ -14,6 +14,7 @@ from scipy import stats
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
 from saw_bench.policy import FastLlama, fast_llama, load_policy, unsupported_reason
+from saw_bench.policy import _fast as fast_module
 from saw_bench.training.rollouts import RolloutTensors
 from saw_bench.weighting import completion_logprobs
 
@@ -39,6 +40,15 @@ VARIANTS = {
     "grouped-query": {"num_key_value_heads": 2, "tie_word_embeddings": False},
     "biases": {"attention_bias": True, "mlp_bias": True},
 }
+
+
+@pytest.fixture(params=["stacked", "separate"])
+def projections(request, monkeypatch):
+    """Both forms of the shared-input projections: one matmul over stacked weights (small
+    layers) and one matmul per projection (large layers; forced here with FUSE_LIMIT = 0)."""
+    if request.param == "separate":
+        monkeypatch.setattr(fast_module, "FUSE_LIMIT", 0)
+    return request.param
 
 
 def left_padded_prompts(rows: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +106,7 @@ def frequent_token(completions: torch.Tensor) -> int:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_log_probabilities_and_gradients_match_the_module(variant):
+def test_log_probabilities_and_gradients_match_the_module(variant, projections):
     model = llama(**VARIANTS[variant])
     prompts, prompts_mask = left_padded_prompts(4, seed=1)
     samples = 3
@@ -123,7 +133,7 @@ def test_log_probabilities_and_gradients_match_the_module(variant):
         torch.testing.assert_close(parameter.grad, want, atol=1e-5 * scale, rtol=1e-4)
 
 
-def test_causal_states_match_the_module_on_right_padded_rows():
+def test_causal_states_match_the_module_on_right_padded_rows(projections):
     model = llama(**VARIANTS["grouped-query"])
     ids, mask = right_padded_completions(5, 9, seed=3)
     expected = model.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
@@ -132,7 +142,7 @@ def test_causal_states_match_the_module_on_right_padded_rows():
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_greedy_decoding_is_token_identical_to_generate(variant):
+def test_greedy_decoding_is_token_identical_to_generate(variant, projections):
     model = llama(seed=4, **VARIANTS[variant])
     ids, mask = left_padded_prompts(5, seed=5)
     free = hf_generate(model, ids, mask, 1, 12, eos=VOCAB + 5, temperature=0, seed=0)
@@ -145,7 +155,7 @@ def test_greedy_decoding_is_token_identical_to_generate(variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_sampled_decoding_matches_generate_under_one_seed(variant):
+def test_sampled_decoding_matches_generate_under_one_seed(variant, projections):
     """With the noise torch.multinomial draws, the same tokens as generate (rows that end
     early leave the fast batch; the others must not notice)."""
     model = llama(seed=6, **VARIANTS[variant])

@@ -43,6 +43,9 @@ STATIC_ROPE_TYPES = ("default", "linear", "llama3", "yarn")
 #: Completion buckets of a training forward (rows sorted by length, cut into this many).
 TRAIN_BUCKETS = 4
 SAMPLERS = ("inverse-cdf", "multinomial")
+#: Layers whose shared-input projections hold at most this many weights run them as one
+#: matmul over a stacked copy (the tiny policy: 49k); larger ones as separate matmuls.
+FUSE_LIMIT = 1 << 22
 
 
 def fast_llama(model: torch.nn.Module, *, training: bool = False) -> FastLlama | None:
@@ -76,20 +79,36 @@ def _checkpointing(model: torch.nn.Module) -> bool:
     return bool(flag)
 
 
+class _Projection:
+    """Linear maps that share an input: one matmul over their stacked weights when the layer is
+    small (the stack is a copy made per call, under autograd during training), else one matmul
+    per map with the outputs concatenated (large layers, where copying the weights would cost
+    more than the fused matmul saves)."""
+
+    def __init__(self, linears: list[torch.nn.Linear]) -> None:
+        if sum(linear.weight.numel() for linear in linears) <= FUSE_LIMIT:
+            weight = torch.cat([linear.weight for linear in linears])
+            bias = None if linears[0].bias is None else torch.cat([m.bias for m in linears])
+            self.parts = [(weight, bias)]
+        else:
+            self.parts = [(linear.weight, linear.bias) for linear in linears]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.parts) == 1:
+            return F.linear(x, *self.parts[0])
+        return torch.cat([F.linear(x, weight, bias) for weight, bias in self.parts], dim=-1)
+
+
 @dataclass(frozen=True)
 class _Layer:
-    """One decoder layer's weights, the projections that share an input fused."""
+    """One decoder layer's weights, the projections that share an input together."""
 
     norm_in: torch.Tensor
-    qkv: torch.Tensor
-    qkv_bias: torch.Tensor | None
-    out: torch.Tensor
-    out_bias: torch.Tensor | None
+    qkv: _Projection
+    out: torch.nn.Linear
     norm_post: torch.Tensor
-    gate_up: torch.Tensor
-    gate_up_bias: torch.Tensor | None
-    down: torch.Tensor
-    down_bias: torch.Tensor | None
+    gate_up: _Projection
+    down: torch.nn.Linear
 
 
 def _keep_rows(cache: torch.Tensor, keep: torch.Tensor, filled: int) -> torch.Tensor:
@@ -97,10 +116,6 @@ def _keep_rows(cache: torch.Tensor, keep: torch.Tensor, filled: int) -> torch.Te
     kept = cache.new_empty((int(keep.sum()), *cache.shape[1:]))
     kept[:, :, :filled] = cache[:, :, :filled][keep]
     return kept
-
-
-def _cat(*tensors: torch.Tensor | None) -> torch.Tensor | None:
-    return None if tensors[0] is None else torch.cat(tensors)  # type: ignore[arg-type]
 
 
 class FastLlama:
@@ -119,20 +134,16 @@ class FastLlama:
 
     # ------------------------------------------------------------------ pieces
     def _layers(self) -> list[_Layer]:
-        """Fused weights (under autograd when gradients are on, so they reach the parameters)."""
+        """Each layer's weights (see :class:`_Projection`); under autograd when gradients are
+        on, so gradients reach the parameters."""
         layers = []
         for layer in self.model.model.layers:
             attention, mlp = layer.self_attn, layer.mlp
-            q, k, v = attention.q_proj, attention.k_proj, attention.v_proj
             layers.append(_Layer(
                 norm_in=layer.input_layernorm.weight,
-                qkv=torch.cat([q.weight, k.weight, v.weight]),
-                qkv_bias=_cat(q.bias, k.bias, v.bias),
-                out=attention.o_proj.weight, out_bias=attention.o_proj.bias,
-                norm_post=layer.post_attention_layernorm.weight,
-                gate_up=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
-                gate_up_bias=_cat(mlp.gate_proj.bias, mlp.up_proj.bias),
-                down=mlp.down_proj.weight, down_bias=mlp.down_proj.bias,
+                qkv=_Projection([attention.q_proj, attention.k_proj, attention.v_proj]),
+                out=attention.o_proj, norm_post=layer.post_attention_layernorm.weight,
+                gate_up=_Projection([mlp.gate_proj, mlp.up_proj]), down=mlp.down_proj,
             ))  # fmt: skip
         return layers
 
@@ -162,18 +173,16 @@ class FastLlama:
         output, choosing the keys (a cache, a shared prompt) itself."""
         batch, length = hidden.shape[:2]
         heads, kv_heads, dim = self.heads, self.kv_heads, self.head_dim
-        qkv = F.linear(self._norm(hidden, layer.norm_in), layer.qkv, layer.qkv_bias)
+        qkv = layer.qkv(self._norm(hidden, layer.norm_in))
         qk, v = qkv.split([(heads + kv_heads) * dim, kv_heads * dim], dim=-1)
         # queries and keys rotated together (one set of ops), then split by head
         qk = self._rotate(qk.view(batch, length, heads + kv_heads, dim).transpose(1, 2), cos, sin)
         q, k = qk.split([heads, kv_heads], dim=1)
         v = v.view(batch, length, kv_heads, dim).transpose(1, 2)
         attended = attend(q, k, v).transpose(1, 2).reshape(batch, length, heads * dim)
-        hidden = hidden + F.linear(attended, layer.out, layer.out_bias)
-        gate, up = F.linear(
-            self._norm(hidden, layer.norm_post), layer.gate_up, layer.gate_up_bias
-        ).chunk(2, dim=-1)
-        return hidden + F.linear(F.silu(gate) * up, layer.down, layer.down_bias)
+        hidden = hidden + F.linear(attended, layer.out.weight, layer.out.bias)
+        gate, up = layer.gate_up(self._norm(hidden, layer.norm_post)).chunk(2, dim=-1)
+        return hidden + F.linear(F.silu(gate) * up, layer.down.weight, layer.down.bias)
 
     def _sdpa(self, q, k, v, mask):  # type: ignore[no-untyped-def]
         return F.scaled_dot_product_attention(
