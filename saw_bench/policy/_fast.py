@@ -6,9 +6,10 @@ calls), and a training forward over ``prompt + completion`` recomputes every gro
 prompt once per completion. :class:`FastLlama` runs the same network as
 ``LlamaForCausalLM``, on the module's own parameters, with less of both:
 
-* **Decoding** prefills each distinct prompt once and copies its keys and values to the rows
-  that sample from it, then decodes into a preallocated (static) key/value cache; rows that
-  have ended leave the batch (the cache is compacted when a quarter of its rows are done).
+* **Decoding** prefills each distinct prompt once and keeps its keys and values once: the
+  rows that sample from it attend to them as one batched matmul (its samples are extra
+  queries), and to their own tokens in a preallocated (static) cache, under one softmax; rows
+  that have ended leave the batch (the cache is compacted when a quarter of its rows are done).
 * **Sampling** is pure ancestral sampling from ``softmax(logits / temperature)``. The default
   sampler draws one uniform per row and token and inverts the cumulative distribution (in
   float64); ``sampler="multinomial"`` draws what ``torch.multinomial`` draws inside
