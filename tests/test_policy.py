@@ -352,7 +352,9 @@ def test_sft_loss_is_the_cross_entropy_of_the_module(tiny_task) -> None:
             ignore_index=_tiny.IGNORE_INDEX,
         )
         got = _tiny.sft_loss(model, batch)
+        slow = _tiny.sft_loss(model, batch, fast=False)  # the module's own forward
     assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    assert float(slow) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_a_build_without_a_terminal_logs_plain_lines_not_a_bar(tmp_path, monkeypatch, capsys):

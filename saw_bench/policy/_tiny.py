@@ -455,17 +455,18 @@ class SftData:
         return SftBatch(input_ids, attention_mask, labels)
 
 
-def sft_loss(model: LlamaForCausalLM, batch: SftBatch) -> torch.Tensor:
+def sft_loss(model: LlamaForCausalLM, batch: SftBatch, fast: bool = True) -> torch.Tensor:
     """Mean cross-entropy of the target tokens.
 
     The network runs through :class:`~saw_bench.policy._fast.FastLlama` (rows are right-padded,
     so causal attention alone is exact for every scored position), and the output layer only
     on positions that predict a target token: prompts are ~70% of the tokens here, and the
     vocabulary projection and its softmax are a large share of a tiny model's compute.
+    ``fast=False`` (or a model the fast path does not cover): the module's own forward.
     """
-    fast = fast_llama(model, training=True)
-    if fast is not None:
-        hidden = fast.causal_states(batch.input_ids)
+    kernel = fast_llama(model, training=True) if fast else None
+    if kernel is not None:
+        hidden = kernel.causal_states(batch.input_ids)
     else:
         hidden = model.model(
             input_ids=batch.input_ids, attention_mask=batch.attention_mask
