@@ -89,6 +89,16 @@ def run_command(args: argparse.Namespace) -> str:
     from saw_bench.harness.run import summary_table, train
 
     if args.resume:
+        ignored = [f"--{name.replace('_', '-')}" for name in RUN_FLAGS
+                   if name != "steps" and getattr(args, name) is not None]  # fmt: skip
+        ignored += [flag for flag, value in (("--set", args.set), ("--config", args.config),
+                                             ("--out", args.out)) if value]  # fmt: skip
+        if ignored:  # refused, not silently dropped: the run keeps its own options
+            raise SawBenchError(
+                f"--resume continues the run with the options in its config.json; only --steps "
+                f"and --log-every apply, but got {', '.join(ignored)} (start a new run with "
+                "--out to change options)"
+            )
         run_dir = train(
             resume=args.resume, steps=args.steps, progress=True, log_every=args.log_every
         )

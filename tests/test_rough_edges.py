@@ -220,6 +220,8 @@ def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_mode
         (["run", "--set", "steps=2.5"], "steps must be an integer, but got 2.5"),
         (["run", "--set", "priorities=[1, 'a']"], "must be a list of numbers (or unset)"),
         (["sweep", "--set", "lr=1"], "unknown key(s) ['lr']"),
+        (["run", "--resume", "runs/x", "--seed", "3", "--set", "kl_coef=0.1"],
+         "only --steps and --log-every apply, but got --seed, --set, --out"),
     ],
 )
 def test_argument_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):
@@ -290,3 +292,8 @@ def test_the_template_registers_the_alias_the_readme_shows():
         assert saw_bench.load_task("template-echo").objective_names == ("exact", "brevity")
     finally:
         unregister("saw/Template-Echo-v0")
+
+
+def test_resuming_with_other_options_is_an_error_not_a_silent_drop(tmp_path):
+    with pytest.raises(SawBenchError, match="only steps applies, but got learning_rate"):
+        saw_bench.train(resume=tmp_path, learning_rate=1e-3)

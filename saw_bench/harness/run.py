@@ -40,11 +40,16 @@ def train(
 
     ``options`` are the other :class:`~saw_bench.training.TrainConfig` fields
     (``python -m saw_bench config`` lists them). ``resume=RUN_DIR`` continues that run (its
-    saved config is used; ``steps`` may raise the target). ``progress`` shows a bar on a
-    terminal and otherwise prints a line every ``log_every`` steps; ``plot=False`` skips
-    ``curves.png``.
+    saved config is used; ``steps`` may raise the target; other options are an error).
+    ``progress`` shows a bar on a terminal and otherwise prints a line every ``log_every``
+    steps; ``plot=False`` skips ``curves.png``.
     """
     if resume is not None:
+        if options:  # a resumed run keeps the options it was started with
+            raise SawBenchError(
+                f"resume continues a run with the options in its config.json; only steps "
+                f"applies, but got {', '.join(sorted(options))} (start a new run to change them)"
+            )
         trainer = Trainer.resume(Path(resume), steps=steps, progress=progress, log_every=log_every)
     else:
         check_option_names(options, what="training option")
