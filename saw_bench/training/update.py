@@ -61,7 +61,9 @@ def policy_update(
     for _ in range(options.epochs):
         for chunk in chunks:
             index = torch.as_tensor(chunk, device=device)
-            logprobs = rollouts.rows(index).logprobs(model, options.temperature, options.fast)
+            # one minibatch is the whole batch: no need to copy it into a subset
+            batch = rollouts if len(chunk) == len(completion_mask) else rollouts.rows(index)
+            logprobs = batch.logprobs(model, options.temperature, options.fast)
             baseline = logprobs.detach() if old_logprobs is None else old_logprobs[index]
             ratio = torch.exp(logprobs - baseline)
             advantage = advantages[index].unsqueeze(1)
