@@ -199,6 +199,12 @@ RECIPE_OVERRIDES: dict[str, dict[str, Any]] = {
     "saw/ToolCall-Synth-v0": {},
     "saw/ToolCall-Synth-3obj-v0": {},
     "saw/Summarize-Synth-v0": {"sft_steps": 500},
+    # Warm starts that leave each codebook partly learnt, the larger ones less (RL sharpens what
+    # the warm policy half knows; a codebook it has not started on stays near chance).
+    "saw/Async-K2-v0": {"sft_steps": 250},
+    "saw/Async-K2-Noisy-v0": {"sft_steps": 250},
+    "saw/Async-K4-v0": {"sft_steps": 150},
+    "saw/Async-K4-Noisy-v0": {"sft_steps": 150},
 }
 
 
@@ -294,7 +300,12 @@ class ToolCallCorrupter:
 
 
 def corrupter_for(task: TextTask, items: Sequence[Item]) -> Corrupter:
-    """The task family's corrupter; :func:`corrupt_text` for families without one."""
+    """The task family's corrupter: the task's own ``corrupt_reference(item, reference, rng)``
+    method when it has one, :class:`ToolCallCorrupter` for tool calling, else
+    :func:`corrupt_text`."""
+    own = getattr(task, "corrupt_reference", None)
+    if callable(own):
+        return own
     if isinstance(task, ToolCallTask):
         return ToolCallCorrupter(task, items)
     return corrupt_text
