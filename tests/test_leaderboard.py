@@ -465,7 +465,7 @@ def test_build_writes_deterministic_tables_with_hand_computed_numbers(valid_lead
     assert len(csv_lines) == 3
     assert csv_lines[0].startswith("env_id,rank,id,name")
     page = (tmp_path / "first" / "index.html").read_text()
-    assert page.count("<svg") == 1
+    assert page.count("<svg") == 2  # the trade-off plot and the weights of the one comparison
     assert 'class="sortable"' in page
 
 

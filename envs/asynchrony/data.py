@@ -54,10 +54,12 @@ def generate_items(
     items = []
     for index in range(size):
         keys = [rng.choice(choices) for choices in words]
-        items.append({
-            "id": f"async-{split}-{index:05d}",
-            "split": split,
-            "keys": keys,
-            "targets": [table[key] for table, key in zip(tables, keys, strict=True)],
-        })
+        items.append(
+            {
+                "id": f"async-{split}-{index:05d}",
+                "split": split,
+                "keys": keys,
+                "targets": [table[key] for table, key in zip(tables, keys, strict=True)],
+            }
+        )
     return items

@@ -22,6 +22,12 @@ Definitions (the README section "Comparing runs" states the same):
   row's ``wall_seconds`` (training time, evaluation excluded). A seed that never gets there is
   *censored*: the mean and interval are over the seeds that reached the threshold only, shown
   with "reached k/n"; censored seeds are never averaged in as if they had hit it.
+- **- static**: the per-seed difference of the final aggregate from static's (same task,
+  estimator and priorities), paired by seed, with its interval. **MDE**: the minimum detectable
+  effect of that paired comparison at its number of common seeds, from static's seed-to-seed
+  standard deviation s: (t_{0.975, n-1} + t_{0.8, n-1}) sqrt(2) s / sqrt(n), the true
+  difference found with 80% power (:func:`minimum_detectable_effect`); a difference whose
+  interval holds 0 and which is below the MDE is a comparison that could not have told.
 - **AUC**: trapezoidal area under the aggregate eval curve over steps divided by the step span
   (a value in [0, 1]; a constant curve at c has AUC c).
 - **step time x static**: mean seconds per training step / static's (everything the agent
@@ -56,6 +62,7 @@ from saw_bench.harness.statistics import (
     band,
     bootstrap_ci,
     first_reaching,
+    minimum_detectable_effect,
     normalised_auc,
 )
 
@@ -173,6 +180,8 @@ class Comparison:
             for name in [*names, AGGREGATE]:
                 score[name] = _interval(row, f"final_{name}", ".3f")
             score["AUC"] = _interval(row, "auc", ".3f")
+            score["- static"] = _interval(row, "vs_static", "+.3f")
+            score["MDE"] = _plain(row.mde, ".3f")
             scores.append(score)
             reached = row.threshold_reached
             efficiency.append(
@@ -312,6 +321,7 @@ def compare(
             "auc",
             ci([normalised_auc(r.evaluations.step, r.evaluations[AGGREGATE]) for r in group.runs]),
         )
+        row |= _versus_static(group, reference, finals, ci, confidence)
 
         if absolute_threshold is not None:
             threshold = float(absolute_threshold)
@@ -377,6 +387,36 @@ def compare(
             f"{with_priorities} to compare with, so {consequence}"
         )
     return Comparison(groups, table, skipped, notes, threshold_fraction, absolute_threshold)
+
+
+def _versus_static(
+    group: Group,
+    reference: Group | None,
+    finals: dict[int, list[pd.Series]],
+    ci: Any,
+    confidence: float,
+) -> dict[str, float]:
+    """The per-seed difference of the final aggregate from static's (paired by seed, its
+    interval) and the minimum detectable effect at the number of paired seeds."""
+    columns = _columns("vs_static", (math.nan, math.nan, math.nan))
+    columns |= {"paired_seeds": 0, "mde": math.nan}
+    if reference is None:
+        return columns
+    mine = {r.seed: float(f[AGGREGATE]) for r, f in zip(group.runs, finals[id(group)], strict=True)}
+    static = {
+        r.seed: float(f[AGGREGATE])
+        for r, f in zip(reference.runs, finals[id(reference)], strict=True)
+    }
+    seeds = sorted(set(mine) & set(static))
+    columns["paired_seeds"] = len(seeds)
+    if not seeds:
+        return columns
+    columns["mde"] = minimum_detectable_effect(
+        [static[seed] for seed in seeds], confidence=confidence
+    )
+    if group is not reference:
+        columns |= _columns("vs_static", ci([mine[seed] - static[seed] for seed in seeds]))
+    return columns
 
 
 def _columns(name: str, interval: tuple[float, float, float]) -> dict[str, float]:

@@ -102,6 +102,15 @@ _DEFINITIONS = [
      "the threshold; seconds to threshold is that evaluation's wall_seconds (training time, "
      "evaluation excluded). A seed that never gets there is censored: the mean and interval are "
      "over the seeds that reached it, and 'reached k/n' says how many did."),
+    ("- static", "per seed, the final aggregate minus the static agent's (same task, estimator "
+     "and priorities) on the same seed, averaged over the common seeds, with its 95% "
+     "bootstrap interval: the paired comparison. A difference counts only when its interval "
+     "excludes 0."),
+    ("MDE", "minimum detectable effect of that paired comparison: (t(0.975, n-1) + t(0.8, n-1)) "
+     "x sqrt(2) x s / sqrt(n) for n common seeds and s the sample standard deviation of static's "
+     "final aggregate over them: the true difference the comparison finds with 80% power at "
+     "the 5% level. An interval that holds 0 with a difference below the MDE could not have "
+     "told the agents apart."),
     ("AUC", "trapezoidal area under a run's aggregate evaluation curve over steps, divided by "
      "its step span: a value in [0, 1]; a constant curve at c has AUC c."),
     ("step time x static", "mean seconds per training step divided by the static agent's: "

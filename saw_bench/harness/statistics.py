@@ -116,3 +116,95 @@ def first_reaching(values: Sequence[float], threshold: float) -> int | None:
     """Index of the first value >= threshold, or None when the curve never gets there."""
     hits = np.flatnonzero(np.asarray(values, dtype=float) >= threshold)
     return int(hits[0]) if hits.size else None
+
+
+# ---------------------------------------------------------------------- power
+#: Power of the minimum detectable effect (the chance of a significant paired difference).
+POWER = 0.8
+
+
+def student_t_quantile(probability: float, df: float) -> float:
+    """The ``probability`` quantile of Student's t with ``df`` degrees of freedom.
+
+    Inverts the CDF, ``1 - I_{df/(df+t^2)}(df/2, 1/2) / 2`` for t >= 0 (the regularised
+    incomplete beta function, by Lentz's continued fraction), by bisection to 1e-12."""
+    if not 0 < probability < 1:
+        raise ValueError(f"probability must be in (0, 1), but got {probability!r}")
+    if not (math.isfinite(df) and df > 0):
+        raise ValueError(f"degrees of freedom must be positive, but got {df!r}")
+    if probability < 0.5:
+        return -student_t_quantile(1 - probability, df)
+    low, high = 0.0, 1.0
+    while _t_cdf(high, df) < probability:
+        high *= 2
+    while high - low > 1e-12 * max(1.0, high):
+        middle = (low + high) / 2
+        if _t_cdf(middle, df) < probability:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def _t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for t >= 0."""
+    return 1 - 0.5 * _incomplete_beta(df / (df + t * t), df / 2, 0.5)
+
+
+def _incomplete_beta(x: float, a: float, b: float) -> float:
+    """The regularised incomplete beta function I_x(a, b) for x in [0, 1]."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    log_front += a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(x, a, b) / a
+    return 1 - math.exp(log_front) * _beta_fraction(1 - x, b, a) / b
+
+
+def _beta_fraction(x: float, a: float, b: float) -> float:
+    """The continued fraction of I_x(a, b) (modified Lentz), converging for x < (a+1)/(a+b+2)."""
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1 + numerator * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1) < 1e-15:
+            break
+    return result
+
+
+def minimum_detectable_effect(
+    reference_values: Sequence[float],
+    seeds: int | None = None,
+    confidence: float = CONFIDENCE,
+    power: float = POWER,
+) -> float:
+    """The smallest true paired difference a comparison at ``seeds`` seeds detects with
+    probability ``power`` (two-sided test at level 1 - ``confidence``).
+
+    ``MDE = (t_{(1+confidence)/2, n-1} + t_{power, n-1}) * sqrt(2) * s / sqrt(n)``, with ``n``
+    seeds (default: as many as values) and ``s`` the sample standard deviation (ddof 1) of the
+    reference agent's values over its seeds. The ``sqrt(2)`` is the paired difference of two
+    agents whose seed-to-seed spread is the reference's, independent across agents. NaN with
+    fewer than two values or ``n < 2``."""
+    values = np.asarray(reference_values, dtype=float).ravel()
+    n = values.size if seeds is None else int(seeds)
+    if values.size < 2 or n < 2:
+        return math.nan
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"minimum_detectable_effect needs finite values, got {values.tolist()}")
+    spread = float(values.std(ddof=1))
+    factor = student_t_quantile((1 + confidence) / 2, n - 1) + student_t_quantile(power, n - 1)
+    return factor * math.sqrt(2) * spread / math.sqrt(n)

@@ -10,6 +10,8 @@ The SAW-versus-static verdict pairs each ``saw`` submission with each ``static``
 options: equal weights) that shares task, estimator, model and every other training option,
 and bootstraps the per-seed difference of the final normalised held-out score over the seeds
 both have (seeds match the prompts drawn and the starting model, so the pairing is by seed).
+Next to each verdict stand its minimum detectable effect and the task's weight-sensitivity
+label, and ``FINDINGS.md`` holds the findings page (:mod:`saw_bench.leaderboard._findings`).
 """
 
 from __future__ import annotations
@@ -21,15 +23,30 @@ from typing import Any
 
 from saw_bench.core.files import write_bytes_atomic
 from saw_bench.harness.statistics import bootstrap_ci
-from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
-from saw_bench.leaderboard._runs import canonical_json
+from saw_bench.leaderboard._findings import (
+    INSENSITIVE,
+    findings,
+    is_default_static,
+    mde_of,
+    outcome,
+    paired,
+    sensitivity_checks,
+    sensitivity_label,
+    setting_key,
+)
+from saw_bench.leaderboard._page import csv_table, findings_page, html_page, markdown_page
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
 
 CONFIDENCE = 0.95
-GENERATED = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.csv", "index.html", SCHEMA_FILE)
-#: Training options that may differ between the SAW and the static submission of a pair.
-_AGENT_OPTIONS = ("weighting", "weighting_kwargs", "device")
+GENERATED = (
+    "LEADERBOARD.md",
+    "FINDINGS.md",
+    "leaderboard.json",
+    "leaderboard.csv",
+    "index.html",
+    SCHEMA_FILE,
+)
 
 
 def build(root: str | Path = "leaderboard", out_dir: str | Path | None = None) -> list[Problem]:
@@ -47,6 +64,7 @@ def build(root: str | Path = "leaderboard", out_dir: str | Path | None = None) -
         "leaderboard.json": json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n",
         "leaderboard.csv": csv_table(data),
         "LEADERBOARD.md": markdown_page(data),
+        "FINDINGS.md": findings_page(data),
         "index.html": html_page(data),
         SCHEMA_FILE: json_schema_text(),
     }
@@ -62,7 +80,8 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
     for path, submission in checked:
         by_task.setdefault(submission.task.env_id, []).append((path, submission))
     tasks = []
-    comparisons = []
+    comparisons: list[dict[str, Any]] = []
+    every: list[Submission] = []
     for env_id in sorted(by_task):
         members = by_task[env_id]
         entries = [_entry(path, submission, root) for path, submission in members]
@@ -77,13 +96,21 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
                 "entries": entries,
             }
         )
-        comparisons += _comparisons([submission for _, submission in members])
+        task_submissions = [submission for _, submission in members]
+        task_checks = sensitivity_checks(task_submissions)
+        task_comparisons = _comparisons(task_submissions, task_checks)
+        for check in task_checks:
+            del check["key"]
+        tasks[-1]["sensitivity"] = task_checks
+        comparisons += task_comparisons
+        every += task_submissions
     return {
         "schema_version": 1,
         "confidence": CONFIDENCE,
         "submissions": len(checked),
         "tasks": tasks,
         "saw_vs_static": {"comparisons": comparisons, "verdict": _verdict(comparisons, checked)},
+        "findings": findings(every, comparisons, root),
     }
 
 
@@ -132,35 +159,25 @@ def _optional_round(value: float | None) -> float | None:
     return None if value is None else _round(value)
 
 
-def _pair_key(submission: Submission) -> str:
-    train = {k: v for k, v in submission.train.items() if k not in _AGENT_OPTIONS}
-    return canonical_json(
-        [submission.task.env_id, submission.estimator, submission.model.model_dump(), train]
-    )
-
-
-def _comparisons(submissions: Sequence[Submission]) -> list[dict[str, Any]]:
+def _comparisons(
+    submissions: Sequence[Submission], checks: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
     saws = [s for s in submissions if s.agent.name == "saw"]
-    statics = [s for s in submissions if s.agent.name == "static" and not s.agent.kwargs]
+    statics = [s for s in submissions if is_default_static(s)]
     found = []
     for saw in sorted(saws, key=lambda s: s.id):
         for static in sorted(statics, key=lambda s: s.id):
-            if _pair_key(saw) != _pair_key(static):
+            if setting_key(saw) != setting_key(static):
                 continue
-            saw_scores = {run.seed: run.final_normalised for run in saw.runs}
-            static_scores = {run.seed: run.final_normalised for run in static.runs}
-            seeds = sorted(set(saw_scores) & set(static_scores))
-            if len(seeds) < MIN_SEEDS:
+            pairs = paired(saw, static, lambda run: run.final_normalised)
+            if pairs is None:
                 continue
-            difference = _ci([saw_scores[seed] - static_scores[seed] for seed in seeds])
-            saw_mean = sum(saw_scores[seed] for seed in seeds) / len(seeds)
-            static_mean = sum(static_scores[seed] for seed in seeds) / len(seeds)
-            if difference["low"] > 0:
-                outcome = "saw"
-            elif difference["high"] < 0:
-                outcome = "static"
-            else:
-                outcome = "tie"
+            seeds, differences = pairs
+            difference = _ci(differences)
+            saw_mean = sum(r.final_normalised for r in saw.runs if r.seed in seeds) / len(seeds)
+            static_mean = sum(r.final_normalised for r in static.runs if r.seed in seeds) / len(
+                seeds
+            )
             found.append(
                 {
                     "env_id": saw.task.env_id,
@@ -173,12 +190,16 @@ def _comparisons(submissions: Sequence[Submission]) -> list[dict[str, Any]]:
                     "saw_final_normalised": _round(saw_mean),
                     "static_final_normalised": _round(static_mean),
                     "difference": difference,
+                    "mde": mde_of(static, seeds),
+                    "sensitivity": sensitivity_label(checks, static),
                     "relative_percent": (
                         _round(100 * (saw_mean - static_mean) / static_mean)
                         if static_mean > 0
                         else None
                     ),
-                    "outcome": outcome,
+                    "outcome": {"better": "saw", "worse": "static", "tie": "tie"}[
+                        outcome(difference)
+                    ],
                 }
             )
     return found
@@ -216,10 +237,31 @@ def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> s
     mean_difference = sum(c["difference"]["mean"] for c in comparisons) / count
     fewest = min(len(c["seeds"]) for c in comparisons)
     caveat = f" With {fewest} seeds these intervals are rough." if fewest < 10 else ""
+    power = ""
+    mdes = [c["mde"] for c in comparisons if c.get("mde") is not None]
+    if mdes:
+        undetectable = sum(
+            c["outcome"] == "tie"
+            and c["mde"] is not None
+            and abs(c["difference"]["mean"]) < c["mde"]
+            for c in comparisons
+            if c.get("mde") is not None
+        )
+        power = (
+            f" The minimum detectable effect (80% power, from static's seed-to-seed spread) "
+            f"ranges from {min(mdes):.3f} to {max(mdes):.3f}; {undetectable} of the {ties} "
+            "tie(s) lie below it, so they do not show that the agents are equal."
+        )
+    insensitive = sum(c.get("sensitivity") == INSENSITIVE for c in comparisons)
+    unchecked = sum(c.get("sensitivity") is None for c in comparisons)
+    if insensitive:
+        power += f" {insensitive} comparison(s) are on settings {INSENSITIVE}."
+    if unchecked:
+        power += f" {unchecked} comparison(s) have no weight-sensitivity check."
     return (
         f"{lead} at this scale. Over {count} paired comparison(s) of the final normalised "
         f"held-out score (0-1), SAW was better in {wins}, worse in {losses} and not "
         f"distinguishable in {ties} (a comparison counts as a win or a loss only when the 95% "
         f"bootstrap interval of the per-seed difference excludes 0); the mean difference is "
-        f"{mean_difference:+.3f}.{caveat}"
+        f"{mean_difference:+.3f}.{caveat}{power}"
     )

@@ -1,0 +1,332 @@
+"""What the leaderboard can and cannot resolve, and when SAW helps: power, weight sensitivity and
+the findings page, from the valid submissions.
+
+- **Minimum detectable effect** of a SAW-versus-static comparison: the smallest true
+  difference of the final normalised aggregate that a paired comparison at its number of seeds
+  detects with 80% power at the 5% level, from the seed-to-seed spread of static
+  (:func:`saw_bench.harness.statistics.minimum_detectable_effect`:
+  ``(t_{0.975, n-1} + t_{0.8, n-1}) * sqrt(2) * s_static / sqrt(n)``).
+- **Weight sensitivity**: static with one objective up-weighted (priorities such as 4:1 and 1:4,
+  or one objective at 4 and the rest at 1) against static with another one up-weighted, same
+  task, estimator, model, options and seeds. For each of the two up-weighted objectives, the
+  per-seed difference of its final normalised score (its own weighting minus the other) is
+  bootstrapped. A task where no such interval excludes 0 is *insensitive to weighting at this
+  scale*: no weighting agent can be told apart there, whatever it does.
+- **Findings**: per task, estimator and model, SAW minus static with its interval and
+  minimum detectable effect, steps to static's threshold (its first score plus 90% of its gain,
+  on the submissions' curves), every other agent against SAW, the task's settings (the
+  registered kwargs, such as asynchrony and noise), and the per-objective weights of SAW and
+  static over training for one seed (from the committed run files).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from saw_bench.core import registry
+from saw_bench.harness.statistics import POWER, bootstrap_ci, minimum_detectable_effect
+from saw_bench.leaderboard._runs import canonical_json
+from saw_bench.leaderboard._schema import MIN_SEEDS, Submission
+
+CONFIDENCE = 0.95
+THRESHOLD_FRACTION = 0.9
+INSENSITIVE = "insensitive to weighting at this scale"
+SENSITIVE = "sensitive to weighting"
+#: Training options that differ between the agents compared on one task (and ``priorities``
+#: between the sides of a sensitivity check).
+AGENT_OPTIONS = ("weighting", "weighting_kwargs", "device")
+#: Points kept of a weight curve (first and last always kept).
+MAX_WEIGHT_POINTS = 41
+
+
+def interval(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean and 95% bootstrap interval; one value has no interval (low and high None)."""
+    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
+    if math.isnan(low):
+        return {"mean": _round(mean), "low": None, "high": None}
+    return {"mean": _round(mean), "low": _round(low), "high": _round(high)}
+
+
+def outcome(difference: dict[str, float]) -> str:
+    """``"better"``, ``"worse"`` or ``"tie"``: whether the interval excludes 0, and where."""
+    if difference["low"] > 0:
+        return "better"
+    if difference["high"] < 0:
+        return "worse"
+    return "tie"
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6) + 0.0
+
+
+def setting_key(submission: Submission, *ignored: str) -> str:
+    """Everything that must match for two submissions to be compared, except ``ignored``
+    training options and the agent's own."""
+    drop = set(AGENT_OPTIONS) | set(ignored)
+    train = {k: v for k, v in submission.train.items() if k not in drop}
+    return canonical_json(
+        [submission.task.env_id, submission.estimator, submission.model.model_dump(), train]
+    )
+
+
+def is_default_static(submission: Submission) -> bool:
+    return submission.agent.name == "static" and not submission.agent.kwargs
+
+
+def paired(
+    first: Submission, second: Submission, value: Any
+) -> tuple[list[int], list[float]] | None:
+    """Seeds both submissions ran and the per-seed ``value(first run) - value(second run)``;
+    None with fewer than :data:`MIN_SEEDS` common seeds."""
+    first_runs = {run.seed: run for run in first.runs}
+    second_runs = {run.seed: run for run in second.runs}
+    seeds = sorted(set(first_runs) & set(second_runs))
+    if len(seeds) < MIN_SEEDS:
+        return None
+    return seeds, [value(first_runs[seed]) - value(second_runs[seed]) for seed in seeds]
+
+
+def mde_of(static: Submission, seeds: Sequence[int]) -> float | None:
+    """Minimum detectable effect at ``len(seeds)`` seeds from static's spread on those seeds."""
+    values = [run.final_normalised for run in static.runs if run.seed in set(seeds)]
+    mde = minimum_detectable_effect(values, seeds=len(seeds), confidence=CONFIDENCE, power=POWER)
+    return None if math.isnan(mde) else _round(mde)
+
+
+# ---------------------------------------------------------------------- sensitivity
+def _up_weighted(priorities: Sequence[float] | None) -> int | None:
+    """Index of the one objective whose priority is above all others (which are equal)."""
+    if not priorities or len(priorities) < 2:
+        return None
+    top = max(priorities)
+    rest = [p for p in priorities if p != top]
+    if len(rest) != len(priorities) - 1 or len(set(rest)) != 1:
+        return None
+    return list(priorities).index(top)
+
+
+def _normalised_objective(submission: Submission, index: int) -> Any:
+    objective = submission.task.objectives[index]
+    span = objective.high - objective.low
+    return lambda run: (run.final[objective.name] - objective.low) / span
+
+
+def sensitivity_checks(submissions: Sequence[Submission]) -> list[dict[str, Any]]:
+    """One check per setting with static submissions up-weighting two different objectives:
+    the two extremes (the lowest and the highest up-weighted objective index)."""
+    by_setting: dict[str, dict[int, Submission]] = {}
+    for submission in sorted(submissions, key=lambda s: s.id):
+        index = _up_weighted(submission.agent.priorities)
+        if is_default_static(submission) and index is not None:
+            by_setting.setdefault(setting_key(submission, "priorities"), {}).setdefault(
+                index, submission
+            )
+    checks = []
+    for key in sorted(by_setting):
+        sides = by_setting[key]
+        if len(sides) < 2:
+            continue
+        first_index, second_index = min(sides), max(sides)
+        first, second = sides[first_index], sides[second_index]
+        objectives = []
+        seeds: list[int] = []
+        for index, favoured, other in (
+            (first_index, first, second),
+            (second_index, second, first),
+        ):
+            found = paired(favoured, other, _normalised_objective(favoured, index))
+            if found is None:
+                break
+            seeds, differences = found
+            objectives.append(
+                {
+                    "name": favoured.task.objectives[index].name,
+                    "up_weighted": favoured.id,
+                    "other": other.id,
+                    "difference": interval(differences),
+                }
+            )
+        if len(objectives) < 2:
+            continue
+        sensitive = any(outcome(o["difference"]) != "tie" for o in objectives)
+        checks.append(
+            {
+                "key": key,
+                "env_id": first.task.env_id,
+                "estimator": first.estimator,
+                "model": first.model.name,
+                "steps": max(run.steps for run in first.runs),
+                "seeds": seeds,
+                "priorities": [first.agent.priorities, second.agent.priorities],
+                "objectives": objectives,
+                "sensitive": sensitive,
+                "label": SENSITIVE if sensitive else INSENSITIVE,
+            }
+        )
+    return checks
+
+
+def sensitivity_label(checks: Sequence[dict[str, Any]], submission: Submission) -> str | None:
+    """The sensitivity label of ``submission``'s setting, or None when it was not checked."""
+    key = setting_key(submission, "priorities")
+    for check in checks:
+        if check["key"] == key:
+            return check["label"]
+    return None
+
+
+# ---------------------------------------------------------------------- findings
+def task_settings(env_id: str) -> str:
+    """The registered kwargs of ``env_id`` (without the task class), as ``k=v`` pairs."""
+    try:
+        kwargs = dict(registry.spec(env_id).kwargs)
+    except Exception:  # noqa: BLE001 - a task no longer installed: say so instead of failing
+        return "(not installed)"
+    kwargs.pop("task", None)
+    if not kwargs:
+        return "defaults"
+    return ", ".join(f"{key}={canonical_json(kwargs[key])}" for key in sorted(kwargs))
+
+
+def _steps_to_threshold(submission: Submission, threshold: float) -> dict[str, Any]:
+    steps = []
+    for run in submission.runs:
+        hit = next((p.step for p in run.curve if p.normalised >= threshold), None)
+        if hit is not None:
+            steps.append(float(hit))
+    summary: dict[str, Any] = {"reached": len(steps), "of": len(submission.runs)}
+    summary["steps"] = interval(steps) if steps else None
+    return summary
+
+
+def _weight_curves(submission: Submission, seed: int, root: Path) -> dict[str, Any] | None:
+    """Per-objective weights over training of one seed, from the committed metrics.jsonl."""
+    run = next((r for r in submission.runs if r.seed == seed), None)
+    if run is None or run.run_files is None:
+        return None
+    try:
+        lines = (root / run.run_files.path / "metrics.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        names = [objective.name for objective in submission.task.objectives]
+        steps = [int(row["step"]) for row in rows]
+        weights = {
+            name: [float(row["objectives"][name]["weight"]) for row in rows] for name in names
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    keep = sorted(
+        {round(i * (len(steps) - 1) / (MAX_WEIGHT_POINTS - 1)) for i in range(MAX_WEIGHT_POINTS)}
+    ) if len(steps) > MAX_WEIGHT_POINTS else list(range(len(steps)))  # fmt: skip
+    return {
+        "steps": [steps[i] for i in keep],
+        "weights": {name: [_round(values[i]) for i in keep] for name, values in weights.items()},
+    }
+
+
+def _label(submission: Submission) -> str:
+    text = submission.agent.name
+    if submission.agent.kwargs:
+        text += " " + canonical_json(submission.agent.kwargs)
+    return text
+
+
+def findings(
+    submissions: Sequence[Submission],
+    comparisons: Sequence[dict[str, Any]],
+    root: Path,
+) -> dict[str, Any]:
+    """The findings page's data: one row per SAW-versus-static comparison, and a summary."""
+    by_id = {submission.id: submission for submission in submissions}
+    rows = []
+    for comparison in comparisons:
+        saw, static = by_id[comparison["saw"]], by_id[comparison["static"]]
+        key = setting_key(saw)
+        first = sum(run.curve[0].normalised for run in static.runs) / len(static.runs)
+        final = sum(run.final_normalised for run in static.runs) / len(static.runs)
+        threshold = first + THRESHOLD_FRACTION * (final - first)
+        ablations = []
+        for other in sorted(submissions, key=lambda s: (s.agent.name, s.id)):
+            if other.id in (saw.id, static.id) or setting_key(other) != key:
+                continue
+            found = paired(other, saw, lambda run: run.final_normalised)
+            if found is None:
+                continue
+            difference = interval(found[1])
+            ablations.append(
+                {
+                    "agent": _label(other),
+                    "id": other.id,
+                    "seeds": found[0],
+                    "difference": difference,
+                    "outcome": outcome(difference),
+                }
+            )
+        seed = comparison["seeds"][0]
+        rows.append(
+            {
+                "env_id": comparison["env_id"],
+                "settings": task_settings(comparison["env_id"]),
+                "estimator": comparison["estimator"],
+                "model": comparison["model"],
+                "steps": comparison["steps"],
+                "seeds": comparison["seeds"],
+                "difference": comparison["difference"],
+                "mde": comparison["mde"],
+                "outcome": comparison["outcome"],
+                "sensitivity": comparison["sensitivity"],
+                "threshold": _round(threshold),
+                "steps_to_threshold": {
+                    "saw": _steps_to_threshold(saw, threshold),
+                    "static": _steps_to_threshold(static, threshold),
+                },
+                "ablations": ablations,
+                "weight_curves": {
+                    "seed": seed,
+                    "saw": _weight_curves(saw, seed, root),
+                    "static": _weight_curves(static, seed, root),
+                },
+            }
+        )
+    return {"rows": rows, "summary": findings_summary(rows)}
+
+
+def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """Where SAW won, tied and lost, in words that follow the numbers."""
+    if not rows:
+        return (
+            "No SAW submission has a matching static one with enough common seeds yet, so "
+            "there are no findings."
+        )
+    groups: dict[str, list[str]] = {"saw": [], "tie": [], "static": []}
+    for row in rows:
+        groups[row["outcome"]].append(f"{row['env_id']} {row['estimator'].upper()}")
+    parts = []
+    for key, verb in (("saw", "won"), ("tie", "tied"), ("static", "lost")):
+        names = groups[key]
+        parts.append(f"{verb} in {len(names)}" + (f" ({', '.join(names)})" if names else ""))
+    resolved = [r for r in rows if r["mde"] is not None]
+    below = [r for r in resolved if abs(r["difference"]["mean"]) < r["mde"]]
+    insensitive = [r for r in rows if r["sensitivity"] == INSENSITIVE]
+    text = (
+        f"Over {len(rows)} paired comparison(s) of the final normalised held-out score, SAW "
+        + "; ".join(parts)
+        + " against static weights (a win or a loss needs the 95% interval of the per-seed "
+        "difference to exclude 0)."
+    )
+    if resolved:
+        text += (
+            f" In {len(below)} of {len(resolved)} the observed difference is smaller than the "
+            "minimum detectable effect (80% power), so a tie there does not show the agents "
+            "are equal."
+        )
+    if insensitive:
+        text += (
+            f" {len(insensitive)} comparison(s) are on settings {INSENSITIVE}: up-weighting one "
+            "objective 4:1 did not move the scores beyond their intervals."
+        )
+    return text

@@ -1,0 +1,188 @@
+"""Power, weight sensitivity and the findings page of the leaderboard, on hand-made runs.
+
+The runs come from tests/leaderboard_runs.py (saw/ToolCall-Synth-v0: format [0, 1], correctness
+[-3, 3], eval steps 0, 2, 4); the expected numbers are worked out here by hand or with scipy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from leaderboard_runs import EVAL_STEPS, expected_final_normalised, scores, write_run
+from scipy import stats
+
+from saw_bench.harness.statistics import minimum_detectable_effect, student_t_quantile
+from saw_bench.leaderboard import build, submit
+from saw_bench.leaderboard._findings import INSENSITIVE, SENSITIVE
+
+SEEDS = (0, 1, 2)
+
+
+# ---------------------------------------------------------------------- statistics
+@pytest.mark.parametrize("df", [1, 2, 4, 9, 30])
+@pytest.mark.parametrize("probability", [0.6, 0.8, 0.9, 0.975, 0.995, 0.1])
+def test_student_t_quantile_matches_scipy(probability, df):
+    assert student_t_quantile(probability, df) == pytest.approx(
+        stats.t.ppf(probability, df), rel=1e-9, abs=1e-12
+    )
+
+
+def test_minimum_detectable_effect_is_the_paired_t_formula():
+    values = [0.61, 0.58, 0.66, 0.6, 0.63]
+    n, s = len(values), stats.tstd(values)
+    expected = (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * math.sqrt(2) * s / n**0.5
+    assert minimum_detectable_effect(values) == pytest.approx(expected, rel=1e-9)
+    # more seeds, same spread: smaller
+    assert minimum_detectable_effect(values, seeds=10) < minimum_detectable_effect(values)
+    assert math.isnan(minimum_detectable_effect([0.5]))
+    with pytest.raises(ValueError, match="probability"):
+        student_t_quantile(1.0, 3)
+
+
+# ---------------------------------------------------------------------- hand-made runs
+def normalised(format_score: float, correctness: float, priorities=None) -> float:
+    p = priorities or [1.0, 1.0]
+    return (p[0] * format_score + p[1] * (correctness + 3) / 6) / sum(p)
+
+
+def rewrite_points(folder: Path, points, priorities=None, weights=None) -> None:
+    """Replace a run's eval curve (and summary) by ``points`` [(format, correctness)] at the
+    eval steps, and its per-step format weight by ``weights`` when given."""
+    values = [normalised(f, c, priorities) for f, c in points]
+    rows = [
+        {"step": step, "wall_seconds": float(step), "items": 8,
+         "objectives": {"format": f, "correctness": c}, "normalised": value}
+        for step, (f, c), value in zip(EVAL_STEPS, points, values, strict=True)
+    ]  # fmt: skip
+    (folder / "eval.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["final"] = {"format": points[-1][0], "correctness": points[-1][1]}
+    summary["final_normalised"] = values[-1]
+    summary["normalised_auc"] = (values[0] + 2 * values[1] + values[2]) / 4
+    (folder / "summary.json").write_text(json.dumps(summary))
+    if weights is not None:
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in lines]
+        for row, weight in zip(rows, weights, strict=True):
+            row["objectives"]["format"]["weight"] = weight
+            row["objectives"]["correctness"]["weight"] = 2 - weight
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def static_points(seed: int, format_gain: float = 0.0, correctness_gain: float = 0.0):
+    return [(f + format_gain, c + correctness_gain) for f, c in scores("static", seed)]
+
+
+def make_leaderboard(tmp_path: Path, sensitive: bool) -> Path:
+    """static, saw and mgda with equal weights (saw with varying weights), and static with
+    priorities [4, 1] and [1, 4]; when ``sensitive`` each up-weighted objective is higher
+    on every seed (format +0.1, correctness +0.6, i.e. +0.1 normalised), else nothing moves."""
+    runs = tmp_path / "runs"
+    for seed in SEEDS:
+        write_run(runs / f"static-s{seed}", agent="static", seed=seed)
+        saw = write_run(runs / f"saw-s{seed}", agent="saw", seed=seed)
+        rewrite_points(saw, scores("saw", seed), weights=[0.4, 0.6, 0.8, 1.0])
+        write_run(runs / f"mgda-s{seed}", agent="mgda", seed=seed)
+        gain = (0.1, 0.6) if sensitive else (0.0, 0.0)
+        for priorities, changes in (([4.0, 1.0], (gain[0], 0.0)), ([1.0, 4.0], (0.0, gain[1]))):
+            folder = write_run(
+                runs / f"static-p{int(priorities[0])}{int(priorities[1])}-s{seed}",
+                agent="static", seed=seed, train_changes={"priorities": priorities},
+            )  # fmt: skip
+            rewrite_points(folder, static_points(seed, *changes), priorities)
+    submit([runs], "Hand-made grid", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    root = tmp_path / "leaderboard"
+    assert build(root) == []
+    return root
+
+
+@pytest.fixture(scope="module")
+def sensitive_board(tmp_path_factory) -> Path:
+    return make_leaderboard(tmp_path_factory.mktemp("sensitive"), sensitive=True)
+
+
+def data_of(root: Path) -> dict:
+    return json.loads((root / "leaderboard.json").read_text())
+
+
+def test_sensitivity_check_pairs_the_extremes_and_finds_the_hand_made_gain(sensitive_board):
+    (task,) = data_of(sensitive_board)["tasks"]
+    (check,) = task["sensitivity"]
+    assert check["priorities"] == [[4.0, 1.0], [1.0, 4.0]]
+    assert check["seeds"] == list(SEEDS)
+    by_name = {o["name"]: o["difference"] for o in check["objectives"]}
+    # format: +0.1 on every seed; correctness +0.6 of a span of 6: +0.1 normalised
+    assert by_name["format"] == pytest.approx({"mean": 0.1, "low": 0.1, "high": 0.1})
+    assert by_name["correctness"] == pytest.approx({"mean": 0.1, "low": 0.1, "high": 0.1})
+    assert check["label"] == SENSITIVE
+    markdown = (sensitive_board / "LEADERBOARD.md").read_text()
+    assert "format +0.100 [+0.100, +0.100] when up-weighted" in markdown
+    assert "sensitive to weighting" in markdown
+
+
+def test_a_task_whose_extremes_do_not_move_is_labelled_insensitive(tmp_path):
+    root = make_leaderboard(tmp_path, sensitive=False)
+    (task,) = data_of(root)["tasks"]
+    assert task["sensitivity"][0]["label"] == INSENSITIVE
+    (comparison,) = data_of(root)["saw_vs_static"]["comparisons"]
+    assert comparison["sensitivity"] == INSENSITIVE
+    markdown = (root / "LEADERBOARD.md").read_text()
+    assert f"task {INSENSITIVE}" in markdown
+    assert f"1 comparison(s) are on settings {INSENSITIVE}" in markdown
+    assert INSENSITIVE in (root / "FINDINGS.md").read_text()
+
+
+def test_each_verdict_shows_the_minimum_detectable_effect_from_statics_spread(sensitive_board):
+    (comparison,) = data_of(sensitive_board)["saw_vs_static"]["comparisons"]
+    static = [expected_final_normalised("static", seed) for seed in SEEDS]
+    s, n = stats.tstd(static), len(SEEDS)
+    expected = (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * math.sqrt(2) * s / n**0.5
+    assert comparison["mde"] == pytest.approx(expected, abs=1e-6)
+    assert comparison["sensitivity"] == SENSITIVE
+    markdown = (sensitive_board / "LEADERBOARD.md").read_text()
+    assert f"minimum detectable effect {expected:.3f}" in markdown
+
+
+def test_findings_row_has_difference_thresholds_ablations_and_weights(sensitive_board):
+    findings = data_of(sensitive_board)["findings"]
+    (row,) = findings["rows"]
+    assert row["env_id"] == "saw/ToolCall-Synth-v0" and row["settings"] == "defaults"
+    assert row["difference"] == pytest.approx({"mean": 0.05, "low": 0.05, "high": 0.05})
+    assert row["outcome"] == "saw"
+    # static's normalised curve: 0.25 at step 0 on every seed, finals 0.75, 0.725, 0.70:
+    # threshold 0.25 + 0.9 * (0.725 - 0.25) = 0.6775; at step 2 static has 0.5 and saw 0.55
+    assert row["threshold"] == pytest.approx(0.6775)
+    for agent in ("saw", "static"):
+        reached = row["steps_to_threshold"][agent]
+        assert (reached["reached"], reached["of"]) == (3, 3)
+        assert reached["steps"] == {"mean": 4.0, "low": 4.0, "high": 4.0}
+    (ablation,) = row["ablations"]  # the priority runs are another setting, not an ablation
+    assert ablation["agent"] == "mgda"
+    # mgda's format gain 0.05 against saw's 0.1: -0.025 normalised on every seed
+    assert ablation["difference"] == pytest.approx({"mean": -0.025, "low": -0.025, "high": -0.025})
+    assert ablation["outcome"] == "worse"
+    curves = row["weight_curves"]
+    assert curves["seed"] == 0
+    assert curves["saw"] == {"steps": [1, 2, 3, 4],
+                             "weights": {"format": [0.4, 0.6, 0.8, 1.0],
+                                         "correctness": [1.6, 1.4, 1.2, 1.0]}}  # fmt: skip
+    assert curves["static"]["weights"]["format"] == [1.0] * 4
+    assert "won in 1 (saw/ToolCall-Synth-v0 GRPO)" in findings["summary"]
+    page = (sensitive_board / "FINDINGS.md").read_text()
+    assert (
+        "| saw/ToolCall-Synth-v0 | GRPO | mgda | 3 | -0.025 [-0.025, -0.025] | worse than SAW |"
+        in page
+    )
+    assert "| saw | format | 1: 0.40, 2: 0.60, 3: 0.80, 4: 1.00 |" in page
+    html = (sensitive_board / "index.html").read_text()
+    assert 'id="findings"' in html and "per-objective weights of SAW" in html
+
+
+def test_an_empty_leaderboard_has_empty_findings(tmp_path):
+    root = tmp_path / "leaderboard"
+    root.mkdir()
+    assert build(root) == []
+    assert "there are no findings" in (root / "FINDINGS.md").read_text()
