@@ -552,3 +552,27 @@ def test_weight_curve_comes_from_the_metrics_rows(tmp_path):
     assert curve["mean"].tolist() == pytest.approx([1.0, 0.6, 0.5])
     assert curve.low.tolist() == pytest.approx([0.5, 0.5, 0.4])
     assert curve.high.tolist() == pytest.approx([1.5, 0.7, 0.6])
+
+
+def test_difference_from_static_is_paired_by_seed_with_its_minimum_detectable_effect(tmp_path):
+    """static ends at 0.50, 0.60, 0.70 (seeds 0-2); saw at 0.55, 0.62, 0.78 plus a seed 3 that
+    static lacks. Paired differences +0.05, +0.02, +0.08: mean +0.05; the MDE comes from
+    static's spread (standard deviation 0.1) at 3 seeds."""
+    from scipy import stats
+
+    for seed, final in enumerate((0.5, 0.6, 0.7)):
+        write_run(tmp_path / f"static{seed}", "static", seed, [(0, 0.2), (30, final)])
+    for seed, final in enumerate((0.55, 0.62, 0.78, 0.9)):
+        write_run(tmp_path / f"saw{seed}", "saw", seed, [(0, 0.2), (30, final)])
+    table = compare(load_runs([tmp_path])).table.set_index("agent")
+    assert table.loc["saw", "vs_static"] == pytest.approx(0.05)
+    assert table.loc["saw", "vs_static_low"] == pytest.approx(0.02)  # all three resampled alike
+    assert table.loc["saw", "vs_static_high"] == pytest.approx(0.08)
+    assert table.loc["saw", "paired_seeds"] == 3
+    expected_mde = (stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)) * math.sqrt(2) * 0.1 / math.sqrt(3)
+    assert table.loc["saw", "mde"] == pytest.approx(expected_mde)
+    assert table.loc["static", "mde"] == pytest.approx(expected_mde)
+    assert math.isnan(table.loc["static", "vs_static"])
+    text = compare_command([str(tmp_path)], None, None, 0.9)
+    assert "+0.050 [+0.020, +0.080]" in text
+    assert f"{expected_mde:.3f}" in text

@@ -548,6 +548,20 @@ def test_baseline_specs_cover_the_reference_grid():
         assert len(spec.runs()) == 2 * 4 * 3
 
 
+def test_the_asynchrony_spec_covers_its_grid():
+    from saw_bench.harness.sweep import load_spec
+
+    spec = load_spec(REPOSITORY / "baselines" / "async.toml")
+    assert spec.tasks == ["async-k2", "async-k2-noisy", "async-k4", "async-k4-noisy"]
+    assert sorted(spec.estimators) == ["gdpo", "grpo"]
+    assert sorted(spec.weightings) == sorted(
+        ["static", "static-range", "saw", "saw-group", "saw-ema", "saw-floor", "saw-noshift",
+         "rlw", "mgda", "drw-grad"]
+    )  # fmt: skip
+    assert spec.seeds == [0, 1, 2, 3, 4]
+    assert len(spec.runs()) == 4 * 2 * 10 * 5
+
+
 @pytest.mark.slow
 def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
     small_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -4,7 +4,8 @@
   ``summary.json`` and ``curves.png``.
 - :mod:`~saw_bench.harness.sweep`: a resumable grid of runs in parallel processes.
 - :mod:`~saw_bench.harness.runs`: reading run folders back, checked field by field.
-- :mod:`~saw_bench.harness.statistics`: bootstrap intervals, bands, areas under curves.
+- :mod:`~saw_bench.harness.statistics`: bootstrap intervals, bands, areas under curves,
+  minimum detectable effects.
 - :mod:`~saw_bench.harness.analysis`: :func:`compare`, agents against static across seeds.
 - :mod:`~saw_bench.harness.plots` and :mod:`~saw_bench.harness.report`: PNG figures, the
   ``compare`` outputs and the self-contained HTML report.
@@ -14,7 +15,12 @@ from saw_bench.harness.analysis import Comparison, Group, compare
 from saw_bench.harness.report import compare_command, report_command, write_report
 from saw_bench.harness.run import summary_table, train, write_summary
 from saw_bench.harness.runs import AGGREGATE, LoadedRuns, Run, SkippedRun, load_run, load_runs
-from saw_bench.harness.statistics import band, bootstrap_ci, normalised_auc
+from saw_bench.harness.statistics import (
+    band,
+    bootstrap_ci,
+    minimum_detectable_effect,
+    normalised_auc,
+)
 from saw_bench.harness.sweep import SweepSpec, load_spec, run_one
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "load_run",
     "load_runs",
     "load_spec",
+    "minimum_detectable_effect",
     "normalised_auc",
     "report_command",
     "run_one",
