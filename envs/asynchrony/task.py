@@ -113,11 +113,6 @@ class AsyncTask(TextTask):
             for name, keys in zip(_names(k), difficulty, strict=True)
         )  # fmt: skip
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_items"] = {}  # regenerated on first access, deterministically
-        return state
-
     def split(self, name: str) -> Sequence[Item]:
         self.check_split_name(name)
         if name not in self._items:
