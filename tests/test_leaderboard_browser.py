@@ -51,19 +51,23 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "leaderboard" / "index.html"
 
 
+#: The task's ranked table (the findings section has tables of its own).
+TASK_HEADERS = 'table[id^="table-"] thead th'
+
+
 def _column(driver, header: str) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    headers = [th.text.rstrip(" ▲▼") for th in driver.find_elements(By.CSS_SELECTOR, "thead th")]
+    headers = [th.text.rstrip(" ▲▼") for th in driver.find_elements(By.CSS_SELECTOR, TASK_HEADERS)]
     index = headers.index(header)
-    rows = driver.find_elements(By.CSS_SELECTOR, "table.sortable tbody tr")
+    rows = driver.find_elements(By.CSS_SELECTOR, 'table[id^="table-"] tbody tr')
     return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
 
 
 def _click(driver, header: str) -> None:
     from selenium.webdriver.common.by import By
 
-    for th in driver.find_elements(By.CSS_SELECTOR, "thead th"):
+    for th in driver.find_elements(By.CSS_SELECTOR, TASK_HEADERS):
         if th.text.rstrip(" ▲▼") == header:
             th.click()
             return
