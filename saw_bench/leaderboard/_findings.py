@@ -292,7 +292,27 @@ def findings(
                 },
             }
         )
-    return {"rows": rows, "summary": findings_summary(rows)}
+    env_ids = sorted({row["env_id"] for row in rows})
+    return {
+        "rows": rows,
+        "summary": findings_summary(rows),
+        "tasks": [task_description(env_id) for env_id in env_ids],
+    }
+
+
+def task_description(env_id: str) -> dict[str, Any]:
+    """A task's registered settings and its objectives as the installed task describes them."""
+    try:
+        registered = registry.spec(env_id).kwargs
+        task_class = registry.import_object(registered["task"])
+        kwargs = {k: v for k, v in registered.items() if k != "task"}
+        objectives = [
+            {"name": o.name, "low": o.low, "high": o.high, "description": o.description}
+            for o in task_class.objectives_for(**kwargs)
+        ]
+    except Exception:  # noqa: BLE001 - a task no longer installed: say so instead of failing
+        objectives = []
+    return {"env_id": env_id, "settings": task_settings(env_id), "objectives": objectives}
 
 
 def findings_summary(rows: Sequence[dict[str, Any]]) -> str:

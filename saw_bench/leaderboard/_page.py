@@ -407,6 +407,11 @@ def findings_page(data: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(headers) + " |")
         lines.append("|" + "|".join("---" for _ in headers) + "|")
         lines += ["| " + " | ".join(_markdown_text(c) for c in cells) + " |" for cells in rows]
+    lines += ["", "## The tasks", ""]
+    if not findings["tasks"]:
+        lines.append("None yet.")
+    for task in findings["tasks"]:
+        lines.append(f"- {task['env_id']} ({task['settings']}): {_objectives_text(task)}")
     lines += ["", "## Weights over training", ""]
     if not findings["rows"]:
         lines.append("None yet.")
@@ -421,6 +426,17 @@ def findings_page(data: dict[str, Any]) -> str:
         lines += ["| " + " | ".join(_markdown_text(c) for c in cells) + " |" for cells in weights]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _objectives_text(task: dict[str, Any]) -> str:
+    return (
+        "; ".join(
+            f"{o['name']} [{o['low']:g}, {o['high']:g}]"
+            + (f" {o['description']}" if o["description"] else "")
+            for o in task["objectives"]
+        )
+        or "objectives not installed"
+    )
 
 
 def _findings_html(findings: dict[str, Any]) -> list[str]:
@@ -448,6 +464,14 @@ def _findings_html(findings: dict[str, Any]) -> list[str]:
                 ) + "</tr>"
             )  # fmt: skip
         parts.append("</tbody></table></div>")
+    if findings["tasks"]:
+        parts.append("<h3>The tasks</h3><ul>")
+        parts += [
+            f"<li>{escape(task['env_id'])} ({escape(task['settings'])}): "
+            f"{escape(_objectives_text(task))}</li>"
+            for task in findings["tasks"]
+        ]
+        parts.append("</ul>")
     plotted = [row for row in findings["rows"] if row["weight_curves"]["saw"] is not None]
     if plotted:
         parts.append("<h3>Weights over training</h3>")
