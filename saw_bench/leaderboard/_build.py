@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from saw_bench.core.files import write_bytes_atomic
-from saw_bench.harness.statistics import bootstrap_ci
 from saw_bench.leaderboard._findings import (
     INSENSITIVE,
     findings,
+    interval,
     is_default_static,
     mde_of,
     outcome,
     paired,
+    rounded,
     sensitivity_checks,
     sensitivity_label,
     setting_key,
@@ -115,8 +116,8 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
 
 
 def _ci(values: Sequence[float]) -> dict[str, float]:
-    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
-    return {"mean": _round(mean), "low": _round(low), "high": _round(high)}
+    """Mean and interval of at least two values (a submission has at least MIN_SEEDS)."""
+    return interval(values)  # type: ignore[return-value]
 
 
 def _interval(values: Sequence[float | None]) -> dict[str, float] | None:
@@ -124,10 +125,6 @@ def _interval(values: Sequence[float | None]) -> dict[str, float] | None:
     if any(value is None for value in values):
         return None
     return _ci([value for value in values if value is not None])
-
-
-def _round(value: float) -> float:
-    return round(float(value), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _entry(path: Path, submission: Submission, root: Path) -> dict[str, Any]:
@@ -156,7 +153,7 @@ def _entry(path: Path, submission: Submission, root: Path) -> dict[str, Any]:
 
 
 def _optional_round(value: float | None) -> float | None:
-    return None if value is None else _round(value)
+    return None if value is None else rounded(value)
 
 
 def _comparisons(
@@ -187,13 +184,13 @@ def _comparisons(
                     "seeds": seeds,
                     "saw": saw.id,
                     "static": static.id,
-                    "saw_final_normalised": _round(saw_mean),
-                    "static_final_normalised": _round(static_mean),
+                    "saw_final_normalised": rounded(saw_mean),
+                    "static_final_normalised": rounded(static_mean),
                     "difference": difference,
                     "mde": mde_of(static, seeds),
                     "sensitivity": sensitivity_label(checks, static),
                     "relative_percent": (
-                        _round(100 * (saw_mean - static_mean) / static_mean)
+                        rounded(100 * (saw_mean - static_mean) / static_mean)
                         if static_mean > 0
                         else None
                     ),

@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from saw_bench.core import registry
-from saw_bench.harness.statistics import POWER, bootstrap_ci, minimum_detectable_effect
+from saw_bench.harness.statistics import (
+    POWER,
+    bootstrap_ci,
+    first_reaching,
+    minimum_detectable_effect,
+)
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, Submission
 
@@ -47,8 +52,8 @@ def interval(values: Sequence[float]) -> dict[str, float | None]:
     """Mean and 95% bootstrap interval; one value has no interval (low and high None)."""
     mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
     if math.isnan(low):
-        return {"mean": _round(mean), "low": None, "high": None}
-    return {"mean": _round(mean), "low": _round(low), "high": _round(high)}
+        return {"mean": rounded(mean), "low": None, "high": None}
+    return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
 
 
 def outcome(difference: dict[str, float]) -> str:
@@ -60,7 +65,8 @@ def outcome(difference: dict[str, float]) -> str:
     return "tie"
 
 
-def _round(value: float) -> float:
+def rounded(value: float) -> float:
+    """6 decimals, and -0.0 as 0.0: every number the leaderboard files show."""
     return round(float(value), 6) + 0.0
 
 
@@ -95,7 +101,7 @@ def mde_of(static: Submission, seeds: Sequence[int]) -> float | None:
     """Minimum detectable effect at ``len(seeds)`` seeds from static's spread on those seeds."""
     values = [run.final_normalised for run in static.runs if run.seed in set(seeds)]
     mde = minimum_detectable_effect(values, seeds=len(seeds), confidence=CONFIDENCE, power=POWER)
-    return None if math.isnan(mde) else _round(mde)
+    return None if math.isnan(mde) else rounded(mde)
 
 
 # ---------------------------------------------------------------------- sensitivity
@@ -196,9 +202,9 @@ def task_settings(env_id: str) -> str:
 def _steps_to_threshold(submission: Submission, threshold: float) -> dict[str, Any]:
     steps = []
     for run in submission.runs:
-        hit = next((p.step for p in run.curve if p.normalised >= threshold), None)
+        hit = first_reaching([point.normalised for point in run.curve], threshold)
         if hit is not None:
-            steps.append(float(hit))
+            steps.append(float(run.curve[hit].step))
     summary: dict[str, Any] = {"reached": len(steps), "of": len(submission.runs)}
     summary["steps"] = interval(steps) if steps else None
     return summary
@@ -224,7 +230,7 @@ def _weight_curves(submission: Submission, seed: int, root: Path) -> dict[str, A
     ) if len(steps) > MAX_WEIGHT_POINTS else list(range(len(steps)))  # fmt: skip
     return {
         "steps": [steps[i] for i in keep],
-        "weights": {name: [_round(values[i]) for i in keep] for name, values in weights.items()},
+        "weights": {name: [rounded(values[i]) for i in keep] for name, values in weights.items()},
     }
 
 
@@ -279,7 +285,7 @@ def findings(
                 "mde": comparison["mde"],
                 "outcome": comparison["outcome"],
                 "sensitivity": comparison["sensitivity"],
-                "threshold": _round(threshold),
+                "threshold": rounded(threshold),
                 "steps_to_threshold": {
                     "saw": _steps_to_threshold(saw, threshold),
                     "static": _steps_to_threshold(static, threshold),
@@ -330,7 +336,8 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
         names = groups[key]
         parts.append(f"{verb} in {len(names)}" + (f" ({', '.join(names)})" if names else ""))
     resolved = [r for r in rows if r["mde"] is not None]
-    below = [r for r in resolved if abs(r["difference"]["mean"]) < r["mde"]]
+    ties = [r for r in resolved if r["outcome"] == "tie"]
+    below = [r for r in ties if abs(r["difference"]["mean"]) < r["mde"]]
     insensitive = [r for r in rows if r["sensitivity"] == INSENSITIVE]
     text = (
         f"Over {len(rows)} paired comparison(s) of the final normalised held-out score, SAW "
@@ -338,10 +345,10 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
         + " against static weights (a win or a loss needs the 95% interval of the per-seed "
         "difference to exclude 0)."
     )
-    if resolved:
+    if ties:
         text += (
-            f" In {len(below)} of {len(resolved)} the observed difference is smaller than the "
-            "minimum detectable effect (80% power), so a tie there does not show the agents "
+            f" In {len(below)} of the {len(ties)} tie(s) the observed difference is smaller than "
+            "the minimum detectable effect (80% power), so such a tie does not show the agents "
             "are equal."
         )
     if insensitive:
