@@ -59,7 +59,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
 RUN_FLAGS = (
     "task", "weighting", "estimator", "steps", "seed", "model", "device", "dtype", "threads",
     "prompts_per_step", "group_size", "max_new_tokens", "temperature", "learning_rate",
-    "kl_coef", "eval_every", "eval_items", "checkpoint_every",
+    "kl_coef", "eval_every", "eval_items", "checkpoint_every", "backend",
 )  # fmt: skip
 
 
@@ -129,9 +129,15 @@ def sweep_command(args: argparse.Namespace) -> str:
         spec.train["steps"] = args.steps
     if args.model is not None:
         spec.train["model"] = args.model
+    if args.backend is not None:
+        spec.train["backend"] = args.backend
     spec.train.update(parse_settings(args.set))
     out = Path(args.out) if args.out else Path("sweeps") / time.strftime("sweep-%Y%m%d-%H%M%S")
-    folder = sweep(spec, out, log=lambda message: print(message, flush=True))
+    resources = {"num_cpus": args.ray_cpus, "num_gpus": args.ray_gpus}
+    folder = sweep(
+        spec, out, log=lambda message: print(message, flush=True), ray_address=args.ray,
+        ray_resources={key: value for key, value in resources.items() if value is not None},
+    )  # fmt: skip
     from saw_bench.harness.report import compare_command
 
     return compare_command([str(folder)], csv=None, png=None, threshold=0.9)
@@ -208,6 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--steps", type=int, help="training steps of every run")
     sweep.add_argument("--model", help="'tiny' (default) or a Hugging Face id or local path")
     sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
+    sweep.add_argument(
+        "--backend", help="training loop of every run: saw-bench (default) or trl",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--ray", metavar="ADDRESS",
+        help="run the grid points as tasks on a Ray cluster: its address, 'auto' (the cluster "
+        "this machine belongs to) or 'local' (start one here); needs pip install "
+        "'saw-bench[ray]'",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--ray-cpus", type=float, metavar="N", help="CPUs each run reserves on Ray (default 1)"
+    )
+    sweep.add_argument(
+        "--ray-gpus", type=float, metavar="N", help="GPUs each run reserves on Ray (default 0)"
+    )
     sweep.add_argument(
         "--set", action="append", metavar="KEY=VALUE",
         help="a training option of every run (python -m saw_bench config lists them)",

@@ -139,6 +139,8 @@ def sweep(
     out_dir: str | Path,
     *,
     log: Callable[[str], None] | None = None,
+    ray_address: str | None = None,
+    ray_resources: dict[str, float] | None = None,
 ) -> Path:
     """Run every grid point of ``spec`` in ``out_dir`` (resuming a previous sweep there).
 

@@ -50,6 +50,10 @@ class TrainConfig:
         None, "torch CPU threads (default: torch's choice); the count changes the numbers"
     )
     gradient_checkpointing: bool = option(False, "trade compute for memory on large models")
+    backend: str = option(
+        "saw-bench", "training loop: saw-bench (ours) or trl (TRL's GRPOTrainer, needs "
+        "pip install 'saw-bench[trl]')"
+    )
     fast_path: bool = option(
         True, "decode and train Llama-style models with saw-bench's own loop (false: HF "
         "generate and forward)"
@@ -111,12 +115,20 @@ class TrainConfig:
             raise SawBenchError(
                 f"unknown estimator {self.estimator!r}; choose one of {', '.join(ESTIMATORS)}"
             )
+        if self.backend not in BACKENDS:
+            raise SawBenchError(
+                f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
         if self.minibatches > self.prompts_per_step * self.group_size:
             raise SawBenchError(
                 f"minibatches ({self.minibatches}) exceeds the rollouts per step "
                 f"({self.prompts_per_step * self.group_size})"
             )
 
+
+#: The training loops a run can use: saw-bench's own trainer, or TRL's GRPOTrainer with the
+#: agent plugged in (:mod:`saw_bench.integrations.trl`).
+BACKENDS = ("saw-bench", "trl")
 
 OPTION_TYPES = typing.get_type_hints(TrainConfig)
 OPTION_NAMES = tuple(entry.name for entry in dataclasses.fields(TrainConfig))
