@@ -22,9 +22,10 @@ LAYERS = {
     "weighting": 1,
     "policy": 2,
     "training": 3,
-    "harness": 4,
-    "leaderboard": 5,
-    "top": 6,
+    "integrations": 4,
+    "harness": 5,
+    "leaderboard": 6,
+    "top": 7,
 }
 
 

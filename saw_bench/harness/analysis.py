@@ -78,10 +78,12 @@ class Group:
     agent_options: dict[str, Any]
     priorities: tuple[float, ...] | None
     runs: list[Run]
+    backend: str = "saw-bench"
 
     @property
     def label(self) -> str:
-        """Agent name, its options and priorities, e.g. ``static{weights=[1, 2]} p=[2, 1]``."""
+        """Agent name, its options and priorities, and the backend when it is not saw-bench's
+        own, e.g. ``static{weights=[1, 2]} p=[2, 1]`` or ``saw [trl]``."""
         text = self.agent
         if self.agent_options:
             text += (
@@ -94,6 +96,8 @@ class Group:
             )
         if self.priorities is not None:
             text += " p=[" + ", ".join(f"{p:g}" for p in self.priorities) + "]"
+        if self.backend != "saw-bench":
+            text += f" [{self.backend}]"
         return text
 
     @property
@@ -286,6 +290,7 @@ def compare(
             members[0].agent_options,
             members[0].priorities,
             members,
+            members[0].backend,
         )
         for members in grouped.values()
     ]
@@ -425,13 +430,14 @@ def _columns(name: str, interval: tuple[float, float, float]) -> dict[str, float
 
 
 def _reference(group: Group, groups: Sequence[Group]) -> Group | None:
-    """The static group (default options) with the same task, estimator and priorities."""
+    """The static group (default options) with the same task, estimator, priorities and
+    backend."""
     for candidate in groups:
         if (
             candidate.agent == "static"
             and not candidate.agent_options
-            and (candidate.task_id, candidate.estimator, candidate.priorities)
-            == (group.task_id, group.estimator, group.priorities)
+            and (candidate.task_id, candidate.estimator, candidate.priorities, candidate.backend)
+            == (group.task_id, group.estimator, group.priorities, group.backend)
         ):
             return candidate
     return None

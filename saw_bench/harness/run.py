@@ -50,15 +50,23 @@ def train(
                 f"resume continues a run with the options in its config.json; only steps "
                 f"applies, but got {', '.join(sorted(options))} (start a new run to change them)"
             )
-        trainer = Trainer.resume(Path(resume), steps=steps, progress=progress, log_every=log_every)
+        backend = saved_backend(Path(resume))
+        trainer = trainer_class(backend).resume(
+            Path(resume), steps=steps, progress=progress, log_every=log_every
+        )
     else:
         check_option_names(options, what="training option")
         config = TrainConfig(
             task=task, weighting=weighting, estimator=estimator, steps=steps, seed=seed,
             model=model, **options,
         )  # fmt: skip
-        trainer = Trainer.create(config, out_dir=out_dir, progress=progress, log_every=log_every)
+        config.validate()  # an unknown backend is named before anything loads
+        trainer = trainer_class(config.backend).create(
+            config, out_dir=out_dir, progress=progress, log_every=log_every
+        )
     run_dir = trainer.run()
+    if not getattr(trainer, "is_main_process", True):
+        return run_dir  # another process of a multi-process TRL run writes the files
     write_summary(trainer)
     if plot:
         try:
@@ -66,6 +74,28 @@ def train(
         except (SawBenchError, OSError) as error:  # the run itself is complete
             print(f"warning: no curves.png for {run_dir}: {error}", file=sys.stderr)
     return run_dir
+
+
+def trainer_class(backend: str) -> type[Trainer]:
+    """The trainer of a backend: saw-bench's own, or TRL's GRPOTrainer with the agent."""
+    if backend != "trl":
+        return Trainer
+    try:
+        from saw_bench.integrations.trl_backend import TrlTrainer
+    except ImportError as error:
+        raise SawBenchError(
+            f"backend 'trl' needs TRL 1.16: pip install 'saw-bench[trl]' ({error})"
+        ) from None
+    return TrlTrainer  # type: ignore[return-value]  # the same surface as Trainer
+
+
+def saved_backend(run_dir: Path) -> str:
+    """The backend a run folder was trained with (runs from before backends: saw-bench)."""
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
+    saved = read_json(config_path).get("train")
+    return saved.get("backend", "saw-bench") if isinstance(saved, dict) else "saw-bench"
 
 
 def write_summary(trainer: Trainer) -> dict[str, Any]:

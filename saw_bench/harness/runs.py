@@ -51,6 +51,7 @@ class Run:
     objectives: tuple[Objective, ...]
     evaluations: pd.DataFrame
     metrics: pd.DataFrame
+    backend: str = "saw-bench"  # the training loop (config.json train.backend)
 
     @property
     def objective_names(self) -> list[str]:
@@ -59,7 +60,7 @@ class Run:
     @property
     def group_key(self) -> tuple[Any, ...]:
         options = json.dumps(self.agent_options, sort_keys=True)
-        return (self.task_id, self.estimator, self.agent, options, self.priorities)
+        return (self.task_id, self.estimator, self.agent, options, self.priorities, self.backend)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def load_run(folder: str | Path, finished: bool = True) -> Run:
         objectives=objectives,
         evaluations=evaluations,
         metrics=metrics,
+        backend=str(train.get("backend", "saw-bench")),
     )
 
 

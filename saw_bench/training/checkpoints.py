@@ -85,6 +85,17 @@ def load_checkpoint(
     return progress
 
 
+def latest_trl_checkpoint(run_dir: Path) -> Path | None:
+    """The newest ``trl/checkpoint-<step>`` folder of a run trained by the TRL backend (a
+    Hugging Face model folder with TRL's trainer state), or None."""
+    found = []
+    for folder in (Path(run_dir) / "trl").glob("checkpoint-*"):
+        step = folder.name.removeprefix("checkpoint-")
+        if step.isdigit() and folder.is_dir():
+            found.append((int(step), folder))
+    return max(found)[1] if found else None
+
+
 def _numpy_state_to_plain(state: tuple[Any, ...]) -> tuple[Any, ...]:
     name, keys, position, has_gauss, cached_gaussian = state
     return name, keys.tolist(), int(position), int(has_gauss), float(cached_gaussian)

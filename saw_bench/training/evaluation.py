@@ -20,6 +20,7 @@ from saw_bench.core.files import read_json
 from saw_bench.core.scores import normalised_aggregate
 from saw_bench.core.task import Item, TextTask
 from saw_bench.policy import Policy, answer_items, load_policy
+from saw_bench.training.checkpoints import latest_trl_checkpoint
 from saw_bench.training.rollouts import generate_rollouts
 from saw_bench.training.scoring import check_rewards
 
@@ -31,7 +32,18 @@ def resolve_model(model: str) -> tuple[str, dict[str, Any] | None]:
     checkpoint = folder / "checkpoint" / "model"
     if folder.is_dir() and checkpoint.is_dir() and config_path.is_file():
         return str(checkpoint), read_json(config_path)
+    trl_checkpoint = latest_trl_checkpoint(folder) if config_path.is_file() else None
+    if trl_checkpoint is not None:  # a run of the TRL backend
+        return str(trl_checkpoint), read_json(config_path)
     return model, None
+
+
+def held_out_items(task: TextTask, count: int) -> list[Item]:
+    """The first ``count`` test items, evenly strided over the test split (what a run's
+    held-out evaluations answer)."""
+    test_items = list(task.split("test"))
+    stride = max(1, len(test_items) // count)
+    return test_items[::stride][:count]
 
 
 def held_out_row(
@@ -96,10 +108,7 @@ def evaluate_policy(
         max_new_tokens = train_options.get("max_new_tokens", 96)
     task_id = registry.resolve(task)
     text_task = registry.load_task(task_id, **(task_kwargs or {}))
-    test_items = list(text_task.split("test"))
-    if items is not None and items < len(test_items):
-        stride = max(1, len(test_items) // items)
-        test_items = test_items[::stride][:items]
+    test_items = held_out_items(text_task, items) if items else list(text_task.split("test"))
     if not test_items:
         raise SawBenchError(f"task {task_id} has an empty test split")
     policy = load_policy(

@@ -41,7 +41,7 @@ from saw_bench.policy import load_policy
 from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
 from saw_bench.training.config import TrainConfig, check_option_names
 from saw_bench.training.estimators import ESTIMATORS
-from saw_bench.training.evaluation import held_out_row
+from saw_bench.training.evaluation import held_out_items, held_out_row
 from saw_bench.training.provenance import resolved_config
 from saw_bench.training.record import Progress, check_log_every, objective_stats
 from saw_bench.training.rollouts import (
@@ -119,9 +119,7 @@ class Trainer:
         self.elapsed_seconds = 0.0
         self.tokens_total = 0
         self.train_items = list(self.task.split("train"))
-        test_items = list(self.task.split("test"))
-        stride = max(1, len(test_items) // config.eval_items)
-        self.eval_items = test_items[::stride][: config.eval_items]
+        self.eval_items = held_out_items(self.task, config.eval_items)
         if not self.train_items or not self.eval_items:
             raise SawBenchError(f"task {config.task!r} needs non-empty train and test splits")
 

@@ -1,0 +1,10 @@
+"""saw-bench inside other training engines.
+
+- :mod:`saw_bench.integrations.trl`: any weighting agent inside TRL's ``GRPOTrainer``
+  (``SawGRPOTrainer``) and adapters from a saw-bench task to a TRL dataset and reward
+  functions (``pip install 'saw-bench[trl]'``).
+- :mod:`saw_bench.integrations.trl_backend`: ``backend = "trl"`` of ``saw_bench.train``: the
+  same run folder as saw-bench's own trainer, trained by TRL.
+
+Nothing here is imported by ``import saw_bench``: the engines are optional extras.
+"""
