@@ -94,7 +94,9 @@ class TrlTrainer:
                 "(use backend 'saw-bench' for several)"
             )
         self.config, self.run_dir, self.log_every = config, run_dir, log_every
-        state = PartialState()
+        # on CPU, accelerate forms the gloo group of a multi-process launch only when asked
+        # (as TrainingArguments(use_cpu=True) does); unasked, every process is the main one
+        state = PartialState(cpu=config.device == "cpu" or not torch.cuda.is_available())
         self.process_index, self.processes = state.process_index, state.num_processes
         self.is_main_process = state.is_main_process
         rollouts = config.prompts_per_step * config.group_size
@@ -255,6 +257,7 @@ class TrlTrainer:
     def _on_weights(self, weighed: WeighedPass) -> None:
         self._passes[weighed.step] = weighed
         if self.processes > 1:
+            (self.run_dir / "ranks").mkdir(exist_ok=True)
             append_jsonl(
                 self.run_dir / "ranks" / f"rank-{self.process_index}.jsonl",
                 {"step": weighed.step + 1, "weights": weighed.weights.tolist(),
