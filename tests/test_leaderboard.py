@@ -606,3 +606,20 @@ def test_verdict_lead_follows_wins_losses_and_ties(outcomes, lead):
     wins, losses = outcomes.count("saw"), outcomes.count("static")
     ties = len(outcomes) - wins - losses
     assert f"better in {wins}, worse in {losses} and not distinguishable in {ties}" in text
+
+
+def test_runs_of_the_trl_backend_are_submitted_apart_and_labelled(tmp_path):
+    """A TRL-backend configuration is its own submission, verified like any other, and its
+    rows say which engine trained it."""
+    for backend in ("saw-bench", "trl"):
+        for seed in SEEDS:
+            write_run(tmp_path / "runs" / f"{backend}-{seed}", agent="saw", seed=seed,
+                      train_changes={"backend": backend})  # fmt: skip
+    written = submit(tmp_path / "runs", "Engines", "tests", out_root=tmp_path / "lb/submissions")
+    assert len(written) == 2
+    assert build(tmp_path / "lb") == []
+    entries = json.loads((tmp_path / "lb/leaderboard.json").read_text())["tasks"][0]["entries"]
+    assert sorted(entry["backend"] for entry in entries) == ["saw-bench", "trl"]
+    assert all(entry["status"] == "verified" for entry in entries)
+    table = (tmp_path / "lb/LEADERBOARD.md").read_text()
+    assert table.count("saw [trl]") == 1

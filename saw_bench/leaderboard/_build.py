@@ -140,6 +140,7 @@ def _entry(path: Path, submission: Submission, root: Path) -> dict[str, Any]:
         "agent_kwargs": submission.agent.kwargs,
         "priorities": submission.agent.priorities,
         "estimator": submission.estimator,
+        "backend": submission.train.get("backend", "saw-bench"),
         "model": submission.model.name,
         "model_revision": submission.model.revision,
         "steps": max(run.steps for run in runs),

@@ -123,6 +123,8 @@ def _agent_text(entry: dict[str, Any]) -> str:
         text += " " + canonical_json(entry["agent_kwargs"])
     if entry["priorities"] is not None:
         text += " p=" + canonical_json(entry["priorities"])
+    if entry["backend"] != "saw-bench":  # trained by another engine (trl)
+        text += f" [{entry['backend']}]"
     return text
 
 
@@ -194,6 +196,7 @@ def csv_table(data: dict[str, Any]) -> str:
                     None if entry["priorities"] is None else canonical_json(entry["priorities"])
                 ),
                 "estimator": entry["estimator"],
+                "backend": entry["backend"],
                 "model": entry["model"],
                 "model_revision": entry["model_revision"],
                 "steps": entry["steps"],

@@ -1,7 +1,7 @@
 """Building submissions from finished runs on disk.
 
 Runs are grouped by configuration (task, estimator, agent with its options and priorities,
-model); each group becomes one submission and needs at least MIN_SEEDS seeds whose other
+model, training backend); each group becomes one submission and needs at least MIN_SEEDS seeds whose other
 training options are identical. A submission is ``verified`` when every run folder is complete
 (all four run files, every step, a final evaluation): its run files are then copied to
 ``<leaderboard>/runs/<task>/<id>/seed-<n>/`` and their sha256 recorded, so ``validate`` can
@@ -143,13 +143,15 @@ def _group_key(run: Run) -> str:
             run.priorities,
             model.get("name"),
             model.get("revision"),
+            run.backend,
         ]
     )
 
 
 def _describe(run: Run) -> str:
     options = f" {canonical_json(run.agent_options)}" if run.agent_options else ""
-    return f"{run.task_id} {run.estimator} {run.agent}{options}"
+    engine = f" [{run.backend}]" if run.backend != "saw-bench" else ""
+    return f"{run.task_id} {run.estimator} {run.agent}{options}{engine}"
 
 
 def _plan(
