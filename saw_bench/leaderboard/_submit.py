@@ -2,9 +2,9 @@
 
 Runs are grouped by configuration (task, estimator, agent with its options and priorities,
 model, training backend); each group becomes one submission and needs at least MIN_SEEDS seeds
-whose other training options are identical. A submission is ``verified`` when every run folder is complete
-(all four run files, every step, a final evaluation): its run files are then copied to
-``<leaderboard>/runs/<task>/<id>/seed-<n>/`` and their sha256 recorded, so ``validate`` can
+whose other training options are identical. A submission is ``verified`` when every run folder
+is complete (all four run files, every step, a final evaluation): its run files are then copied
+to ``<leaderboard>/runs/<task>/<id>/seed-<n>/`` and their sha256 recorded, so ``validate`` can
 recompute every number from them. Otherwise, or with ``copy_runs=False``, it is
 ``self-reported``.
 """
