@@ -118,8 +118,11 @@ class TrlTrainer:
             raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
         torch.manual_seed(config.seed)
         policy_task = registry.resolve(config.task) if config.model == "tiny" else None
+        device = config.device
+        if device in ("auto", "cuda") and state.device.type == "cuda":
+            device = str(state.device)  # under accelerate launch: this process's own GPU
         self.policy = load_policy(
-            config.model, task=policy_task, device=config.device, dtype=config.dtype,
+            config.model, task=policy_task, device=device, dtype=config.dtype,
             gradient_checkpointing=config.gradient_checkpointing, progress=self.progress,
             fast=config.fast_path,
         )  # fmt: skip
