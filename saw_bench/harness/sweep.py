@@ -1,16 +1,29 @@
-"""Sweeps: a grid of runs (tasks x estimators x weighting agents x seeds) on one machine.
+"""Sweeps: a grid of runs (tasks x estimators x weighting agents x seeds), on this machine or
+on a Ray cluster.
 
 A sweep folder holds ``sweep.json`` (the grid, and each run's id, folder and status) and one run
-folder per grid point under ``runs/``. Runs execute in ``workers`` parallel processes, each with
-``cores / workers`` torch threads. The sweep is resumable: a finished run (its ``summary.json``
-reached the target step) is skipped, a started one continues from its last checkpoint, so a
-killed sweep started again with the same folder picks up where it stopped.
+folder per grid point under ``runs/``. The sweep is resumable: a finished run (its
+``summary.json`` reached the target step) is skipped, a started one continues from its last
+checkpoint, so a killed sweep started again with the same folder picks up where it stopped.
 
-The tiny embedded policy of each task is built once, before the workers start, instead of by
-every worker at the same time.
+Two engines run the grid points, both through :func:`run_one`, and the index is updated as
+each run ends:
 
-Beyond one machine, run the grid points on a cluster engine (for example Ray) by calling
-:func:`run_one` with one entry of :meth:`SweepSpec.runs` per job.
+- locally (the default): ``workers`` parallel processes, each with ``cores / workers`` torch
+  threads;
+- on Ray (``ray_address``, ``sweep --ray``): one Ray task per unfinished run, reserving
+  ``num_cpus`` CPUs (torch threads alike) and ``num_gpus`` GPUs (see
+  :class:`~saw_bench.harness._ray.RayExecutor`). The sweep folder must be on a filesystem
+  that every node sees at the same path (NFS or similar): the tasks write their run folders
+  there, and a run that a node started resumes from that folder on any other node. Every node
+  needs saw-bench installed, and a model given as a local path at that path.
+
+The engine is not part of the grid: a sweep started locally may be resumed on Ray, and back.
+
+The tiny embedded policy of each task is built once, on this machine, before the runs start,
+instead of by every worker at the same time. On a multi-node cluster each other node builds its
+own copy in its cache on first use (concurrent builds are safe); set ``SAW_BENCH_CACHE`` to a
+shared folder on every node to build it only once.
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ from typing import Any
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_toml, write_json_atomic
+from saw_bench.harness._ray import RayExecutor, task_resources
 
 INDEX = "sweep.json"
 SPEC_KEYS = ("tasks", "estimators", "weightings", "seeds", "workers", "train")
@@ -144,10 +158,17 @@ def sweep(
 ) -> Path:
     """Run every grid point of ``spec`` in ``out_dir`` (resuming a previous sweep there).
 
+    ``ray_address`` runs the grid points as tasks on Ray instead of local processes: "local"
+    (a Ray started here for the sweep), "auto" or a cluster's address ("host:port",
+    "ray://host:port"); ``ray_resources`` is what each run reserves there (``num_cpus``,
+    default 1; ``num_gpus``, default 0).
+
     Returns the sweep folder. Failed runs are recorded in ``sweep.json`` with their error and do
     not stop the others; :class:`SawBenchError` is raised at the end when any run failed.
     """
     spec.validate()
+    if ray_address is not None:
+        task_resources(ray_resources)  # Ray installed and the resources valid, before any file
     out_dir = Path(out_dir)
     log = log or (lambda message: None)
     index_path = out_dir / INDEX
@@ -167,58 +188,34 @@ def sweep(
     out_dir.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         entry["status"] = run_status(out_dir / entry["path"], entry["train"])
-    _write_index(index_path, spec, entries)
+    index = _Index(out_dir, spec, entries, log)
+    index.write()
 
     todo = [entry for entry in entries if entry["status"] != "finished"]
     log(f"sweep {out_dir}: {len(entries)} runs, {len(entries) - len(todo)} already finished")
     if not todo:
         return out_dir
-    _prepare_models(todo, log)
-
-    workers = min(spec.resolved_workers(), len(todo))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
-    ) as pool:
+    if ray_address is None:
+        pool = _local_pool(spec.resolved_workers(), len(todo))
+    else:
+        pool = RayExecutor(ray_address, ray_resources)
+        log(f"ray: {len(todo)} runs as tasks on {pool.capacity()}")
+    with pool:
+        _prepare_models(todo, log)
         futures = {
             pool.submit(run_one, entry["train"], str(out_dir / entry["path"])): entry
             for entry in todo
         }
-        for entry in todo:
-            entry["status"] = "scheduled"  # running or waiting for a worker
-        _write_index(index_path, spec, entries)
-        done = len(entries) - len(todo)
+        index.scheduled(todo)
         try:
             for future in concurrent.futures.as_completed(futures):
-                entry = futures[future]
-                done += 1
-                try:
-                    future.result()
-                except Exception as error:  # noqa: BLE001 - recorded, the other runs go on
-                    entry.update(status="failed", error=f"{type(error).__name__}: {error}")
-                    log(f"[{done}/{len(entries)}] FAILED {entry['id']}: {entry['error']}")
-                else:
-                    entry["status"] = "finished"
-                    entry.pop("error", None)
-                    minutes = (time.perf_counter() - started) / 60
-                    log(f"[{done}/{len(entries)}] finished {entry['id']} ({minutes:.1f} min)")
-                _write_index(index_path, spec, entries)
+                index.record(futures[future], future.exception())
         except KeyboardInterrupt:
             log("interrupted: running runs stop after their current step with a checkpoint")
             pool.shutdown(wait=True, cancel_futures=True)
-            for entry in entries:
-                if entry["status"] == "scheduled":
-                    entry["status"] = run_status(out_dir / entry["path"], entry["train"])
-            _write_index(index_path, spec, entries)
+            index.interrupted()
             raise
-    failed = [entry["id"] for entry in entries if entry["status"] == "failed"]
-    if failed:
-        raise SawBenchError(
-            f"{len(failed)} of {len(entries)} runs failed ({', '.join(failed)}); see "
-            f"{index_path}; run the sweep again to retry them"
-        )
+    index.raise_failures()
     return out_dir
 
 
@@ -259,6 +256,17 @@ def _prepare_models(entries: Sequence[dict[str, Any]], log: Callable[[str], None
         prepare(task, progress=False)
 
 
+def _local_pool(workers: int, runs: int) -> concurrent.futures.ProcessPoolExecutor:
+    """``workers`` processes (at most one per run), sharing this machine's cores as torch
+    threads."""
+    workers = min(workers, runs)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker, initargs=(threads,),
+    )  # fmt: skip
+
+
 def _init_worker(threads: int) -> None:
     """Idle workers ignore Ctrl-C; a running trainer installs its own handler, which stops
     after the current step with a checkpoint (see :meth:`saw_bench.training.Trainer.run`)."""
@@ -268,14 +276,61 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+class _Index:
+    """``sweep.json`` and the log kept up to date as runs end, whichever engine runs them."""
+
+    def __init__(
+        self, out_dir: Path, spec: SweepSpec, entries: list[dict[str, Any]],
+        log: Callable[[str], None],
+    ) -> None:  # fmt: skip
+        self.out_dir, self.spec, self.entries, self.log = out_dir, spec, entries, log
+        self.path = out_dir / INDEX
+        self.ended = sum(entry["status"] == "finished" for entry in entries)
+        self.started = time.perf_counter()  # again when the runs are handed to the engine
+
+    def write(self) -> None:
+        write_json_atomic(self.path, {"spec": _spec_dict(self.spec), "runs": self.entries})
+
+    def scheduled(self, todo: list[dict[str, Any]]) -> None:
+        for entry in todo:
+            entry["status"] = "scheduled"  # running or waiting for a worker
+        self.started = time.perf_counter()
+        self.write()
+
+    def record(self, entry: dict[str, Any], error: BaseException | None) -> None:
+        """One run ended: ``finished``, or ``failed`` with ``error`` (the others go on)."""
+        self.ended += 1
+        count = f"[{self.ended}/{len(self.entries)}]"
+        if error is None:
+            entry["status"] = "finished"
+            entry.pop("error", None)
+            minutes = (time.perf_counter() - self.started) / 60
+            self.log(f"{count} finished {entry['id']} ({minutes:.1f} min)")
+        else:
+            entry.update(status="failed", error=f"{type(error).__name__}: {error}")
+            self.log(f"{count} FAILED {entry['id']}: {entry['error']}")
+        self.write()
+
+    def interrupted(self) -> None:
+        """After the engine stopped: each unfinished run as its folder now shows it."""
+        for entry in self.entries:
+            if entry["status"] == "scheduled":
+                entry["status"] = run_status(self.out_dir / entry["path"], entry["train"])
+        self.write()
+
+    def raise_failures(self) -> None:
+        failed = [entry["id"] for entry in self.entries if entry["status"] == "failed"]
+        if failed:
+            raise SawBenchError(
+                f"{len(failed)} of {len(self.entries)} runs failed ({', '.join(failed)}); see "
+                f"{self.path}; run the sweep again to retry them"
+            )
+
+
 def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(spec), sort_keys=True))
 
 
 def _grid(spec: dict[str, Any]) -> dict[str, Any]:
-    """What decides the runs' results (the worker count does not)."""
+    """What decides the runs' results (not the worker count, nor the engine that ran them)."""
     return {key: value for key, value in spec.items() if key != "workers"}
-
-
-def _write_index(path: Path, spec: SweepSpec, entries: list[dict[str, Any]]) -> None:
-    write_json_atomic(path, {"spec": _spec_dict(spec), "runs": entries})
