@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 import pytest
-from leaderboard_runs import EVAL_STEPS, expected_final_normalised, scores, write_run
+from leaderboard_runs import EVAL_STEPS, STEPS, expected_final_normalised, scores, write_run
 from scipy import stats
 
 from saw_bench.harness.statistics import minimum_detectable_effect, student_t_quantile
@@ -170,7 +170,7 @@ def test_findings_row_has_difference_thresholds_ablations_and_weights(sensitive_
                              "weights": {"format": [0.4, 0.6, 0.8, 1.0],
                                          "correctness": [1.6, 1.4, 1.2, 1.0]}}  # fmt: skip
     assert curves["static"]["weights"]["format"] == [1.0] * 4
-    assert "won in 1 (saw/ToolCall-Synth-v0 GRPO)" in findings["summary"]
+    assert f"won in 1 (saw/ToolCall-Synth-v0 GRPO {STEPS} steps)" in findings["summary"]
     page = (sensitive_board / "FINDINGS.md").read_text()
     assert (
         "| saw/ToolCall-Synth-v0 | GRPO | mgda | 3 | -0.025 [-0.025, -0.025] | worse than SAW |"

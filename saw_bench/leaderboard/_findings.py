@@ -330,7 +330,9 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
         )
     groups: dict[str, list[str]] = {"saw": [], "tie": [], "static": []}
     for row in rows:
-        groups[row["outcome"]].append(f"{row['env_id']} {row['estimator'].upper()}")
+        groups[row["outcome"]].append(
+            f"{row['env_id']} {row['estimator'].upper()} {row['steps']} steps"
+        )
     parts = []
     for key, verb in (("saw", "won"), ("tie", "tied"), ("static", "lost")):
         names = groups[key]
