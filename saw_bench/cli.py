@@ -108,7 +108,18 @@ def run_command(args: argparse.Namespace) -> str:
         flags = {name: getattr(args, name) for name in RUN_FLAGS}
         options.update({key: value for key, value in flags.items() if value is not None})
         run_dir = train(out_dir=args.out, progress=True, log_every=args.log_every, **options)
+    rank = _launched_rank()
+    if rank:  # another process of `accelerate launch`: the main one writes and prints the summary
+        return f"run folder: {run_dir} (process {rank} of a multi-process run)"
     return summary_table(run_dir)
+
+
+def _launched_rank() -> int:
+    """This process's rank in a torch.distributed group (0 when there is none)."""
+    import torch.distributed as distributed
+
+    initialized = distributed.is_available() and distributed.is_initialized()
+    return distributed.get_rank() if initialized else 0
 
 
 def sweep_command(args: argparse.Namespace) -> str:
