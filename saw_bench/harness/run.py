@@ -20,6 +20,7 @@ from saw_bench.harness.plots import plot_run
 from saw_bench.harness.statistics import normalised_auc
 from saw_bench.training import TrainConfig, Trainer
 from saw_bench.training.config import check_option_names
+from saw_bench.training.trainer import saved_config
 
 
 def train(
@@ -50,7 +51,7 @@ def train(
                 f"resume continues a run with the options in its config.json; only steps "
                 f"applies, but got {', '.join(sorted(options))} (start a new run to change them)"
             )
-        backend = saved_backend(Path(resume))
+        backend = saved_config(Path(resume)).backend  # runs from before backends: saw-bench
         trainer = trainer_class(backend).resume(
             Path(resume), steps=steps, progress=progress, log_every=log_every
         )
@@ -87,15 +88,6 @@ def trainer_class(backend: str) -> type[Trainer]:
             f"backend 'trl' needs TRL 1.16: pip install 'saw-bench[trl]' ({error})"
         ) from None
     return TrlTrainer  # type: ignore[return-value]  # the same surface as Trainer
-
-
-def saved_backend(run_dir: Path) -> str:
-    """The backend a run folder was trained with (runs from before backends: saw-bench)."""
-    config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
-    saved = read_json(config_path).get("train")
-    return saved.get("backend", "saw-bench") if isinstance(saved, dict) else "saw-bench"
 
 
 def write_summary(trainer: Trainer) -> dict[str, Any]:

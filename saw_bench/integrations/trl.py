@@ -96,13 +96,18 @@ def build_agent(weighting: str | WeightingAgent, **weighting_kwargs: Any) -> Wei
         weighting if isinstance(weighting, WeightingAgent)
         else make_agent(weighting, **weighting_kwargs)
     )  # fmt: skip
+    check_batch_agent(agent)
+    return agent
+
+
+def check_batch_agent(agent: WeightingAgent) -> None:
+    """A SawBenchError for an agent that needs per-objective gradients (TRL has none)."""
     if agent.needs_gramian:
         raise SawBenchError(
             f"weighting agent {agent.name!r} needs one policy gradient per objective, which "
             f"TRL's GRPOTrainer does not expose; inside TRL use one of "
             f"{', '.join(batch_agents())} (or saw-bench's own trainer, backend 'saw-bench')"
         )
-    return agent
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ class SawGRPOTrainer(trl.GRPOTrainer):
         self.last_pass: WeighedPass | None = None
 
     # ------------------------------------------------------------------ the override point
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # noqa: ANN001
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         started = time.perf_counter()
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         if not self.model.training:  # held-out passes keep the training weights
@@ -202,7 +207,7 @@ class SawGRPOTrainer(trl.GRPOTrainer):
         return rewards
 
     # ------------------------------------------------------------------ checkpoints
-    def _save_checkpoint(self, model, trial):  # noqa: ANN001
+    def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
             folder = os.path.join(
@@ -216,7 +221,7 @@ class SawGRPOTrainer(trl.GRPOTrainer):
             with open(os.path.join(folder, AGENT_STATE_FILE), "w") as handle:
                 json.dump(state, handle)
 
-    def _load_optimizer_and_scheduler(self, checkpoint):  # noqa: ANN001
+    def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
         if checkpoint is None:
             return
@@ -328,6 +333,7 @@ __all__ = [
     "WeighedPass",
     "batch_agents",
     "build_agent",
+    "check_batch_agent",
     "task_dataset",
     "task_reward_functions",
     "trl_aggregation",

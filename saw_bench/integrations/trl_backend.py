@@ -50,11 +50,10 @@ from saw_bench.core.files import (
     truncate_jsonl,
     write_json_atomic,
 )
-from saw_bench.core.task import TextTask
 from saw_bench.integrations.trl import (
     SawGRPOTrainer,
     WeighedPass,
-    build_agent,
+    check_batch_agent,
     task_dataset,
     task_reward_functions,
     trl_aggregation,
@@ -62,12 +61,13 @@ from saw_bench.integrations.trl import (
 from saw_bench.policy import load_policy
 from saw_bench.policy._hf import quiet_transformers
 from saw_bench.training.checkpoints import latest_trl_checkpoint
-from saw_bench.training.config import TrainConfig, check_option_names
+from saw_bench.training.config import TrainConfig
 from saw_bench.training.evaluation import held_out_items, held_out_row
 from saw_bench.training.provenance import resolved_config
 from saw_bench.training.record import Progress, check_log_every, objective_stats
 from saw_bench.training.rollouts import derive_seed
 from saw_bench.training.stopping import StopRequests
+from saw_bench.training.trainer import new_run_dir, saved_config, task_and_agent
 
 #: Written into each TRL checkpoint beside the agent's state: what resuming the run needs.
 PROGRESS_FILE = "saw_bench_progress.json"
@@ -108,14 +108,8 @@ class TrlTrainer:
         self.progress = progress and self.is_main_process
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        try:
-            self.task: TextTask = registry.load_task(config.task, **config.task_kwargs)
-        except (TypeError, ValueError) as error:
-            raise SawBenchError(f"task {config.task!r}: {error}") from None
-        try:
-            self.agent = build_agent(config.weighting, **config.weighting_kwargs)
-        except (TypeError, ValueError) as error:
-            raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
+        self.task, self.agent = task_and_agent(config)
+        check_batch_agent(self.agent)
         torch.manual_seed(config.seed)
         policy_task = registry.resolve(config.task) if config.model == "tiny" else None
         device = config.device
@@ -175,16 +169,7 @@ class TrlTrainer:
     def create(
         cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
     ) -> TrlTrainer:
-        from saw_bench.training.trainer import default_run_dir
-
-        config.validate()
-        run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
-        if (run_dir / "config.json").exists():
-            raise SawBenchError(
-                f"{run_dir} already holds a run; pass resume={str(run_dir)!r} to continue it "
-                "or choose another out_dir"
-            )
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = new_run_dir(config, out_dir)
         trainer = cls(config, run_dir, progress, log_every)
         if trainer.is_main_process:
             write_json_atomic(run_dir / "config.json", trainer.resolved_config())
@@ -194,14 +179,7 @@ class TrlTrainer:
     def resume(
         cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1
     ) -> TrlTrainer:
-        saved = read_json(run_dir / "config.json").get("train")
-        if not isinstance(saved, dict):
-            raise SawBenchError(f"{run_dir / 'config.json'} has no 'train' table")
-        check_option_names(saved, str(run_dir / "config.json"))
-        config = TrainConfig(**saved)
-        if steps is not None:
-            config.steps = max(config.steps, steps)
-        trainer = cls(config, run_dir, progress, log_every)
+        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
         trainer.checkpoint = trainer.restore()
         return trainer
 
@@ -343,14 +321,14 @@ class _RecordingTrainer(SawGRPOTrainer):
         self.saw_run = run
         super().__init__(*args, **kwargs)
 
-    def _generate(self, prompts):  # noqa: ANN001
+    def _generate(self, prompts):
         started = time.perf_counter()
         try:
             return super()._generate(prompts)
         finally:
             self.saw_run._timing["generate"] = time.perf_counter() - started
 
-    def _save_checkpoint(self, model, trial):  # noqa: ANN001
+    def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
             write_json_atomic(
@@ -372,10 +350,10 @@ class _StepRecorder(_callback_base()):
     def __init__(self, run: TrlTrainer) -> None:
         self.run = run
 
-    def on_step_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+    def on_step_begin(self, args, state, control, **kwargs):
         self.run._timing = {"begin": time.perf_counter()}
 
-    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+    def on_step_end(self, args, state, control, **kwargs):
         self.run._timing["end"] = time.perf_counter()
         self.run.step = state.global_step
         stop = self.run._stop
@@ -384,7 +362,7 @@ class _StepRecorder(_callback_base()):
             control.should_training_stop = True
         return control
 
-    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+    def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs and state.global_step == self.run.step:
             self.run.record_step(logs)
 

@@ -64,6 +64,49 @@ def default_run_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{slug}-{config.estimator}-{config.weighting}-s{config.seed}-{stamp}"
 
 
+def new_run_dir(config: TrainConfig, out_dir: str | Path | None) -> Path:
+    """The folder of a new run (``out_dir``, or one named after the run under ``runs/``),
+    created; refused when it already holds a run."""
+    config.validate()
+    run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
+    if (run_dir / "config.json").exists():
+        raise SawBenchError(
+            f"{run_dir} already holds a run; pass resume={str(run_dir)!r} to continue it "
+            "or choose another out_dir"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
+    """The options a run was started with (its config.json), ``steps`` raising the target."""
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
+    saved = read_json(config_path).get("train")
+    if not isinstance(saved, dict):
+        raise SawBenchError(f"{config_path} has no 'train' table of training options")
+    check_option_names(saved, str(config_path))
+    config = TrainConfig(**saved)
+    if steps is not None:
+        config.steps = max(config.steps, steps)
+    return config
+
+
+def task_and_agent(config: TrainConfig) -> tuple[TextTask, WeightingAgent]:
+    """The run's task and weighting agent; bad options from a config file are one clear
+    error naming the task or agent."""
+    try:
+        task = registry.load_task(config.task, **config.task_kwargs)
+    except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
+        raise SawBenchError(f"task {config.task!r}: {error}") from None
+    try:
+        agent = make_agent(config.weighting, **config.weighting_kwargs)
+    except (TypeError, ValueError) as error:
+        raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
+    return task, agent
+
+
 class Trainer:
     """Holds a run's live state; build with :meth:`create` or :meth:`resume`, then :meth:`run`.
 
@@ -82,14 +125,7 @@ class Trainer:
         self.log_every = log_every
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        try:
-            self.task: TextTask = registry.load_task(config.task, **config.task_kwargs)
-        except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
-            raise SawBenchError(f"task {config.task!r}: {error}") from None
-        try:
-            self.agent: WeightingAgent = make_agent(config.weighting, **config.weighting_kwargs)
-        except (TypeError, ValueError) as error:
-            raise SawBenchError(f"weighting agent {config.weighting!r}: {error}") from None
+        self.task, self.agent = task_and_agent(config)
         self.estimate = ESTIMATORS[config.estimator][0]
         torch.manual_seed(config.seed)
         # task= picks the tiny policy built for this task; other models ignore the task
@@ -128,14 +164,7 @@ class Trainer:
     def create(
         cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
     ) -> Trainer:
-        config.validate()
-        run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
-        if (run_dir / "config.json").exists():
-            raise SawBenchError(
-                f"{run_dir} already holds a run; pass resume={str(run_dir)!r} to continue it "
-                "or choose another out_dir"
-            )
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = new_run_dir(config, out_dir)
         trainer = cls(config, run_dir, progress, log_every)
         write_json_atomic(run_dir / "config.json", trainer.resolved_config())
         return trainer
@@ -144,17 +173,7 @@ class Trainer:
     def resume(
         cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1
     ) -> Trainer:
-        config_path = run_dir / "config.json"
-        if not config_path.exists():
-            raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
-        saved = read_json(config_path).get("train")
-        if not isinstance(saved, dict):
-            raise SawBenchError(f"{config_path} has no 'train' table of training options")
-        check_option_names(saved, str(config_path))
-        config = TrainConfig(**saved)
-        if steps is not None:
-            config.steps = max(config.steps, steps)
-        trainer = cls(config, run_dir, progress, log_every)
+        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
         trainer.restore()
         return trainer
 
