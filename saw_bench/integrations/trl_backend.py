@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 
 from saw_bench.core import registry
 from saw_bench.core.errors import RunInterrupted, SawBenchError
@@ -132,6 +133,7 @@ class TrlTrainer:
         self._passes: dict[int, WeighedPass] = {}
         self._progress: Progress | None = None
         self._stop: StopRequests | None = None
+        self.checkpoint: str | None = None  # the TRL checkpoint to resume from (resume sets it)
 
         dtype = str(self.policy.model.dtype).removeprefix("torch.")
         with warnings.catch_warnings():  # TrainingArguments' renamed-option notices
@@ -197,8 +199,6 @@ class TrlTrainer:
         return resolved
 
     # ------------------------------------------------------------------ the loop
-    checkpoint: str | None = None
-
     def run(self) -> Path:
         """Train up to ``config.steps`` with TRL; Ctrl-C or SIGTERM stops after the current
         step with a checkpoint and raises :class:`RunInterrupted`."""
@@ -337,13 +337,7 @@ class _RecordingTrainer(SawGRPOTrainer):
             )
 
 
-def _callback_base() -> type:
-    from transformers import TrainerCallback
-
-    return TrainerCallback
-
-
-class _StepRecorder(_callback_base()):
+class _StepRecorder(TrainerCallback):
     """Times each optimizer step and turns TRL's log of it into a metrics row; stops the
     run after the current step on Ctrl-C or SIGTERM (with a checkpoint)."""
 
