@@ -186,3 +186,18 @@ def test_an_empty_leaderboard_has_empty_findings(tmp_path):
     root.mkdir()
     assert build(root) == []
     assert "there are no findings" in (root / "FINDINGS.md").read_text()
+
+
+def test_runs_from_before_the_backend_option_pair_with_saw_bench_backend_runs(tmp_path):
+    """A config.json without train.backend was trained by saw-bench's own loop: its static
+    runs are the reference of a saw submission whose runs name the backend."""
+    from saw_bench.leaderboard import build, submit
+
+    for seed in (0, 1, 2):
+        write_run(tmp_path / "runs" / f"static-{seed}", agent="static", seed=seed)
+        write_run(tmp_path / "runs" / f"saw-{seed}", agent="saw", seed=seed,
+                  train_changes={"backend": "saw-bench"})  # fmt: skip
+    submit(tmp_path / "runs", "Mixed ages", "tests", out_root=tmp_path / "lb/submissions")
+    assert build(tmp_path / "lb") == []
+    data = json.loads((tmp_path / "lb/leaderboard.json").read_text())
+    assert len(data["saw_vs_static"]["comparisons"]) == 1

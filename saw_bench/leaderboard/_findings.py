@@ -75,6 +75,8 @@ def setting_key(submission: Submission, *ignored: str) -> str:
     training options and the agent's own."""
     drop = set(AGENT_OPTIONS) | set(ignored)
     train = {k: v for k, v in submission.train.items() if k not in drop}
+    if "backend" not in drop:  # runs from before backends were trained by saw-bench's loop
+        train.setdefault("backend", "saw-bench")
     return canonical_json(
         [submission.task.env_id, submission.estimator, submission.model.model_dump(), train]
     )
