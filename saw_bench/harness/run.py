@@ -61,7 +61,6 @@ def train(
             task=task, weighting=weighting, estimator=estimator, steps=steps, seed=seed,
             model=model, **options,
         )  # fmt: skip
-        config.validate()  # an unknown backend is named before anything loads
         trainer = trainer_class(config.backend).create(
             config, out_dir=out_dir, progress=progress, log_every=log_every
         )
