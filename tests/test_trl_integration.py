@@ -8,6 +8,11 @@ matrix TRL gathered, or from the SAW formula written out by hand.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -22,6 +27,7 @@ from saw_bench.core import registry  # noqa: E402
 from saw_bench.core.errors import SawBenchError  # noqa: E402
 from saw_bench.core.files import read_json, read_jsonl  # noqa: E402
 from saw_bench.harness import load_runs, train  # noqa: E402
+from saw_bench.integrations.trl_backend import PROGRESS_FILE  # noqa: E402
 from saw_bench.integrations.trl import (  # noqa: E402
     AGENT_STATE_FILE,
     SawGRPOTrainer,
@@ -339,3 +345,46 @@ def test_trl_gdpo_step_moves_the_policy(small_model, small_task, tmp_path):
     trainer.train()
     after = list(trainer.model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+
+
+def test_ctrl_c_stops_a_trl_run_after_the_step_with_a_checkpoint_that_resumes(
+    small_model, tmp_path
+):
+    """SIGINT mid-run: the step in flight finishes, TRL writes a checkpoint (none was due:
+    checkpoint_every=10), the CLI exits 130 naming the resume command, and resuming finishes
+    the run without a gap or a repeated step."""
+    options = {**RUN_OPTIONS, "checkpoint_every": 10, "max_new_tokens": 24}
+    kwargs = options.pop("task_kwargs")
+    lines = [f"model = {json.dumps(small_model)}", 'task = "toolcall"', 'backend = "trl"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
+    lines += ["[task_kwargs]", *(f"{key} = {value}" for key, value in kwargs.items())]
+    config = tmp_path / "run.toml"
+    config.write_text("\n".join(lines) + "\n")
+    stopped = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "saw_bench", "run", "--config", str(config), "--steps", "6",
+         "--out", str(stopped)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while len(read_jsonl(stopped / "metrics.jsonl")) < 1:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=300)
+    assert process.returncode == 130, error
+    assert f"--resume {stopped}" in error and "Traceback" not in error
+    (checkpoint,) = (stopped / "trl").glob("checkpoint-*")
+    progress = read_json(checkpoint / PROGRESS_FILE)
+    steps_done = len(read_jsonl(stopped / "metrics.jsonl"))
+    assert checkpoint.name == f"checkpoint-{steps_done}"
+    assert progress["step"] == steps_done < 6
+    assert progress["metrics_rows"] == steps_done
+    assert not (stopped / "summary.json").exists()
+
+    assert main(["run", "--resume", str(stopped)]) == 0
+    assert [row["step"] for row in read_jsonl(stopped / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
+    assert [row["step"] for row in read_jsonl(stopped / "eval.jsonl")] == [0, 2, 4, 6]
+    assert read_json(stopped / "summary.json")["steps"] == 6
