@@ -27,7 +27,6 @@ from saw_bench.core import registry  # noqa: E402
 from saw_bench.core.errors import SawBenchError  # noqa: E402
 from saw_bench.core.files import read_json, read_jsonl  # noqa: E402
 from saw_bench.harness import load_runs, train  # noqa: E402
-from saw_bench.integrations.trl_backend import PROGRESS_FILE  # noqa: E402
 from saw_bench.integrations.trl import (  # noqa: E402
     AGENT_STATE_FILE,
     SawGRPOTrainer,
@@ -35,6 +34,7 @@ from saw_bench.integrations.trl import (  # noqa: E402
     task_reward_functions,
     trl_aggregation,
 )
+from saw_bench.integrations.trl_backend import PROGRESS_FILE  # noqa: E402
 from saw_bench.policy import load_policy  # noqa: E402
 from saw_bench.training.estimators import gdpo_advantages, grpo_advantages  # noqa: E402
 from saw_bench.weighting import AGENTS, ObjectiveBatch, make_agent  # noqa: E402
