@@ -63,18 +63,17 @@ from saw_bench.policy import load_policy
 from saw_bench.policy._hf import quiet_transformers
 from saw_bench.training.checkpoints import latest_trl_checkpoint
 from saw_bench.training.config import TrainConfig
-from saw_bench.training.evaluation import held_out_items, held_out_row
+from saw_bench.training.evaluation import held_out_items
 from saw_bench.training.provenance import resolved_config
 from saw_bench.training.record import Progress, check_log_every, objective_stats
-from saw_bench.training.rollouts import derive_seed
 from saw_bench.training.stopping import StopRequests
-from saw_bench.training.trainer import new_run_dir, saved_config, task_and_agent
+from saw_bench.training.trainer import RunTrainer, task_and_agent
 
 #: Written into each TRL checkpoint beside the agent's state: what resuming the run needs.
 PROGRESS_FILE = "saw_bench_progress.json"
 
 
-class TrlTrainer:
+class TrlTrainer(RunTrainer):
     """A run on TRL's GRPOTrainer with the surface of :class:`saw_bench.training.Trainer`
     (``create``, ``resume``, ``run``, ``step``, ``tokens_total``, ``elapsed_seconds``)."""
 
@@ -166,25 +165,6 @@ class TrlTrainer:
             self.trainer.remove_callback(callback)
         self.trainer.add_callback(_StepRecorder(self))
 
-    # ------------------------------------------------------------------ construction
-    @classmethod
-    def create(
-        cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
-    ) -> TrlTrainer:
-        run_dir = new_run_dir(config, out_dir)
-        trainer = cls(config, run_dir, progress, log_every)
-        if trainer.is_main_process:
-            write_json_atomic(run_dir / "config.json", trainer.resolved_config())
-        return trainer
-
-    @classmethod
-    def resume(
-        cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1
-    ) -> TrlTrainer:
-        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
-        trainer.checkpoint = trainer.restore()
-        return trainer
-
     def resolved_config(self) -> dict[str, Any]:
         import trl
 
@@ -221,19 +201,12 @@ class TrlTrainer:
             self._progress.close()
         return self.run_dir
 
-    def evaluate(self) -> None:
-        if not self.is_main_process:
-            return
-        config = self.config
-        row = held_out_row(
-            self.policy, self.task, self.eval_items, step=self.step,
-            wall_seconds=self.elapsed_seconds, max_new_tokens=config.max_new_tokens,
-            temperature=config.eval_temperature,
-            seed=derive_seed(config.seed, "eval", self.step), priorities=config.priorities,
-        )  # fmt: skip
-        append_jsonl(self.run_dir / "eval.jsonl", row)
-        self.eval_rows += 1
-        self._progress.evaluation(row)
+    def evaluate(self) -> dict[str, Any] | None:
+        row = super().evaluate()
+        if row is not None:
+            self.eval_rows += 1
+            self._progress.evaluation(row)
+        return row
 
     def _on_weights(self, weighed: WeighedPass) -> None:
         self._passes[weighed.step] = weighed
@@ -287,15 +260,15 @@ class TrlTrainer:
             "eval_rows": self.eval_rows,
         }  # fmt: skip
 
-    def restore(self) -> str | None:
-        """The newest TRL checkpoint to resume from, with the run's rows cut back to it; with
-        none (killed before the first), start over."""
+    def restore(self) -> None:
+        """Resume from the newest TRL checkpoint (``self.checkpoint``), with the run's rows cut
+        back to it; with none (killed before the first), start over."""
         latest = latest_trl_checkpoint(self.run_dir)
         if latest is None:
             if self.is_main_process:
                 for name in ("metrics.jsonl", "eval.jsonl"):
                     (self.run_dir / name).unlink(missing_ok=True)
-            return None
+            return
         saved = read_json(latest / PROGRESS_FILE)
         self.step = saved["step"]
         self.elapsed_seconds = saved["elapsed_seconds"]
@@ -304,7 +277,7 @@ class TrlTrainer:
         if self.is_main_process:
             truncate_jsonl(self.run_dir / "metrics.jsonl", self.metrics_rows)
             truncate_jsonl(self.run_dir / "eval.jsonl", self.eval_rows)
-        return str(latest)
+        self.checkpoint = str(latest)
 
 
 def _checkpoint_folder(trainer: Any, trial: Any) -> str:

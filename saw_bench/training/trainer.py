@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import torch
 
@@ -107,7 +107,48 @@ def task_and_agent(config: TrainConfig) -> tuple[TextTask, WeightingAgent]:
     return task, agent
 
 
-class Trainer:
+class RunTrainer:
+    """What every backend's trainer shares: :meth:`create` starts a run folder, :meth:`resume`
+    continues one from its last checkpoint (``restore``), :meth:`evaluate` appends a held-out
+    evaluation to ``eval.jsonl``. Subclasses set ``config``, ``run_dir``, ``task``, ``policy``,
+    ``eval_items``, ``step`` and ``elapsed_seconds`` in ``__init__(config, run_dir, progress,
+    log_every)`` and define ``resolved_config``, ``restore`` and ``run``; under several
+    processes only the main one writes the run's files."""
+
+    is_main_process = True
+
+    @classmethod
+    def create(
+        cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
+    ) -> Self:
+        run_dir = new_run_dir(config, out_dir)
+        trainer = cls(config, run_dir, progress, log_every)
+        if trainer.is_main_process:
+            write_json_atomic(run_dir / "config.json", trainer.resolved_config())
+        return trainer
+
+    @classmethod
+    def resume(cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1) -> Self:
+        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
+        trainer.restore()
+        return trainer
+
+    def evaluate(self) -> dict[str, Any] | None:
+        """Score the policy on the held-out items now; the row (None on other processes)."""
+        if not self.is_main_process:
+            return None
+        config = self.config
+        row = held_out_row(
+            self.policy, self.task, self.eval_items, step=self.step,
+            wall_seconds=self.elapsed_seconds, max_new_tokens=config.max_new_tokens,
+            temperature=config.eval_temperature,
+            seed=derive_seed(config.seed, "eval", self.step), priorities=config.priorities,
+        )  # fmt: skip
+        append_jsonl(self.run_dir / "eval.jsonl", row)
+        return row
+
+
+class Trainer(RunTrainer):
     """Holds a run's live state; build with :meth:`create` or :meth:`resume`, then :meth:`run`.
 
     ``progress``: show progress (a bar on a terminal, else a line every ``log_every`` steps).
@@ -158,24 +199,6 @@ class Trainer:
         self.eval_items = held_out_items(self.task, config.eval_items)
         if not self.train_items or not self.eval_items:
             raise SawBenchError(f"task {config.task!r} needs non-empty train and test splits")
-
-    # ------------------------------------------------------------------ construction
-    @classmethod
-    def create(
-        cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
-    ) -> Trainer:
-        run_dir = new_run_dir(config, out_dir)
-        trainer = cls(config, run_dir, progress, log_every)
-        write_json_atomic(run_dir / "config.json", trainer.resolved_config())
-        return trainer
-
-    @classmethod
-    def resume(
-        cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1
-    ) -> Trainer:
-        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
-        trainer.restore()
-        return trainer
 
     def resolved_config(self) -> dict[str, Any]:
         return resolved_config(self.config, self.task, self.policy, self.agent)
@@ -267,17 +290,6 @@ class Trainer:
         if task_counters:
             row["task_counters"] = task_counters
         append_jsonl(self.run_dir / "metrics.jsonl", row)
-        return row
-
-    def evaluate(self) -> dict[str, Any]:
-        config = self.config
-        row = held_out_row(
-            self.policy, self.task, self.eval_items, step=self.step,
-            wall_seconds=self.elapsed_seconds, max_new_tokens=config.max_new_tokens,
-            temperature=config.eval_temperature,
-            seed=derive_seed(config.seed, "eval", self.step), priorities=config.priorities,
-        )  # fmt: skip
-        append_jsonl(self.run_dir / "eval.jsonl", row)
         return row
 
     # ------------------------------------------------------------------ checkpoints
