@@ -1,5 +1,6 @@
-"""Shared test settings."""
+"""Shared test settings and helpers."""
 
+import json
 import os
 
 import pytest
@@ -30,3 +31,28 @@ def small_model(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAW_BENCH_CACHE", str(cache))
         return str(build_tiny_policy(recipe, progress=False))
+
+
+def comparable(rows):
+    """Metrics or eval rows without their timings: what two runs of one seed must share."""
+    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
+
+
+def small_grid(model: str, weightings=("static", "saw"), seeds=(0, 1), **options) -> str:
+    """A sweep file of ToolCall-Synth x GRPO runs of 3 small steps on ``model``; ``options``
+    add top-level keys (``workers``) or, as ``train_<name>``, training options."""
+    top = {k: v for k, v in options.items() if not k.startswith("train_")}
+    train = {k.removeprefix("train_"): v for k, v in options.items() if k.startswith("train_")}
+    train = {
+        "model": model, "steps": 3, "prompts_per_step": 3, "group_size": 4,
+        "max_new_tokens": 16, "eval_every": 1, "eval_items": 6, "checkpoint_every": 1,
+        "learning_rate": 1e-3, **train,
+    }  # fmt: skip
+    lines = ['tasks = ["toolcall"]', 'estimators = ["grpo"]']
+    lines.append(f"weightings = {json.dumps(list(weightings))}")
+    lines.append(f"seeds = {json.dumps(list(seeds))}")
+    lines += [f"{key} = {json.dumps(value)}" for key, value in top.items()]
+    lines += ["", "[train]", *(f"{key} = {json.dumps(value)}" for key, value in train.items())]
+    kwargs = ", ".join(f"{key} = {value}" for key, value in SMALL_TASK_KWARGS.items())
+    lines.append(f"task_kwargs = {{ {kwargs} }}")
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import comparable
 
 import saw_bench
 from saw_bench.__main__ import main
@@ -31,10 +32,6 @@ def write_config(path: Path, small_model: str, **extra: object) -> Path:
     lines += ["[task_kwargs]", *(f"{k} = {v}" for k, v in TASK_KWARGS.items())]
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def comparable(rows):
-    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.Popen:

@@ -11,44 +11,22 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import comparable, small_grid
 
 from saw_bench.__main__ import main
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_jsonl
 from saw_bench.harness.sweep import SweepSpec, load_spec
 
-GRID = """
-tasks = ["toolcall"]
-estimators = ["grpo"]
-weightings = ["static", "saw"]
-seeds = [0, 1]
-workers = 2
-
-[train]
-model = {model}
-steps = 3
-prompts_per_step = 3
-group_size = 4
-max_new_tokens = 16
-eval_every = 1
-eval_items = 6
-checkpoint_every = 1
-learning_rate = 1e-3
-task_kwargs = {{ train_size = 40, test_size = 12 }}
-"""
 RUN_IDS = [
     f"toolcall-synth-v0-grpo-{agent}-s{seed}" for agent in ("static", "saw") for seed in (0, 1)
 ]
 
 
-def comparable(rows):
-    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
-
-
 @pytest.fixture(scope="module")
 def grid_file(tmp_path_factory, small_model) -> Path:
     path = tmp_path_factory.mktemp("grid") / "grid.toml"
-    path.write_text(GRID.format(model=json.dumps(small_model)))
+    path.write_text(small_grid(small_model, workers=2))
     return path
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import comparable, small_grid
 
 from saw_bench.__main__ import main
 from saw_bench.core.errors import SawBenchError
@@ -29,31 +30,6 @@ needs_ray = pytest.mark.skipif(
 CORES = os.cpu_count() or 1
 STEPS = 3
 WEIGHTINGS = ("static", "saw")
-#: Two grid points with small batches (as in tests/test_sweep.py), on the CPU whichever engine
-#: runs them (a Ray task reserving no GPU sees none).
-GRID = f"""
-tasks = ["toolcall"]
-estimators = ["grpo"]
-weightings = {json.dumps(WEIGHTINGS)}
-seeds = [0]
-
-[train]
-model = {{model}}
-steps = {STEPS}
-prompts_per_step = 3
-group_size = 4
-max_new_tokens = 16
-eval_every = 1
-eval_items = 6
-checkpoint_every = 1
-learning_rate = 1e-3
-device = "cpu"
-task_kwargs = {{{{ train_size = 40, test_size = 12 }}}}
-"""
-
-
-def comparable(rows):
-    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
 
 
 @pytest.fixture
@@ -70,7 +46,10 @@ def ray_env(tmp_path, monkeypatch):
 @pytest.fixture
 def grid_file(tmp_path, small_model) -> Path:
     path = tmp_path / "grid.toml"
-    path.write_text(GRID.format(model=json.dumps(small_model)))
+    # two grid points, on the CPU whichever engine runs them (a Ray task reserving no GPU sees none)
+    path.write_text(
+        small_grid(small_model, WEIGHTINGS, seeds=[0], train_steps=STEPS, train_device="cpu")
+    )
     return path
 
 
