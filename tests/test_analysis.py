@@ -566,13 +566,15 @@ def test_difference_from_static_is_paired_by_seed_with_its_minimum_detectable_ef
         write_run(tmp_path / f"saw{seed}", "saw", seed, [(0, 0.2), (30, final)])
     table = compare(load_runs([tmp_path])).table.set_index("agent")
     assert table.loc["saw", "vs_static"] == pytest.approx(0.05)
-    assert table.loc["saw", "vs_static_low"] == pytest.approx(0.02)  # all three resampled alike
-    assert table.loc["saw", "vs_static_high"] == pytest.approx(0.08)
+    # the paired t interval: 0.05 -/+ t(0.975, 2) x 0.03 / sqrt(3) (a bootstrap: [0.02, 0.08])
+    low, high = stats.t.interval(0.95, 2, loc=0.05, scale=stats.sem([0.05, 0.02, 0.08]))
+    assert table.loc["saw", "vs_static_low"] == pytest.approx(low)
+    assert table.loc["saw", "vs_static_high"] == pytest.approx(high)
     assert table.loc["saw", "paired_seeds"] == 3
     expected_mde = (stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)) * math.sqrt(2) * 0.1 / math.sqrt(3)
     assert table.loc["saw", "mde"] == pytest.approx(expected_mde)
     assert table.loc["static", "mde"] == pytest.approx(expected_mde)
     assert math.isnan(table.loc["static", "vs_static"])
     text = compare_command([str(tmp_path)], None, None, 0.9)
-    assert "+0.050 [+0.020, +0.080]" in text
+    assert f"+0.050 [{low:+.3f}, {high:+.3f}]" in text
     assert f"{expected_mde:.3f}" in text

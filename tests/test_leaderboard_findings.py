@@ -10,11 +10,16 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from leaderboard_runs import EVAL_STEPS, STEPS, expected_final_normalised, scores, write_run
 from scipy import stats
 
-from saw_bench.harness.statistics import minimum_detectable_effect, student_t_quantile
+from saw_bench.harness.statistics import (
+    minimum_detectable_effect,
+    paired_t_ci,
+    student_t_quantile,
+)
 from saw_bench.leaderboard import build, submit
 from saw_bench.leaderboard._findings import INSENSITIVE, SENSITIVE
 
@@ -40,6 +45,30 @@ def test_minimum_detectable_effect_is_the_paired_t_formula():
     assert math.isnan(minimum_detectable_effect([0.5]))
     with pytest.raises(ValueError, match="probability"):
         student_t_quantile(1.0, 3)
+
+
+@pytest.mark.parametrize(
+    "differences", [[0.05, 0.02, 0.08], [0.012, -0.001, 0.012, 0.054, -0.003], [-0.2, -0.1]]
+)
+def test_paired_t_ci_is_the_paired_t_tests_interval(differences):
+    mean, low, high = paired_t_ci(differences)
+    n = len(differences)
+    expected = stats.t.interval(0.95, n - 1, loc=np.mean(differences), scale=stats.sem(differences))
+    assert mean == pytest.approx(np.mean(differences), rel=1e-12)
+    assert (low, high) == pytest.approx(expected, rel=1e-9)
+    _, low90, high90 = paired_t_ci(differences, confidence=0.9)
+    assert low < low90 < high90 < high
+
+
+def test_paired_t_ci_of_one_value_claims_no_interval_and_rejects_bad_input():
+    mean, low, high = paired_t_ci([0.3])
+    assert mean == 0.3 and math.isnan(low) and math.isnan(high)
+    assert paired_t_ci([0.1, 0.1, 0.1]) == pytest.approx((0.1, 0.1, 0.1))
+    for bad, message in (([], "at least one"), ([0.1, math.nan], "finite")):
+        with pytest.raises(ValueError, match=message):
+            paired_t_ci(bad)
+    with pytest.raises(ValueError, match="confidence"):
+        paired_t_ci([0.1, 0.2], confidence=1.5)
 
 
 # ---------------------------------------------------------------------- hand-made runs
@@ -201,3 +230,28 @@ def test_runs_from_before_the_backend_option_pair_with_saw_bench_backend_runs(tm
     assert build(tmp_path / "lb") == []
     data = json.loads((tmp_path / "lb/leaderboard.json").read_text())
     assert len(data["saw_vs_static"]["comparisons"]) == 1
+
+
+def test_a_verdict_needs_the_paired_t_interval_to_exclude_zero(tmp_path):
+    """SAW's format is +0.10, +0.04, +0.16 above static's on seeds 0-2: normalised +0.05,
+    +0.02, +0.08. Every difference is positive (a bootstrap of them stays within [0.02, 0.08]),
+    but the paired t interval, 0.05 -/+ t(0.975, 2) * 0.03 / sqrt(3), holds 0: a tie."""
+    runs = tmp_path / "runs"
+    for seed, gain in zip(SEEDS, (0.10, 0.04, 0.16), strict=True):
+        write_run(runs / f"static-s{seed}", agent="static", seed=seed)
+        saw = write_run(runs / f"saw-s{seed}", agent="saw", seed=seed)
+        rewrite_points(saw, static_points(seed, format_gain=gain))
+    submit([runs], "Close call", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    root = tmp_path / "leaderboard"
+    assert build(root) == []
+    (comparison,) = data_of(root)["saw_vs_static"]["comparisons"]
+    differences = [0.05, 0.02, 0.08]
+    low, high = stats.t.interval(0.95, 2, loc=0.05, scale=stats.sem(differences))
+    assert comparison["difference"] == pytest.approx(
+        {"mean": 0.05, "low": low, "high": high}, abs=1e-6
+    )
+    assert low < 0 < high
+    assert comparison["outcome"] == "tie"
+    (row,) = data_of(root)["findings"]["rows"]
+    assert row["outcome"] == "tie"
+    assert f"+0.050 [{low:+.3f}, {high:+.3f}] | 0." in (root / "FINDINGS.md").read_text()

@@ -20,6 +20,7 @@ from saw_bench.harness.statistics import (
     bootstrap_ci,
     minimum_detectable_effect,
     normalised_auc,
+    paired_t_ci,
 )
 from saw_bench.harness.sweep import SweepSpec, load_spec, run_one
 
@@ -40,6 +41,7 @@ __all__ = [
     "load_spec",
     "minimum_detectable_effect",
     "normalised_auc",
+    "paired_t_ci",
     "report_command",
     "run_one",
     "summary_table",

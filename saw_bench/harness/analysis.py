@@ -23,9 +23,10 @@ Definitions (the README section "Comparing runs" states the same):
   *censored*: the mean and interval are over the seeds that reached the threshold only, shown
   with "reached k/n"; censored seeds are never averaged in as if they had hit it.
 - **- static**: the per-seed difference of the final aggregate from static's (same task,
-  estimator and priorities), paired by seed, with its interval. **MDE**: the minimum detectable
-  effect of that paired comparison at its number of common seeds, from static's seed-to-seed
-  standard deviation s: (t_{0.975, n-1} + t_{0.8, n-1}) sqrt(2) s / sqrt(n), the true
+  estimator and priorities), paired by seed, with its paired t interval (:func:`paired_t_ci`;
+  at a handful of seeds a bootstrap of the differences is too narrow). **MDE**: the minimum
+  detectable effect of that paired comparison at its number of common seeds, from static's
+  seed-to-seed standard deviation s: (t_{0.975, n-1} + t_{0.8, n-1}) sqrt(2) s / sqrt(n), the true
   difference found with 80% power (:func:`minimum_detectable_effect`); a difference whose
   interval holds 0 and which is below the MDE is a comparison that could not have told.
 - **AUC**: trapezoidal area under the aggregate eval curve over steps divided by the step span
@@ -64,6 +65,7 @@ from saw_bench.harness.statistics import (
     first_reaching,
     minimum_detectable_effect,
     normalised_auc,
+    paired_t_ci,
 )
 
 
@@ -326,7 +328,7 @@ def compare(
             "auc",
             ci([normalised_auc(r.evaluations.step, r.evaluations[AGGREGATE]) for r in group.runs]),
         )
-        row |= _versus_static(group, reference, finals, ci, confidence)
+        row |= _versus_static(group, reference, finals, confidence)
 
         if absolute_threshold is not None:
             threshold = float(absolute_threshold)
@@ -398,11 +400,10 @@ def _versus_static(
     group: Group,
     reference: Group | None,
     finals: dict[int, list[pd.Series]],
-    ci: Any,
     confidence: float,
 ) -> dict[str, float]:
     """The per-seed difference of the final aggregate from static's (paired by seed, its
-    interval) and the minimum detectable effect at the number of paired seeds."""
+    paired t interval) and the minimum detectable effect at the number of paired seeds."""
     columns = _columns("vs_static", (math.nan, math.nan, math.nan))
     columns |= {"paired_seeds": 0, "mde": math.nan}
     if reference is None:
@@ -420,7 +421,8 @@ def _versus_static(
         [static[seed] for seed in seeds], confidence=confidence
     )
     if group is not reference:
-        columns |= _columns("vs_static", ci([mine[seed] - static[seed] for seed in seeds]))
+        differences = [mine[seed] - static[seed] for seed in seeds]
+        columns |= _columns("vs_static", paired_t_ci(differences, confidence=confidence))
     return columns
 
 

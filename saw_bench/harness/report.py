@@ -103,9 +103,11 @@ _DEFINITIONS = [
      "evaluation excluded). A seed that never gets there is censored: the mean and interval are "
      "over the seeds that reached it, and 'reached k/n' says how many did."),
     ("- static", "per seed, the final aggregate minus the static agent's (same task, estimator "
-     "and priorities) on the same seed, averaged over the common seeds, with its 95% "
-     "bootstrap interval: the paired comparison. A difference counts only when its interval "
-     "excludes 0."),
+     "and priorities) on the same seed, averaged over the common seeds, with its 95% paired "
+     "t interval, mean -/+ t(0.975, n-1) x s_d / sqrt(n) with s_d the standard deviation of "
+     "the n per-seed differences: the paired t-test the MDE assumes (a bootstrap of a handful "
+     "of differences is narrower than its nominal 95%). A difference counts only when its "
+     "interval excludes 0."),
     ("MDE", "minimum detectable effect of that paired comparison: (t(0.975, n-1) + t(0.8, n-1)) "
      "x sqrt(2) x s / sqrt(n) for n common seeds and s the sample standard deviation of static's "
      "final aggregate over them: the true difference the comparison finds with 80% power at "

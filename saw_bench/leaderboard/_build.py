@@ -3,12 +3,15 @@
 ``build`` writes ``LEADERBOARD.md``, ``leaderboard.json``, ``leaderboard.csv``, ``index.html``
 and ``schema/submission-v1.json``. The output is a function of the submissions only (no dates,
 fixed bootstrap seed, sorted everything), so a test can rebuild and compare with the committed
-files. Every "mean [low, high]" is the mean over seeds with a 95% percentile-bootstrap interval
-(:func:`saw_bench.harness.statistics.bootstrap_ci`).
+files. Every "mean [low, high]" of a score is the mean over seeds with a 95% percentile-bootstrap
+interval (:func:`saw_bench.harness.statistics.bootstrap_ci`); every paired difference (SAW minus
+static, an agent minus SAW, the two sides of a sensitivity check) has a 95% paired t interval
+(:func:`saw_bench.harness.statistics.paired_t_ci`), the test the minimum detectable effect
+assumes, since at a handful of seeds a bootstrap of the differences is too narrow.
 
 The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
 options: equal weights) that shares task, estimator, model and every other training option,
-and bootstraps the per-seed difference of the final normalised held-out score over the seeds
+and takes the per-seed difference of the final normalised held-out score over the seeds
 both have (seeds match the prompts drawn and the starting model, so the pairing is by seed).
 Next to each verdict stand its minimum detectable effect and the task's weight-sensitivity
 label, and ``FINDINGS.md`` holds the findings page (:mod:`saw_bench.leaderboard._findings`).
@@ -30,6 +33,7 @@ from saw_bench.leaderboard._findings import (
     mde_of,
     outcome,
     paired,
+    paired_interval,
     rounded,
     sensitivity_checks,
     sensitivity_label,
@@ -171,7 +175,7 @@ def _comparisons(
             if pairs is None:
                 continue
             seeds, differences = pairs
-            difference = _ci(differences)
+            difference = paired_interval(differences)  # type: ignore[assignment]
             saw_mean = sum(r.final_normalised for r in saw.runs if r.seed in seeds) / len(seeds)
             static_mean = sum(r.final_normalised for r in static.runs if r.seed in seeds) / len(
                 seeds
@@ -260,6 +264,6 @@ def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> s
         f"{lead} at this scale. Over {count} paired comparison(s) of the final normalised "
         f"held-out score (0-1), SAW was better in {wins}, worse in {losses} and not "
         f"distinguishable in {ties} (a comparison counts as a win or a loss only when the 95% "
-        f"bootstrap interval of the per-seed difference excludes 0); the mean difference is "
+        f"paired t interval of the per-seed difference excludes 0); the mean difference is "
         f"{mean_difference:+.3f}.{caveat}{power}"
     )

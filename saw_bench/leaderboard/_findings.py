@@ -33,6 +33,7 @@ from saw_bench.harness.statistics import (
     bootstrap_ci,
     first_reaching,
     minimum_detectable_effect,
+    paired_t_ci,
 )
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, Submission
@@ -51,6 +52,15 @@ MAX_WEIGHT_POINTS = 41
 def interval(values: Sequence[float]) -> dict[str, float | None]:
     """Mean and 95% bootstrap interval; one value has no interval (low and high None)."""
     mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
+    if math.isnan(low):
+        return {"mean": rounded(mean), "low": None, "high": None}
+    return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
+
+
+def paired_interval(differences: Sequence[float]) -> dict[str, float | None]:
+    """Mean of per-seed paired differences and their 95% paired t interval (at a handful of
+    seeds a bootstrap of the differences is too narrow: :func:`paired_t_ci`)."""
+    mean, low, high = paired_t_ci(differences, confidence=CONFIDENCE)
     if math.isnan(low):
         return {"mean": rounded(mean), "low": None, "high": None}
     return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
@@ -156,7 +166,7 @@ def sensitivity_checks(submissions: Sequence[Submission]) -> list[dict[str, Any]
                     "name": favoured.task.objectives[index].name,
                     "up_weighted": favoured.id,
                     "other": other.id,
-                    "difference": interval(differences),
+                    "difference": paired_interval(differences),
                 }
             )
         if len(objectives) < 2:
@@ -264,7 +274,7 @@ def findings(
             found = paired(other, saw, lambda run: run.final_normalised)
             if found is None:
                 continue
-            difference = interval(found[1])
+            difference = paired_interval(found[1])
             ablations.append(
                 {
                     "agent": _label(other),
