@@ -20,7 +20,7 @@ from saw_bench.harness.plots import plot_run
 from saw_bench.harness.statistics import normalised_auc
 from saw_bench.training import TrainConfig, Trainer
 from saw_bench.training.config import check_option_names
-from saw_bench.training.trainer import saved_config
+from saw_bench.training.trainer import RunTrainer, saved_config
 
 
 def train(
@@ -65,7 +65,7 @@ def train(
             config, out_dir=out_dir, progress=progress, log_every=log_every
         )
     run_dir = trainer.run()
-    if not getattr(trainer, "is_main_process", True):
+    if not trainer.is_main_process:
         return run_dir  # another process of a multi-process TRL run writes the files
     write_summary(trainer)
     if plot:
@@ -76,7 +76,7 @@ def train(
     return run_dir
 
 
-def trainer_class(backend: str) -> type[Trainer]:
+def trainer_class(backend: str) -> type[RunTrainer]:
     """The trainer of a backend: saw-bench's own, or TRL's GRPOTrainer with the agent."""
     if backend != "trl":
         return Trainer
@@ -86,10 +86,10 @@ def trainer_class(backend: str) -> type[Trainer]:
         raise SawBenchError(
             f"backend 'trl' needs TRL 1.16: pip install 'saw-bench[trl]' ({error})"
         ) from None
-    return TrlTrainer  # type: ignore[return-value]  # the same surface as Trainer
+    return TrlTrainer
 
 
-def write_summary(trainer: Trainer) -> dict[str, Any]:
+def write_summary(trainer: RunTrainer) -> dict[str, Any]:
     """``summary.json`` of a finished run, from its metrics and eval rows."""
     run_dir, config = trainer.run_dir, trainer.config
     metrics = read_jsonl(run_dir / "metrics.jsonl")

@@ -115,6 +115,13 @@ class RunTrainer:
     log_every)`` and define ``resolved_config``, ``restore`` and ``run``; under several
     processes only the main one writes the run's files."""
 
+    config: TrainConfig
+    run_dir: Path
+    task: TextTask
+    eval_items: list[Any]
+    step: int
+    elapsed_seconds: float  # training time so far (evaluations excluded)
+    tokens_total: int
     is_main_process = True
 
     @classmethod
