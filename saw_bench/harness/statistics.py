@@ -21,6 +21,19 @@ BAND_RESAMPLES = 2_000
 _CHUNK_VALUES = 4_000_000
 
 
+def _checked(values: Sequence[float], confidence: float, what: str) -> np.ndarray:
+    """``values`` as a flat float array, refused when empty or not finite, with ``confidence``
+    in (0, 1)."""
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0:
+        raise ValueError(f"{what} needs at least one value, but got none")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} needs finite values, but got {array.tolist()}")
+    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be in (0, 1), but got {confidence!r}")
+    return array
+
+
 def bootstrap_ci(
     values: Sequence[float],
     confidence: float = 0.95,
@@ -39,13 +52,7 @@ def bootstrap_ci(
     Raises ValueError for no values, a NaN or infinite value, confidence outside (0, 1) or
     resamples < 1.
     """
-    array = np.asarray(values, dtype=float).ravel()
-    if array.size == 0:
-        raise ValueError("bootstrap_ci needs at least one value, but got none")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"bootstrap_ci needs finite values, but got {array.tolist()}")
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be in (0, 1), but got {confidence!r}")
+    array = _checked(values, confidence, "bootstrap_ci")
     if not (isinstance(resamples, int | np.integer) and resamples >= 1):
         raise ValueError(f"resamples must be a positive integer, but got {resamples!r}")
     mean = float(array.mean())
@@ -70,13 +77,7 @@ def paired_t_ci(
     value gives ``(value, nan, nan)``. Raises ValueError for no values, a NaN or infinite
     value, or confidence outside (0, 1).
     """
-    array = np.asarray(differences, dtype=float).ravel()
-    if array.size == 0:
-        raise ValueError("paired_t_ci needs at least one value, but got none")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"paired_t_ci needs finite values, but got {array.tolist()}")
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be in (0, 1), but got {confidence!r}")
+    array = _checked(differences, confidence, "paired_t_ci")
     mean = float(array.mean())
     n = array.size
     if n == 1:
