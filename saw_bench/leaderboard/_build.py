@@ -175,7 +175,7 @@ def _comparisons(
             if pairs is None:
                 continue
             seeds, differences = pairs
-            difference = paired_interval(differences)  # type: ignore[assignment]
+            difference = paired_interval(differences)
             saw_mean = sum(r.final_normalised for r in saw.runs if r.seed in seeds) / len(seeds)
             static_mean = sum(r.final_normalised for r in static.runs if r.seed in seeds) / len(
                 seeds

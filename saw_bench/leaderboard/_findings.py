@@ -51,16 +51,17 @@ MAX_WEIGHT_POINTS = 41
 
 def interval(values: Sequence[float]) -> dict[str, float | None]:
     """Mean and 95% bootstrap interval; one value has no interval (low and high None)."""
-    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
-    if math.isnan(low):
-        return {"mean": rounded(mean), "low": None, "high": None}
-    return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
+    return _as_interval(*bootstrap_ci(values, confidence=CONFIDENCE))
 
 
 def paired_interval(differences: Sequence[float]) -> dict[str, float | None]:
     """Mean of per-seed paired differences and their 95% paired t interval (at a handful of
     seeds a bootstrap of the differences is too narrow: :func:`paired_t_ci`)."""
-    mean, low, high = paired_t_ci(differences, confidence=CONFIDENCE)
+    return _as_interval(*paired_t_ci(differences, confidence=CONFIDENCE))
+
+
+def _as_interval(mean: float, low: float, high: float) -> dict[str, float | None]:
+    """The leaderboard's form of ``(mean, low, high)``: rounded; NaN bounds (one seed) None."""
     if math.isnan(low):
         return {"mean": rounded(mean), "low": None, "high": None}
     return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
