@@ -51,9 +51,9 @@ def train(
                 f"resume continues a run with the options in its config.json; only steps "
                 f"applies, but got {', '.join(sorted(options))} (start a new run to change them)"
             )
-        backend = saved_config(Path(resume)).backend  # runs from before backends: saw-bench
-        trainer = trainer_class(backend).resume(
-            Path(resume), steps=steps, progress=progress, log_every=log_every
+        config = saved_config(Path(resume), steps)  # runs from before backends: saw-bench
+        trainer = trainer_class(config.backend).resume(
+            Path(resume), steps=steps, progress=progress, log_every=log_every, config=config
         )
     else:
         check_option_names(options, what="training option")

@@ -135,8 +135,15 @@ class RunTrainer:
         return trainer
 
     @classmethod
-    def resume(cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1) -> Self:
-        trainer = cls(saved_config(run_dir, steps), run_dir, progress, log_every)
+    def resume(
+        cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1,
+        config: TrainConfig | None = None,
+    ) -> Self:
+        """Continue ``run_dir`` from its last checkpoint; ``config``: its saved options when
+        the caller has read them already (:func:`saved_config`), else read here."""
+        if config is None:
+            config = saved_config(run_dir, steps)
+        trainer = cls(config, run_dir, progress, log_every)
         trainer.restore()
         return trainer
 
