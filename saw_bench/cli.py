@@ -7,6 +7,7 @@ arguments) print one line naming the bad value and the choices, and exit with co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -115,11 +116,13 @@ def run_command(args: argparse.Namespace) -> str:
 
 
 def _launched_rank() -> int:
-    """This process's rank in a torch.distributed group (0 when there is none)."""
-    import torch.distributed as distributed
+    """This process's rank under ``accelerate launch``/``torchrun`` (0 when launched alone).
 
-    initialized = distributed.is_available() and distributed.is_initialized()
-    return distributed.get_rank() if initialized else 0
+    Read from the launcher's ``RANK``: a finished multi-process run has already ended its
+    torch.distributed group, so the group can no longer say.
+    """
+    rank = os.environ.get("RANK", "0")
+    return int(rank) if rank.isdigit() else 0
 
 
 def sweep_command(args: argparse.Namespace) -> str:

@@ -79,6 +79,7 @@ def two_process_run(small_model, tmp_path_factory) -> Path:
     assert finished.returncode == 0, (
         f"accelerate launch exited {finished.returncode}:\n{finished.stdout}\n{finished.stderr}"
     )
+    (work / "stdout.txt").write_text(finished.stdout)
     return out
 
 
@@ -137,3 +138,13 @@ def test_the_main_process_alone_wrote_the_run_files(two_process_run):
     assert summary["steps"] == STEPS
     assert (two_process_run / "curves.png").exists()
     assert (two_process_run / "trl" / f"checkpoint-{STEPS}" / "saw_bench_agent.json").exists()
+
+
+@pytest.mark.slow
+def test_each_process_closed_with_its_own_line(two_process_run):
+    """The main process prints the summary table once; the other names itself. Both know
+    their rank after the run has ended its process group."""
+    printed = (two_process_run.parent / "stdout.txt").read_text().splitlines()
+    assert printed.count(f"run folder: {two_process_run}") == 1
+    assert printed.count(f"run folder: {two_process_run} (process 1 of a multi-process run)") == 1
+    assert sum(line.startswith("normalised aggregate (0-1): ") for line in printed) == 1

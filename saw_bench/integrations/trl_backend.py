@@ -97,6 +97,7 @@ class TrlTrainer(RunTrainer):
         # on CPU, accelerate forms the gloo group of a multi-process launch only when asked
         # (as TrainingArguments(use_cpu=True) does); unasked, every process is the main one
         state = PartialState(cpu=config.device == "cpu" or not torch.cuda.is_available())
+        self._state = state
         self.process_index, self.processes = state.process_index, state.num_processes
         self.is_main_process = state.is_main_process
         rollouts = config.prompts_per_step * config.group_size
@@ -195,11 +196,24 @@ class TrlTrainer(RunTrainer):
                     with quiet_transformers(), warnings.catch_warnings():
                         warnings.simplefilter("ignore", FutureWarning)  # renamed HF options
                         self.trainer.train(resume_from_checkpoint=self.checkpoint)
+                self._leave_process_group()
                 if stop.requested and self.step < self.config.steps:
                     raise RunInterrupted(self.run_dir, self.step)
         finally:
             self._progress.close()
         return self.run_dir
+
+    def _leave_process_group(self) -> None:
+        """End a multi-process run's torch.distributed group, all processes together.
+
+        The main process evaluates after the last step while the others are done; a process
+        that exits with its gloo group still alive can abort in the group's teardown
+        ("terminate called without an active exception"), failing the launch. So every process
+        waits for the others here, then destroys the group before the interpreter exits.
+        """
+        if self.processes > 1 and torch.distributed.is_initialized():
+            self._state.wait_for_everyone()
+            self._state.destroy_process_group()
 
     def evaluate(self) -> dict[str, Any] | None:
         row = super().evaluate()
