@@ -20,7 +20,7 @@ label, and ``FINDINGS.md`` holds the findings page (:mod:`saw_bench.leaderboard.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +104,7 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
         task_submissions = [submission for _, submission in members]
         task_checks = sensitivity_checks(task_submissions)
         task_comparisons = _comparisons(task_submissions, task_checks)
-        for check in task_checks:
-            del check["key"]
-        tasks[-1]["sensitivity"] = task_checks
+        tasks[-1]["sensitivity"] = list(task_checks.values())
         comparisons += task_comparisons
         every += task_submissions
     return {
@@ -162,7 +160,7 @@ def _optional_round(value: float | None) -> float | None:
 
 
 def _comparisons(
-    submissions: Sequence[Submission], checks: Sequence[dict[str, Any]]
+    submissions: Sequence[Submission], checks: Mapping[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
     saws = [s for s in submissions if s.agent.name == "saw"]
     statics = [s for s in submissions if is_default_static(s)]

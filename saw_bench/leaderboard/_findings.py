@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +135,10 @@ def _normalised_objective(submission: Submission, index: int) -> Any:
     return lambda run: (run.final[objective.name] - objective.low) / span
 
 
-def sensitivity_checks(submissions: Sequence[Submission]) -> list[dict[str, Any]]:
+def sensitivity_checks(submissions: Sequence[Submission]) -> dict[str, dict[str, Any]]:
     """One check per setting with static submissions up-weighting two different objectives:
-    the two extremes (the lowest and the highest up-weighted objective index)."""
+    the two extremes (the lowest and the highest up-weighted objective index); keyed by the
+    setting (``setting_key`` without the priorities), in key order."""
     by_setting: dict[str, dict[int, Submission]] = {}
     for submission in sorted(submissions, key=lambda s: s.id):
         index = _up_weighted(submission.agent.priorities)
@@ -145,7 +146,7 @@ def sensitivity_checks(submissions: Sequence[Submission]) -> list[dict[str, Any]
             by_setting.setdefault(setting_key(submission, "priorities"), {}).setdefault(
                 index, submission
             )
-    checks = []
+    checks: dict[str, dict[str, Any]] = {}
     for key in sorted(by_setting):
         sides = by_setting[key]
         if len(sides) < 2:
@@ -173,30 +174,24 @@ def sensitivity_checks(submissions: Sequence[Submission]) -> list[dict[str, Any]
         if len(objectives) < 2:
             continue
         sensitive = any(outcome(o["difference"]) != "tie" for o in objectives)
-        checks.append(
-            {
-                "key": key,
-                "env_id": first.task.env_id,
-                "estimator": first.estimator,
-                "model": first.model.name,
-                "steps": max(run.steps for run in first.runs),
-                "seeds": seeds,
-                "priorities": [first.agent.priorities, second.agent.priorities],
-                "objectives": objectives,
-                "sensitive": sensitive,
-                "label": SENSITIVE if sensitive else INSENSITIVE,
-            }
-        )
+        checks[key] = {
+            "env_id": first.task.env_id,
+            "estimator": first.estimator,
+            "model": first.model.name,
+            "steps": max(run.steps for run in first.runs),
+            "seeds": seeds,
+            "priorities": [first.agent.priorities, second.agent.priorities],
+            "objectives": objectives,
+            "sensitive": sensitive,
+            "label": SENSITIVE if sensitive else INSENSITIVE,
+        }
     return checks
 
 
-def sensitivity_label(checks: Sequence[dict[str, Any]], submission: Submission) -> str | None:
+def sensitivity_label(checks: Mapping[str, dict[str, Any]], submission: Submission) -> str | None:
     """The sensitivity label of ``submission``'s setting, or None when it was not checked."""
-    key = setting_key(submission, "priorities")
-    for check in checks:
-        if check["key"] == key:
-            return check["label"]
-    return None
+    check = checks.get(setting_key(submission, "priorities"))
+    return None if check is None else check["label"]
 
 
 # ---------------------------------------------------------------------- findings
