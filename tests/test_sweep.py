@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil  # accelerate's dependency
 import pytest
 from conftest import comparable, small_grid
 
@@ -82,6 +84,47 @@ def test_a_killed_sweep_continues_where_it_stopped(finished_sweep, grid_file, tm
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, mid-run
     process.wait()
+
+    assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
+    for run_id in RUN_IDS:
+        resumed = comparable(read_jsonl(out / "runs" / run_id / "metrics.jsonl"))
+        whole = comparable(read_jsonl(finished_sweep / "runs" / run_id / "metrics.jsonl"))
+        assert resumed == whole, run_id
+
+
+def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
+    finished_sweep, grid_file, tmp_path
+):
+    """SIGTERM to the sweep alone (``kill``, a scheduler): the workers stop too, after their
+    step with a checkpoint, instead of training on unrecorded; the index says where each run
+    stopped and the same command finishes the grid as one uninterrupted sweep."""
+    out = tmp_path / "terminated"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while not any(read_jsonl(path) for path in out.glob("runs/*/metrics.jsonl")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        workers = [child for child in psutil.Process(process.pid).children()
+                   if "spawn_main" in " ".join(child.cmdline())]  # fmt: skip
+        assert len(workers) == 2
+        process.send_signal(signal.SIGTERM)  # the sweep's own process only
+        _, error = process.communicate(timeout=120)
+        assert process.returncode == 130, error
+        assert "interrupted" in error
+        assert not [worker.pid for worker in workers if worker.is_running()]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever a failing check left behind
+    index = json.loads((out / "sweep.json").read_text())
+    statuses = [entry["status"] for entry in index["runs"]]
+    assert set(statuses) <= {"finished", "started", "pending"} and "started" in statuses
 
     assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
     for run_id in RUN_IDS:

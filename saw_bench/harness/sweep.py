@@ -29,14 +29,16 @@ shared folder on every node to build it only once.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import multiprocessing
 import os
 import shutil
 import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,14 +202,14 @@ def sweep(
     else:
         pool = RayExecutor(ray_address, ray_resources)
         log(f"ray: {len(todo)} runs as tasks on {pool.capacity()}")
-    with pool:
-        _prepare_models(todo, log)
-        futures = {
-            pool.submit(run_one, entry["train"], str(out_dir / entry["path"])): entry
-            for entry in todo
-        }
-        index.scheduled(todo)
+    with pool, _sigterm_as_ctrl_c():
         try:
+            _prepare_models(todo, log)
+            futures = {
+                pool.submit(run_one, entry["train"], str(out_dir / entry["path"])): entry
+                for entry in todo
+            }
+            index.scheduled(todo)
             for future in concurrent.futures.as_completed(futures):
                 index.record(futures[future], future.exception())
         except KeyboardInterrupt:
@@ -217,6 +219,34 @@ def sweep(
             raise
     index.raise_failures()
     return out_dir
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM to the sweep (``kill``, a scheduler's preemption) stops it as Ctrl-C does.
+
+    Ctrl-C reaches the sweep and its worker processes alike (the terminal signals the whole
+    process group); SIGTERM reaches the sweep alone, which would die and leave its workers
+    training on, unrecorded, into folders a resumed sweep then writes as well. So the sweep
+    passes a SIGINT on to each worker (a running trainer stops after its step with a
+    checkpoint; an idle worker ignores it) and raises KeyboardInterrupt: it waits for the
+    workers, records where each run stopped and exits as after Ctrl-C.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def stop(number: int, frame: Any) -> None:
+        for worker in multiprocessing.active_children():
+            if worker.pid is not None:
+                os.kill(worker.pid, signal.SIGINT)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_status(run_dir: Path, options: dict[str, Any]) -> str:
