@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil  # accelerate's dependency
 import pytest
 
 pytest.importorskip("trl")  # the test extra installs it (and accelerate with it)
@@ -33,20 +36,47 @@ TASK_KWARGS = "{train_size=40, test_size=12, noise={req1=0.3, req2=0.6}}"
 LAUNCH_TIMEOUT_SECONDS = 300
 
 
-def launch_command(model: str, out: Path) -> list[str]:
+def launch_command(*run_args: str) -> list[str]:
     """``accelerate launch`` of two local processes (no config file, no network), then the
     same ``saw_bench run`` a single process would get."""
     return [
         sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch",
         "--multi_gpu", "--num_processes", str(PROCESSES), "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-        "-m", "saw_bench", "run", "--backend", "trl", "--task", TASK, "--model", model,
-        "--device", "cpu", "--weighting", "saw", "--steps", str(STEPS),
-        "--prompts-per-step", str(PROMPTS), "--group-size", str(GROUP),
-        "--max-new-tokens", "16", "--eval-every", str(STEPS), "--eval-items", "6",
-        "--checkpoint-every", str(STEPS), "--set", f"task_kwargs={TASK_KWARGS}",
-        "--out", str(out),
+        "-m", "saw_bench", "run", *run_args,
     ]  # fmt: skip
+
+
+def run_args(model: str, out: Path, steps: int = STEPS) -> list[str]:
+    return [
+        "--backend", "trl", "--task", TASK, "--model", model, "--device", "cpu",
+        "--weighting", "saw", "--steps", str(steps), "--prompts-per-step", str(PROMPTS),
+        "--group-size", str(GROUP), "--max-new-tokens", "16", "--eval-every", str(steps),
+        "--eval-items", "6", "--checkpoint-every", str(steps),
+        "--set", f"task_kwargs={TASK_KWARGS}", "--out", str(out),
+    ]  # fmt: skip
+
+
+def launch_env(work: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",  # two processes on a small machine
+        "CUDA_VISIBLE_DEVICES": "",  # CPU processes, gloo, wherever the test runs
+        "HF_HOME": str(work / "hf"),  # no accelerate config file of the user's is read
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def launch(command: list[str], work: Path) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            command, cwd=work, env=launch_env(work), capture_output=True, text=True,
+            timeout=LAUNCH_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"accelerate launch ran past {LAUNCH_TIMEOUT_SECONDS} s:\n{expired.stdout}\n"
+                    f"{expired.stderr}")  # fmt: skip
 
 
 def saw_weights_by_hand(rewards: np.ndarray, low: np.ndarray, delta: float = 1e-8) -> np.ndarray:
@@ -61,21 +91,7 @@ def saw_weights_by_hand(rewards: np.ndarray, low: np.ndarray, delta: float = 1e-
 def two_process_run(small_model, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("multiprocess")
     out = work / "run"
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",  # two processes on a small machine
-        "CUDA_VISIBLE_DEVICES": "",  # CPU processes, gloo, wherever the test runs
-        "HF_HOME": str(work / "hf"),  # no accelerate config file of the user's is read
-        "HF_HUB_OFFLINE": "1",
-    }
-    try:
-        finished = subprocess.run(
-            launch_command(small_model, out), cwd=work, env=env, capture_output=True, text=True,
-            timeout=LAUNCH_TIMEOUT_SECONDS,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"accelerate launch ran past {LAUNCH_TIMEOUT_SECONDS} s:\n{expired.stdout}\n"
-                    f"{expired.stderr}")  # fmt: skip
+    finished = launch(launch_command(*run_args(small_model, out)), work)
     assert finished.returncode == 0, (
         f"accelerate launch exited {finished.returncode}:\n{finished.stdout}\n{finished.stderr}"
     )
@@ -148,3 +164,62 @@ def test_each_process_closed_with_its_own_line(two_process_run):
     assert printed.count(f"run folder: {two_process_run}") == 1
     assert printed.count(f"run folder: {two_process_run} (process 1 of a multi-process run)") == 1
     assert sum(line.startswith("normalised aggregate (0-1): ") for line in printed) == 1
+
+
+def worker(launcher: subprocess.Popen, rank: int) -> psutil.Process:
+    """The ``saw_bench run`` process of ``rank`` under the launcher."""
+    deadline = time.monotonic() + LAUNCH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        assert launcher.poll() is None, launcher.communicate()
+        for child in psutil.Process(launcher.pid).children(recursive=True):
+            try:
+                if "saw_bench" in child.cmdline() and child.environ().get("RANK") == str(rank):
+                    return child
+            except psutil.Error:  # gone or not yet readable
+                continue
+        time.sleep(0.05)
+    pytest.fail(f"no worker of rank {rank} under the launcher")
+
+
+@pytest.mark.slow
+def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_model, tmp_path):
+    """SIGTERM to rank 1 alone (a scheduler preempting one process): both processes stop after
+    the same step with one checkpoint, instead of rank 0 waiting for rank 1 in the next step's
+    collectives; the same launch with ``--resume`` finishes the run without a gap."""
+    steps, out = 30, tmp_path / "run"
+    launcher = subprocess.Popen(
+        launch_command(*run_args(small_model, out, steps=steps)), cwd=tmp_path,
+        env=launch_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        second = worker(launcher, rank=1)
+        deadline = time.monotonic() + LAUNCH_TIMEOUT_SECONDS
+        while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+            assert launcher.poll() is None, launcher.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second.send_signal(signal.SIGTERM)
+        _, error = launcher.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        for child in psutil.Process(launcher.pid).children(recursive=True):
+            child.kill()
+        launcher.kill()
+        pytest.fail(f"the processes did not stop together:\n{launcher.communicate()[1]}")
+    assert f"--resume {out}" in error
+    stopped_at = len(rank_rows(out, 0))
+    assert 1 <= stopped_at < steps
+    assert len(rank_rows(out, 1)) == stopped_at
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    assert [row["step"] for row in metrics] == list(range(1, stopped_at + 1))
+    assert [path.name for path in (out / "trl").glob("checkpoint-*")] == [
+        f"checkpoint-{stopped_at}"
+    ]
+    assert not (out / "summary.json").exists()
+
+    resumed = launch(launch_command("--resume", str(out)), tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    for rank in range(PROCESSES):
+        assert [row["step"] for row in rank_rows(out, rank)] == list(range(1, steps + 1))
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    assert [row["step"] for row in metrics] == list(range(1, steps + 1))
+    assert json.loads((out / "summary.json").read_text())["steps"] == steps

@@ -203,6 +203,22 @@ class TrlTrainer(RunTrainer):
             self._progress.close()
         return self.run_dir
 
+    def stop_requested(self) -> bool:
+        """Whether to stop after the step just taken: Ctrl-C or SIGTERM reached this process
+        or, in a multi-process run, any process. Every process asks after every step (one
+        one-element all-reduce), so all of them stop after the same step and write the same
+        checkpoint; one process stopping alone would leave the others waiting in the next
+        step's collectives."""
+        stop = self._stop
+        asked = stop is not None and stop.requested
+        if self.processes > 1 and torch.distributed.is_initialized():
+            flag = torch.tensor([float(asked)], device=self._state.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            asked = bool(flag.item())
+            if asked and stop is not None:
+                stop.requested = True  # asked on another process: this one stops as well
+        return asked
+
     def _leave_process_group(self) -> None:
         """End a multi-process run's torch.distributed group, all processes together.
 
@@ -337,8 +353,7 @@ class _StepRecorder(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self.run._timing["end"] = time.perf_counter()
         self.run.step = state.global_step
-        stop = self.run._stop
-        if stop is not None and stop.requested:
+        if self.run.stop_requested():
             control.should_save = True
             control.should_training_stop = True
         return control
