@@ -185,7 +185,8 @@ def worker(launcher: subprocess.Popen, rank: int) -> psutil.Process:
 def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_model, tmp_path):
     """SIGTERM to rank 1 alone (a scheduler preempting one process): both processes stop after
     the same step with one checkpoint, instead of rank 0 waiting for rank 1 in the next step's
-    collectives; the same launch with ``--resume`` finishes the run without a gap."""
+    collectives; the same launch with ``--resume`` finishes the run without a gap or a
+    repeated row."""
     steps, out = 30, tmp_path / "run"
     launcher = subprocess.Popen(
         launch_command(*run_args(small_model, out, steps=steps)), cwd=tmp_path,
@@ -215,6 +216,9 @@ def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_mod
         f"checkpoint-{stopped_at}"
     ]
     assert not (out / "summary.json").exists()
+    for rank in range(PROCESSES):  # a row written after the checkpoint, as a hard kill leaves
+        with (out / "ranks" / f"rank-{rank}.jsonl").open("a") as rows:
+            rows.write(json.dumps({"step": stopped_at + 1, "weights": [], "rewards": []}) + "\n")
 
     resumed = launch(launch_command("--resume", str(out)), tmp_path)
     assert resumed.returncode == 0, resumed.stderr

@@ -238,12 +238,18 @@ class TrlTrainer(RunTrainer):
             self._progress.evaluation(row)
         return row
 
+    @property
+    def rank_file(self) -> Path:
+        """This process's rows of a multi-process run: per step, its weights and the gathered
+        reward matrix they were computed from."""
+        return self.run_dir / "ranks" / f"rank-{self.process_index}.jsonl"
+
     def _on_weights(self, weighed: WeighedPass) -> None:
         self._passes[weighed.step] = weighed
         if self.processes > 1:
-            (self.run_dir / "ranks").mkdir(exist_ok=True)
+            self.rank_file.parent.mkdir(exist_ok=True)
             append_jsonl(
-                self.run_dir / "ranks" / f"rank-{self.process_index}.jsonl",
+                self.rank_file,
                 {"step": weighed.step + 1, "weights": weighed.weights.tolist(),
                  "rewards": weighed.rewards.tolist()},
             )  # fmt: skip
@@ -298,6 +304,7 @@ class TrlTrainer(RunTrainer):
             if self.is_main_process:
                 for name in ("metrics.jsonl", "eval.jsonl"):
                     (self.run_dir / name).unlink(missing_ok=True)
+            self.rank_file.unlink(missing_ok=True)
             return
         saved = read_json(latest / PROGRESS_FILE)
         self.step = saved["step"]
@@ -307,6 +314,8 @@ class TrlTrainer(RunTrainer):
         if self.is_main_process:
             truncate_jsonl(self.run_dir / "metrics.jsonl", self.metrics_rows)
             truncate_jsonl(self.run_dir / "eval.jsonl", self.eval_rows)
+        if self.rank_file.exists():  # one row per step
+            truncate_jsonl(self.rank_file, self.step)
         self.checkpoint = str(latest)
 
 
