@@ -55,8 +55,10 @@ def write_run(
     estimator: str = "grpo",
     train_changes: dict[str, Any] | None = None,
     metrics_rows: int = STEPS,
+    model: str = "tiny-toolcall",
 ) -> Path:
-    """A finished run folder like the trainer writes (config, metrics, eval, summary)."""
+    """A finished run folder like the trainer writes (config, metrics, eval, summary), of the
+    policy named ``model``."""
     folder.mkdir(parents=True, exist_ok=True)
     spec = registry.spec(TASK_ID)
     train = {
@@ -89,7 +91,7 @@ def write_run(
                 "direction": "maximize",
             },
         ],
-        "model": {"name": "tiny-toolcall", "revision": "0123456789ab", "parameters": 1000},
+        "model": {"name": model, "revision": "0123456789ab", "parameters": 1000},
         "agent": {"name": agent, "needs_gramian": False},
         "versions": {"saw_bench": "0.1.0", "torch": "2.13.0", "python": "3.11.7"},
         "hardware": {"device": "cpu", "machine": "x86_64", "threads": 2},

@@ -202,12 +202,34 @@ def test_findings_row_has_difference_thresholds_ablations_and_weights(sensitive_
     assert f"won in 1 (saw/ToolCall-Synth-v0 GRPO {STEPS} steps)" in findings["summary"]
     page = (sensitive_board / "FINDINGS.md").read_text()
     assert (
-        "| saw/ToolCall-Synth-v0 | GRPO | mgda | 3 | -0.025 [-0.025, -0.025] | worse than SAW |"
-        in page
+        f"| saw/ToolCall-Synth-v0 | GRPO | tiny-toolcall | {STEPS} | mgda | 3 | "
+        "-0.025 [-0.025, -0.025] | worse than SAW |" in page
     )
     assert "| saw | format | 1: 0.40, 2: 0.60, 3: 0.80, 4: 1.00 |" in page
     html = (sensitive_board / "index.html").read_text()
     assert 'id="findings"' in html and "per-objective weights of SAW" in html
+
+
+def test_findings_of_two_policies_at_one_setting_name_the_policy(tmp_path):
+    """The same task, estimator and steps on two policies are two comparisons: the summary,
+    the tables and the weight curves say which policy each is."""
+    runs = tmp_path / "runs"
+    for model in ("policy-a", "policy-b"):
+        for seed in SEEDS:
+            for agent in ("static", "saw"):
+                write_run(runs / f"{model}-{agent}-s{seed}", agent=agent, seed=seed, model=model)
+    submit([runs], "Two policies", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    root = tmp_path / "leaderboard"
+    assert build(root) == []
+    findings = data_of(root)["findings"]
+    assert sorted(row["model"] for row in findings["rows"]) == ["policy-a", "policy-b"]
+    for model in ("policy-a", "policy-b"):
+        assert f"saw/ToolCall-Synth-v0 GRPO {STEPS} steps {model}" in findings["summary"]
+    page = (root / "FINDINGS.md").read_text()
+    for model in ("policy-a", "policy-b"):
+        assert f"| saw/ToolCall-Synth-v0 | defaults | GRPO | {model} | {STEPS} | 3 |" in page
+        title = f"saw/ToolCall-Synth-v0, GRPO, {model}, {STEPS} steps, seed 0 (step: weight):"
+        assert title in page
 
 
 def test_an_empty_leaderboard_has_empty_findings(tmp_path):

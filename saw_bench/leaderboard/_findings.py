@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -337,10 +338,12 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
             "there are no findings."
         )
     groups: dict[str, list[str]] = {"saw": [], "tie": [], "static": []}
+    setting = Counter((row["env_id"], row["estimator"], row["steps"]) for row in rows)
     for row in rows:
-        groups[row["outcome"]].append(
-            f"{row['env_id']} {row['estimator'].upper()} {row['steps']} steps"
-        )
+        name = f"{row['env_id']} {row['estimator'].upper()} {row['steps']} steps"
+        if setting[row["env_id"], row["estimator"], row["steps"]] > 1:  # told apart by policy
+            name += f" {row['model']}"
+        groups[row["outcome"]].append(name)
     parts = []
     for key, verb in (("saw", "won"), ("tie", "tied"), ("static", "lost")):
         names = groups[key]

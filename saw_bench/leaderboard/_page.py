@@ -356,8 +356,8 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
     rows = findings["rows"]
     main = [
         [
-            row["env_id"], row["settings"], row["estimator"].upper(), str(row["steps"]),
-            str(len(row["seeds"])), _signed(row["difference"]),
+            row["env_id"], row["settings"], row["estimator"].upper(), row["model"],
+            str(row["steps"]), str(len(row["seeds"])), _signed(row["difference"]),
             "-" if row["mde"] is None else f"{row['mde']:.3f}", _OUTCOME_WORDS[row["outcome"]],
             row["sensitivity"] or "not checked",
             _threshold_text(row["steps_to_threshold"]["saw"]),
@@ -366,21 +366,23 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
         for row in rows
     ]  # fmt: skip
     ablations = [
-        [row["env_id"], row["estimator"].upper(), ablation["agent"], str(len(ablation["seeds"])),
-         _signed(ablation["difference"]), _ABLATION_WORDS[ablation["outcome"]]]
+        [row["env_id"], row["estimator"].upper(), row["model"], str(row["steps"]),
+         ablation["agent"], str(len(ablation["seeds"])), _signed(ablation["difference"]),
+         _ABLATION_WORDS[ablation["outcome"]]]
         for row in rows
         for ablation in row["ablations"]
     ]  # fmt: skip
     return [
         (
             "SAW against static weights",
-            ["task", "settings", "estimator", "steps", "seeds", "SAW - static", "MDE",
+            ["task", "settings", "estimator", "policy", "steps", "seeds", "SAW - static", "MDE",
              "outcome", "weighting", "steps to threshold: SAW", "static"],
             main,
         ),
         (
             "Every other agent against SAW",
-            ["task", "estimator", "agent", "seeds", "agent - SAW", "outcome"],
+            ["task", "estimator", "policy", "steps", "agent", "seeds", "agent - SAW",
+             "outcome"],
             ablations,
         ),
     ]  # fmt: skip
@@ -423,8 +425,7 @@ def findings_page(data: dict[str, Any]) -> str:
     if not findings["rows"]:
         lines.append("None yet.")
     for row in findings["rows"]:
-        seed = row["weight_curves"]["seed"]
-        lines += [f"{row['env_id']}, {row['estimator'].upper()}, seed {seed} (step: weight):", ""]
+        lines += [f"{_curve_title(row)} (step: weight):", ""]
         weights = _weight_rows(row)
         if not weights:
             lines += ["No run files to read the weights from (self-reported).", ""]
@@ -433,6 +434,13 @@ def findings_page(data: dict[str, Any]) -> str:
         lines += ["| " + " | ".join(_markdown_text(c) for c in cells) + " |" for cells in weights]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _curve_title(row: dict[str, Any]) -> str:
+    return (
+        f"{row['env_id']}, {row['estimator'].upper()}, {row['model']}, {row['steps']} steps, "
+        f"seed {row['weight_curves']['seed']}"
+    )
 
 
 def _objectives_text(task: dict[str, Any]) -> str:
@@ -484,8 +492,8 @@ def _findings_html(findings: dict[str, Any]) -> list[str]:
         parts.append("<h3>Weights over training</h3>")
     for row in plotted:
         caption = (
-            f"{row['env_id']}, {row['estimator'].upper()}, seed {row['weight_curves']['seed']}: "
-            "per-objective weights of SAW (solid) and static (dashed) at each training step"
+            f"{_curve_title(row)}: per-objective weights of SAW (solid) and static (dashed) at "
+            "each training step"
         )
         parts.append(
             f"<figure>{_weights_svg(row)}<figcaption>{escape(caption)}</figcaption></figure>"
