@@ -118,11 +118,13 @@ def run_command(args: argparse.Namespace) -> str:
 def _launched_rank() -> int:
     """This process's rank under ``accelerate launch``/``torchrun`` (0 when launched alone).
 
-    Read from the launcher's ``RANK``: a finished multi-process run has already ended its
-    torch.distributed group, so the group can no longer say.
+    Read from the launcher's ``WORLD_SIZE`` and ``RANK``: a finished multi-process run has
+    already ended its torch.distributed group, so the group can no longer say.
     """
-    rank = os.environ.get("RANK", "0")
-    return int(rank) if rank.isdigit() else 0
+    size, rank = os.environ.get("WORLD_SIZE", "1"), os.environ.get("RANK", "0")
+    if not (size.isdigit() and int(size) > 1 and rank.isdigit()):
+        return 0
+    return int(rank)
 
 
 def sweep_command(args: argparse.Namespace) -> str:

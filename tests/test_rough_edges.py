@@ -88,6 +88,19 @@ def test_resume_after_a_torn_last_row_continues_from_the_checkpoint(
     assert [row["step"] for row in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
 
 
+def test_a_single_process_run_prints_its_table_whatever_rank_the_environment_holds(
+    finished_run, tmp_path, capsys, monkeypatch
+):
+    """RANK alone (left over in a shell, a job script) is not a multi-process launch: only
+    with WORLD_SIZE > 1 does a process other than rank 0 print a line instead of the table."""
+    run = copy_run(finished_run, tmp_path / "run")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["run", "--resume", str(run), "--steps", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "normalised aggregate (0-1)" in printed and "multi-process" not in printed
+
+
 @pytest.mark.parametrize(
     ("relative", "content", "message"),
     [
