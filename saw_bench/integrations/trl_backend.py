@@ -97,7 +97,6 @@ class TrlTrainer(RunTrainer):
         # on CPU, accelerate forms the gloo group of a multi-process launch only when asked
         # (as TrainingArguments(use_cpu=True) does); unasked, every process is the main one
         state = PartialState(cpu=config.device == "cpu" or not torch.cuda.is_available())
-        self._state = state
         self.process_index, self.processes = state.process_index, state.num_processes
         self.is_main_process = state.is_main_process
         rollouts = config.prompts_per_step * config.group_size
@@ -205,19 +204,18 @@ class TrlTrainer(RunTrainer):
 
     def stop_requested(self) -> bool:
         """Whether to stop after the step just taken: Ctrl-C or SIGTERM reached this process
-        or, in a multi-process run, any process. Every process asks after every step (one
-        one-element all-reduce), so all of them stop after the same step and write the same
-        checkpoint; one process stopping alone would leave the others waiting in the next
-        step's collectives."""
-        stop = self._stop
-        asked = stop is not None and stop.requested
-        if self.processes > 1 and torch.distributed.is_initialized():
-            flag = torch.tensor([float(asked)], device=self._state.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            asked = bool(flag.item())
-            if asked and stop is not None:
-                stop.requested = True  # asked on another process: this one stops as well
-        return asked
+        or, in a multi-process run, any process. Every process asks after every step
+        (accelerate's trigger: one reduce of a one-element tensor), so all of them stop after
+        the same step and write the same checkpoint; one process stopping alone would leave
+        the others waiting in the next step's collectives."""
+        accelerator, stop = self.trainer.accelerator, self._stop
+        if stop is not None and stop.requested:
+            accelerator.set_trigger()
+        if not accelerator.check_trigger():
+            return False
+        if stop is not None:
+            stop.requested = True  # asked on another process: this one stops as well
+        return True
 
     def _leave_process_group(self) -> None:
         """End a multi-process run's torch.distributed group, all processes together.
@@ -225,11 +223,12 @@ class TrlTrainer(RunTrainer):
         The main process evaluates after the last step while the others are done; a process
         that exits with its gloo group still alive can abort in the group's teardown
         ("terminate called without an active exception"), failing the launch. So every process
-        waits for the others here, then destroys the group before the interpreter exits.
+        waits for the others here, then ends the group (accelerate's ``end_training``) before
+        the interpreter exits.
         """
-        if self.processes > 1 and torch.distributed.is_initialized():
-            self._state.wait_for_everyone()
-            self._state.destroy_process_group()
+        accelerator = self.trainer.accelerator
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
 
     def evaluate(self) -> dict[str, Any] | None:
         row = super().evaluate()
