@@ -70,26 +70,42 @@ def test_running_a_finished_sweep_again_trains_nothing(finished_sweep, grid_file
     assert [path.stat().st_mtime_ns for path in metrics] == before
 
 
-def test_a_killed_sweep_continues_where_it_stopped(finished_sweep, grid_file, tmp_path):
-    out = tmp_path / "killed"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start_sweep(grid_file: Path, out: Path, rows: int) -> subprocess.Popen:
+    """``sweep`` in a process of its own (its own session), returned once some run of it has
+    written ``rows`` metrics rows."""
     process = subprocess.Popen(
         [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 240
-    while not any(len(read_jsonl(path)) >= 2 for path in out.glob("runs/*/metrics.jsonl")):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, mid-run
-    process.wait()
+    try:
+        while not any(len(read_jsonl(path)) >= rows for path in out.glob("runs/*/metrics.jsonl")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # no sweep left running behind a failure
+        raise
+    return process
 
+
+def assert_resumes_to_the_whole_sweep(grid_file: Path, out: Path, finished_sweep: Path) -> None:
+    """The same command again finishes every run of ``out`` as the uninterrupted sweep did."""
     assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
     for run_id in RUN_IDS:
         resumed = comparable(read_jsonl(out / "runs" / run_id / "metrics.jsonl"))
         whole = comparable(read_jsonl(finished_sweep / "runs" / run_id / "metrics.jsonl"))
         assert resumed == whole, run_id
+
+
+def test_a_killed_sweep_continues_where_it_stopped(finished_sweep, grid_file, tmp_path):
+    out = tmp_path / "killed"
+    process = start_sweep(grid_file, out, rows=2)
+    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, mid-run
+    process.wait()
+    assert_resumes_to_the_whole_sweep(grid_file, out, finished_sweep)
 
 
 def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
@@ -99,18 +115,8 @@ def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
     step with a checkpoint, instead of training on unrecorded; the index says where each run
     stopped and the same command finishes the grid as one uninterrupted sweep."""
     out = tmp_path / "terminated"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    process = start_sweep(grid_file, out, rows=1)
     try:
-        deadline = time.monotonic() + 240
-        while not any(read_jsonl(path) for path in out.glob("runs/*/metrics.jsonl")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
         workers = [child for child in psutil.Process(process.pid).children()
                    if "spawn_main" in " ".join(child.cmdline())]  # fmt: skip
         assert len(workers) == 2
@@ -125,12 +131,7 @@ def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
     index = json.loads((out / "sweep.json").read_text())
     statuses = [entry["status"] for entry in index["runs"]]
     assert set(statuses) <= {"finished", "started", "pending"} and "started" in statuses
-
-    assert main(["sweep", "--config", str(grid_file), "--out", str(out)]) == 0
-    for run_id in RUN_IDS:
-        resumed = comparable(read_jsonl(out / "runs" / run_id / "metrics.jsonl"))
-        whole = comparable(read_jsonl(finished_sweep / "runs" / run_id / "metrics.jsonl"))
-        assert resumed == whole, run_id
+    assert_resumes_to_the_whole_sweep(grid_file, out, finished_sweep)
 
 
 def test_a_sweep_folder_refuses_another_grid(finished_sweep, grid_file, tmp_path, capsys):
