@@ -29,6 +29,7 @@ import pytest
 pytest.importorskip("trl")  # the test extra installs it (and accelerate with it)
 
 from saw_bench.core import registry  # noqa: E402
+from saw_bench.core.files import read_jsonl  # noqa: E402
 
 PROCESSES, STEPS, PROMPTS, GROUP = 2, 2, 2, 4
 TASK = "async-k2"
@@ -100,8 +101,7 @@ def two_process_run(small_model, tmp_path_factory) -> Path:
 
 
 def rank_rows(run: Path, rank: int) -> list[dict]:
-    path = run / "ranks" / f"rank-{rank}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_jsonl(run / "ranks" / f"rank-{rank}.jsonl", missing_ok=False)
 
 
 @pytest.mark.slow
@@ -195,7 +195,7 @@ def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_mod
     try:
         second = worker(launcher, rank=1)
         deadline = time.monotonic() + LAUNCH_TIMEOUT_SECONDS
-        while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+        while not read_jsonl(out / "metrics.jsonl"):
             assert launcher.poll() is None, launcher.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.02)
@@ -210,7 +210,7 @@ def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_mod
     stopped_at = len(rank_rows(out, 0))
     assert 1 <= stopped_at < steps
     assert len(rank_rows(out, 1)) == stopped_at
-    metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    metrics = read_jsonl(out / "metrics.jsonl")
     assert [row["step"] for row in metrics] == list(range(1, stopped_at + 1))
     assert [path.name for path in (out / "trl").glob("checkpoint-*")] == [
         f"checkpoint-{stopped_at}"
@@ -224,6 +224,6 @@ def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_mod
     assert resumed.returncode == 0, resumed.stderr
     for rank in range(PROCESSES):
         assert [row["step"] for row in rank_rows(out, rank)] == list(range(1, steps + 1))
-    metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    metrics = read_jsonl(out / "metrics.jsonl")
     assert [row["step"] for row in metrics] == list(range(1, steps + 1))
     assert json.loads((out / "summary.json").read_text())["steps"] == steps
