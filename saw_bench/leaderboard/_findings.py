@@ -338,10 +338,10 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
             "there are no findings."
         )
     groups: dict[str, list[str]] = {"saw": [], "tie": [], "static": []}
-    setting = Counter((row["env_id"], row["estimator"], row["steps"]) for row in rows)
-    for row in rows:
-        name = f"{row['env_id']} {row['estimator'].upper()} {row['steps']} steps"
-        if setting[row["env_id"], row["estimator"], row["steps"]] > 1:  # told apart by policy
+    names = [f"{row['env_id']} {row['estimator'].upper()} {row['steps']} steps" for row in rows]
+    shared = Counter(names)
+    for row, name in zip(rows, names, strict=True):
+        if shared[name] > 1:  # one setting on several policies: told apart by the policy
             name += f" {row['model']}"
         groups[row["outcome"]].append(name)
     parts = []
