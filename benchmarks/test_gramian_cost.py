@@ -35,8 +35,13 @@ def setup():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     config = LlamaConfig(
-        hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=4, vocab_size=1024, max_position_embeddings=256,
+        hidden_size=128,
+        intermediate_size=384,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        vocab_size=1024,
+        max_position_embeddings=256,
         tie_word_embeddings=True,
     )
     model = LlamaForCausalLM(config)

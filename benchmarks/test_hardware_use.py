@@ -75,10 +75,12 @@ def step_flops(model: torch.nn.Module, tensors: RolloutTensors) -> tuple[float, 
     owners = tensors.prompt_index.numpy()
     # a prompt of length p: its tokens attend 1..p keys; completion token j attends p + j + 1
     prompt_keys = prompt_lengths * (prompt_lengths + 1) / 2
-    completion_keys = np.array([
-        length * prompt_lengths[owner] + length * (length + 1) / 2
-        for length, owner in zip(completion_lengths, owners, strict=True)
-    ])  # fmt: skip
+    completion_keys = np.array(
+        [
+            length * prompt_lengths[owner] + length * (length + 1) / 2
+            for length, owner in zip(completion_lengths, owners, strict=True)
+        ]
+    )
     queries = np.concatenate([prompt_lengths, completion_lengths])
     keys = np.concatenate([prompt_keys, completion_keys])
     forward = forward_flops(model, queries, keys)
@@ -102,17 +104,23 @@ def report():
                 rate = gflop / seconds if seconds else 0.0
                 other = PHASES.get((task, "hf"), {}).get(phase)
                 ratio = statistics.median(other) / seconds if other and path == "fast" else None
-                print(f"{task} | {path} | {phase} | {seconds:.3f} | {gflop:.1f} | "
-                      f"{rate:.1f} | {rate / peak:.1%} | "
-                      f"{'' if ratio is None else f'{ratio:.2f}x'}")  # fmt: skip
-        print("\ntask | path | update s/step over steps: min-max | coefficient of variation | "
-              "CV of s per useful GFLOP (what is left once the batch's shape is taken out)")
+                print(
+                    f"{task} | {path} | {phase} | {seconds:.3f} | {gflop:.1f} | "
+                    f"{rate:.1f} | {rate / peak:.1%} | "
+                    f"{'' if ratio is None else f'{ratio:.2f}x'}"
+                )
+        print(
+            "\ntask | path | update s/step over steps: min-max | coefficient of variation | "
+            "CV of s per useful GFLOP (what is left once the batch's shape is taken out)"
+        )
         for (task, path), figures in PHASES.items():
             update, per_gflop = figures["update"], figures["update_per_gflop"]
             spread = np.std(update) / np.mean(update)
             shape_free = np.std(per_gflop) / np.mean(per_gflop)
-            print(f"{task} | {path} | {min(update):.3f}-{max(update):.3f} | {spread:.1%} | "
-                  f"{shape_free:.1%}")
+            print(
+                f"{task} | {path} | {min(update):.3f}-{max(update):.3f} | {spread:.1%} | "
+                f"{shape_free:.1%}"
+            )
     if DECODE:
         print("\ntask | decoding tokens/s fast | hf | fast / hf")
         for task in TASKS:
@@ -120,17 +128,23 @@ def report():
                 fast, hf = DECODE[(task, "fast")], DECODE[(task, "hf")]
                 print(f"{task} | {fast:,.0f} | {hf:,.0f} | {fast / hf:.2f}x")
     if SFT:
-        print(f"\ntiny policy warm start (ToolCall-Synth batches): HF forward "
-              f"{SFT['hf']:,.0f} tokens/s, fast path {SFT['fast']:,.0f} tokens/s "
-              f"({SFT['fast'] / SFT['hf']:.2f}x); matmuls at {SFT['gflops']:.0f} GFLOP/s "
-              f"({SFT['gflops'] / peak:.0%} of peak) on the fast path")  # fmt: skip
+        print(
+            f"\ntiny policy warm start (ToolCall-Synth batches): HF forward "
+            f"{SFT['hf']:,.0f} tokens/s, fast path {SFT['fast']:,.0f} tokens/s "
+            f"({SFT['fast'] / SFT['hf']:.2f}x); matmuls at {SFT['gflops']:.0f} GFLOP/s "
+            f"({SFT['gflops'] / peak:.0%} of peak) on the fast path"
+        )
     if TRL:
-        print(f"\nToolCall-Synth, 16 x 8, 96 new tokens, {THREADS} threads: TRL GRPOTrainer "
-              f"{TRL['trl']:.2f} s/step, saw-bench {TRL['ours']:.2f} s/step "
-              f"(saw-bench {TRL['trl'] / TRL['ours']:.2f}x faster)")  # fmt: skip
+        print(
+            f"\nToolCall-Synth, 16 x 8, 96 new tokens, {THREADS} threads: TRL GRPOTrainer "
+            f"{TRL['trl']:.2f} s/step, saw-bench {TRL['ours']:.2f} s/step "
+            f"(saw-bench {TRL['trl'] / TRL['ours']:.2f}x faster)"
+        )
     for task, seconds in MAIN.items():
-        print(f"python -m saw_bench run --task {task} --weighting saw, fresh cache: "
-              f"{seconds / 60:.1f} min ({seconds:.0f} s)")
+        print(
+            f"python -m saw_bench run --task {task} --weighting saw, fresh cache: "
+            f"{seconds / 60:.1f} min ({seconds:.0f} s)"
+        )
 
 
 def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
@@ -150,9 +164,14 @@ def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
 def test_step_phases(benchmark, tmp_path, task, path):
     """One warm-up step, then STEPS steps; per phase seconds and useful FLOPs."""
     config = TrainConfig(
-        task=task, weighting="saw", steps=STEPS + 1, eval_every=10_000,
-        checkpoint_every=10_000, threads=THREADS, fast_path=path == "fast",
-    )  # fmt: skip
+        task=task,
+        weighting="saw",
+        steps=STEPS + 1,
+        eval_every=10_000,
+        checkpoint_every=10_000,
+        threads=THREADS,
+        fast_path=path == "fast",
+    )
     trainer = Trainer.create(config, out_dir=tmp_path / "run", progress=False)
     figures: dict[str, list[float]] = {}
     model = trainer.policy.model
@@ -182,16 +201,22 @@ def test_step_phases(benchmark, tmp_path, task, path):
 @pytest.mark.parametrize("path", ["fast", "hf"])
 @pytest.mark.parametrize("task", TASKS)
 def test_decoding_tokens_per_second(benchmark, task, path):
-    policy = load_policy("tiny", task=registry.resolve(task), progress=False,
-                         fast=path == "fast")  # fmt: skip
+    policy = load_policy("tiny", task=registry.resolve(task), progress=False, fast=path == "fast")
     text_task = registry.load_task(task)
     items = sample_items(list(text_task.split("train")), 0, 16, 0)
     tokens, seconds = [], []
 
     def decode():
         started = time.perf_counter()
-        batch = generate_rollouts(policy, text_task, items, group_size=8, max_new_tokens=96,
-                                  temperature=1.0, seed=len(tokens))  # fmt: skip
+        batch = generate_rollouts(
+            policy,
+            text_task,
+            items,
+            group_size=8,
+            max_new_tokens=96,
+            temperature=1.0,
+            seed=len(tokens),
+        )
         seconds.append(time.perf_counter() - started)
         tokens.append(batch.completion_tokens)
 
@@ -227,13 +252,17 @@ def test_warm_start_tokens_per_second(benchmark):
     fast_seconds = benchmark.pedantic(lambda: train(fast=True), rounds=1, iterations=1)
     model = _tiny.init_model(recipe, tokenizer)
     flops = sum(
-        3 * forward_flops(model, batch.attention_mask.sum(1).numpy(),
-                          (batch.attention_mask.sum(1) * (batch.attention_mask.sum(1) + 1) / 2)
-                          .numpy())  # fmt: skip
+        3
+        * forward_flops(
+            model,
+            batch.attention_mask.sum(1).numpy(),
+            (batch.attention_mask.sum(1) * (batch.attention_mask.sum(1) + 1) / 2).numpy(),
+        )
         for batch in batches
     )
-    SFT.update(hf=tokens / hf_seconds, fast=tokens / fast_seconds,
-               gflops=flops / fast_seconds / 1e9)  # fmt: skip
+    SFT.update(
+        hf=tokens / hf_seconds, fast=tokens / fast_seconds, gflops=flops / fast_seconds / 1e9
+    )
     assert fast_seconds > 0
 
 
@@ -268,26 +297,54 @@ def test_trl_grpo_trainer_seconds_per_step(benchmark, tmp_path):
             durations.append(time.perf_counter() - self.started)
 
     args = trl.GRPOConfig(
-        output_dir=str(tmp_path / "trl"), per_device_train_batch_size=128, num_generations=8,
-        max_completion_length=96, temperature=1.0, top_k=0, top_p=1.0, learning_rate=3e-4,
-        beta=0.0, num_iterations=1, steps_per_generation=1, gradient_checkpointing=False,
-        loss_type="grpo", scale_rewards="group", max_steps=STEPS + 1, logging_steps=1,
-        report_to="none", save_strategy="no", use_cpu=True, bf16=False, seed=0,
+        output_dir=str(tmp_path / "trl"),
+        per_device_train_batch_size=128,
+        num_generations=8,
+        max_completion_length=96,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        learning_rate=3e-4,
+        beta=0.0,
+        num_iterations=1,
+        steps_per_generation=1,
+        gradient_checkpointing=False,
+        loss_type="grpo",
+        scale_rewards="group",
+        max_steps=STEPS + 1,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        bf16=False,
+        seed=0,
         dataloader_num_workers=0,
-    )  # fmt: skip
+    )
     trainer = trl.GRPOTrainer(
         model=policy.model,
         reward_funcs=[objective_reward(k) for k in range(len(task.objective_names))],
-        args=args, train_dataset=dataset, processing_class=policy.tokenizer,
+        args=args,
+        train_dataset=dataset,
+        processing_class=policy.tokenizer,
         callbacks=[StepTimer()],
-    )  # fmt: skip
+    )
     torch.set_num_threads(THREADS)
     benchmark.pedantic(trainer.train, rounds=1, iterations=1)
-    ours = [s for (task_name, path), f in PHASES.items()
-            if task_name == "toolcall" and path == "fast" for s in f["total"]]  # fmt: skip
+    ours = [
+        s
+        for (task_name, path), f in PHASES.items()
+        if task_name == "toolcall" and path == "fast"
+        for s in f["total"]
+    ]
     if not ours:  # run alone (-k trl): measure ours here
-        config = TrainConfig(task="toolcall", weighting="static", steps=STEPS + 1,
-                             eval_every=10_000, checkpoint_every=10_000, threads=THREADS)
+        config = TrainConfig(
+            task="toolcall",
+            weighting="static",
+            steps=STEPS + 1,
+            eval_every=10_000,
+            checkpoint_every=10_000,
+            threads=THREADS,
+        )
         ours_trainer = Trainer.create(config, out_dir=tmp_path / "ours", progress=False)
         for step in range(STEPS + 1):
             row = ours_trainer.train_step()
@@ -302,8 +359,18 @@ def test_trl_grpo_trainer_seconds_per_step(benchmark, tmp_path):
 def test_main_command(benchmark, tmp_path, task):
     """The README's main command from a fresh cache (tiny policy built from nothing)."""
     env = {**os.environ, "SAW_BENCH_CACHE": str(tmp_path / "cache")}
-    command = [sys.executable, "-m", "saw_bench", "run", "--task", task, "--weighting", "saw",
-               "--out", str(tmp_path / "run")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "saw_bench",
+        "run",
+        "--task",
+        task,
+        "--weighting",
+        "saw",
+        "--out",
+        str(tmp_path / "run"),
+    ]
 
     def run():
         started = time.perf_counter()

@@ -18,9 +18,16 @@ STEPS = 400
 
 def long_run(tmp_path):
     folder = saw_bench.train(
-        "summarize", steps=2, prompts_per_step=2, group_size=2, max_new_tokens=16,
-        eval_every=1, eval_items=4, out_dir=tmp_path / "run", plot=False,
-    )  # fmt: skip
+        "summarize",
+        steps=2,
+        prompts_per_step=2,
+        group_size=2,
+        max_new_tokens=16,
+        eval_every=1,
+        eval_items=4,
+        out_dir=tmp_path / "run",
+        plot=False,
+    )
     metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     evals = [json.loads(line) for line in (folder / "eval.jsonl").read_text().splitlines()]
     with open(folder / "metrics.jsonl", "w") as stream:

@@ -33,8 +33,10 @@ def report():
     yield
     if not RESULTS:
         return
-    print("\n\ntask | agent | s/step | generate | score | weight | update | weight us | "
-          "tokens/s | x static | overhead")
+    print(
+        "\n\ntask | agent | s/step | generate | score | weight | update | weight us | "
+        "tokens/s | x static | overhead"
+    )
     # Mean step time without the weight phase, over each task's agents.
     without_weights: dict[str, list[float]] = {}
     for (task, _), figures in RESULTS.items():
@@ -50,15 +52,18 @@ def report():
             f"{figures['total'] / static['total']:.3f} | {overhead:.4f}"
         )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory of the process (all of the above): {peak_mib:,.0f} MiB; "
-          "select one task with -k for its own figure")
+    print(
+        f"peak resident memory of the process (all of the above): {peak_mib:,.0f} MiB; "
+        "select one task with -k for its own figure"
+    )
 
 
 @pytest.mark.parametrize("agent", AGENTS)
 @pytest.mark.parametrize("task", ["toolcall", "summarize"])
 def test_training_step_seconds(benchmark, tmp_path, task, agent):
-    config = TrainConfig(task=task, weighting=agent, steps=STEPS, eval_every=10_000,
-                         checkpoint_every=10_000)
+    config = TrainConfig(
+        task=task, weighting=agent, steps=STEPS, eval_every=10_000, checkpoint_every=10_000
+    )
     trainer = Trainer.create(config, out_dir=tmp_path / agent, progress=False)
     rows = []
 
@@ -67,8 +72,10 @@ def test_training_step_seconds(benchmark, tmp_path, task, agent):
         trainer.step += 1
 
     benchmark.pedantic(one_step, rounds=STEPS, iterations=1, warmup_rounds=0)
-    phases = {name: float(np.mean([row["seconds"][name] for row in rows]))
-              for name in ("generate", "score", "weight", "update", "total")}
+    phases = {
+        name: float(np.mean([row["seconds"][name] for row in rows]))
+        for name in ("generate", "score", "weight", "update", "total")
+    }
     tokens = sum(row["tokens"] for row in rows)
     phases["tokens_per_second"] = tokens / sum(row["seconds"]["generate"] for row in rows)
     RESULTS[(task, agent)] = phases

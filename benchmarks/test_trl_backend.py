@@ -43,10 +43,14 @@ def report():
     yield
     if not RESULTS:
         return
-    print(f"\n\nToolCall-Synth, tiny policy, GRPO, 16 x 8, 96 new tokens, {THREADS} threads; "
-          f"fastest of {STEPS} steps after one warm-up (median step in brackets)")  # fmt: skip
-    print("backend | agent | s/step | generate | score | weight | update | gen tokens/s | "
-          "weight / step | x static | trl / saw-bench")  # fmt: skip
+    print(
+        f"\n\nToolCall-Synth, tiny policy, GRPO, 16 x 8, 96 new tokens, {THREADS} threads; "
+        f"fastest of {STEPS} steps after one warm-up (median step in brackets)"
+    )
+    print(
+        "backend | agent | s/step | generate | score | weight | update | gen tokens/s | "
+        "weight / step | x static | trl / saw-bench"
+    )
     for (backend, agent), figures in RESULTS.items():
         static = RESULTS.get((backend, "static"), figures)
         ours = RESULTS.get(("saw-bench", agent))
@@ -60,10 +64,12 @@ def report():
         )
     saw, static = RESULTS.get(("trl", "saw")), RESULTS.get(("trl", "static"))
     if saw and static:
-        print(f"SAW inside TRL: the agent takes {saw['weight'] * 1e3:.2f} ms of a "
-              f"{saw['total']:.2f} s step ({saw['weight'] / saw['total']:.3%}); TRL saw step / "
-              f"TRL static step = {saw['total'] / static['total']:.2f} (the rest of the "
-              "difference is the machine and the completions, not the agent)")  # fmt: skip
+        print(
+            f"SAW inside TRL: the agent takes {saw['weight'] * 1e3:.2f} ms of a "
+            f"{saw['total']:.2f} s step ({saw['weight'] / saw['total']:.3%}); TRL saw step / "
+            f"TRL static step = {saw['total'] / static['total']:.2f} (the rest of the "
+            "difference is the machine and the completions, not the agent)"
+        )
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -74,11 +80,22 @@ def test_seconds_per_step_by_backend(benchmark, tmp_path, backend, agent):
 
     def run():
         return saw_bench.train(
-            task="toolcall", weighting=agent, estimator="grpo", steps=STEPS + 1,
-            out_dir=tmp_path / "run", model="tiny", plot=False, backend=backend,
-            threads=THREADS, prompts_per_step=16, group_size=8, max_new_tokens=96,
-            eval_every=10_000, eval_items=16, checkpoint_every=10_000,
-        )  # fmt: skip
+            task="toolcall",
+            weighting=agent,
+            estimator="grpo",
+            steps=STEPS + 1,
+            out_dir=tmp_path / "run",
+            model="tiny",
+            plot=False,
+            backend=backend,
+            threads=THREADS,
+            prompts_per_step=16,
+            group_size=8,
+            max_new_tokens=96,
+            eval_every=10_000,
+            eval_items=16,
+            checkpoint_every=10_000,
+        )
 
     run_dir = benchmark.pedantic(run, rounds=1, iterations=1)
     rows = read_jsonl(run_dir / "metrics.jsonl")

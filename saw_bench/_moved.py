@@ -34,14 +34,20 @@ MOVED: dict[str, tuple[str, ...]] = {
     "saw_bench.estimators": ("saw_bench.training.estimators", "saw_bench.core.scores"),
     "saw_bench.evaluation": ("saw_bench.training.evaluation", "saw_bench.policy"),
     "saw_bench.trainer": (
-        "saw_bench.harness.run", "saw_bench.training.trainer", "saw_bench.training.config",
-        "saw_bench.training.record", "saw_bench.training.rollouts", "saw_bench.core.scores",
+        "saw_bench.harness.run",
+        "saw_bench.training.trainer",
+        "saw_bench.training.config",
+        "saw_bench.training.record",
+        "saw_bench.training.rollouts",
+        "saw_bench.core.scores",
         "saw_bench.harness.statistics",
     ),
     "saw_bench.runs": ("saw_bench.harness.runs", "saw_bench.core.scores"),
     "saw_bench.sweep": ("saw_bench.harness.sweep",),
     "saw_bench.analysis": (
-        "saw_bench.harness.analysis", "saw_bench.harness.runs", "saw_bench.harness.statistics",
+        "saw_bench.harness.analysis",
+        "saw_bench.harness.runs",
+        "saw_bench.harness.statistics",
     ),
     "saw_bench.statistics": ("saw_bench.harness.statistics",),
     "saw_bench.report": ("saw_bench.harness.report",),
@@ -69,8 +75,9 @@ def moved_attribute(old: str, name: str) -> Any:
             home = home if isinstance(home, str) and home.startswith("saw_bench.") else candidate
             warnings.warn(
                 f"{old}.{name} moved to {home}.{new_name}; import it from there",
-                DeprecationWarning, stacklevel=3,
-            )  # fmt: skip
+                DeprecationWarning,
+                stacklevel=3,
+            )
             return value
     raise AttributeError(
         f"{old} was split up: {name!r} is in none of its new homes ({', '.join(MOVED[old])})"
@@ -89,9 +96,13 @@ class _Loader(importlib.abc.Loader):
         module.__doc__ = f"Moved: see {', '.join(MOVED[old])}."
         module.__getattr__ = lambda name: moved_attribute(old, name)  # type: ignore[method-assign]
         module.__dir__ = lambda: sorted(  # type: ignore[method-assign]
-            {name for new in MOVED[old] for name in dir(importlib.import_module(new))
-             if not name.startswith("_")}
-        )  # fmt: skip
+            {
+                name
+                for new in MOVED[old]
+                for name in dir(importlib.import_module(new))
+                if not name.startswith("_")
+            }
+        )
 
 
 class MovedModuleFinder(importlib.abc.MetaPathFinder):

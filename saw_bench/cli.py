@@ -58,10 +58,26 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 #: TrainConfig fields that ``run`` takes as flags (``--set key=value`` reaches every field)
 RUN_FLAGS = (
-    "task", "weighting", "estimator", "steps", "seed", "model", "device", "dtype", "threads",
-    "prompts_per_step", "group_size", "max_new_tokens", "temperature", "learning_rate",
-    "kl_coef", "eval_every", "eval_items", "checkpoint_every", "backend",
-)  # fmt: skip
+    "task",
+    "weighting",
+    "estimator",
+    "steps",
+    "seed",
+    "model",
+    "device",
+    "dtype",
+    "threads",
+    "prompts_per_step",
+    "group_size",
+    "max_new_tokens",
+    "temperature",
+    "learning_rate",
+    "kl_coef",
+    "eval_every",
+    "eval_items",
+    "checkpoint_every",
+    "backend",
+)
 
 
 def parse_settings(settings: Sequence[str] | None, flag: str = "--set") -> dict[str, Any]:
@@ -90,10 +106,16 @@ def run_command(args: argparse.Namespace) -> str:
     from saw_bench.harness.run import summary_table, train
 
     if args.resume:
-        ignored = [f"--{name.replace('_', '-')}" for name in RUN_FLAGS
-                   if name != "steps" and getattr(args, name) is not None]  # fmt: skip
-        ignored += [flag for flag, value in (("--set", args.set), ("--config", args.config),
-                                             ("--out", args.out)) if value]  # fmt: skip
+        ignored = [
+            f"--{name.replace('_', '-')}"
+            for name in RUN_FLAGS
+            if name != "steps" and getattr(args, name) is not None
+        ]
+        ignored += [
+            flag
+            for flag, value in (("--set", args.set), ("--config", args.config), ("--out", args.out))
+            if value
+        ]
         if ignored:  # refused, not silently dropped: the run keeps its own options
             raise SawBenchError(
                 f"--resume continues the run with the options in its config.json; only --steps "
@@ -132,8 +154,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     from saw_bench.harness.sweep import SweepSpec, load_spec, sweep
 
     spec = load_spec(Path(args.config)) if args.config else SweepSpec()
-    for flag, name in (("task", "tasks"), ("estimator", "estimators"),
-                       ("weighting", "weightings")):  # fmt: skip
+    for flag, name in (("task", "tasks"), ("estimator", "estimators"), ("weighting", "weightings")):
         values = _split_list(getattr(args, flag))
         if values:
             setattr(spec, name, values)
@@ -151,9 +172,12 @@ def sweep_command(args: argparse.Namespace) -> str:
     out = Path(args.out) if args.out else Path("sweeps") / time.strftime("sweep-%Y%m%d-%H%M%S")
     resources = {"num_cpus": args.ray_cpus, "num_gpus": args.ray_gpus}
     folder = sweep(
-        spec, out, log=lambda message: print(message, flush=True), ray_address=args.ray,
+        spec,
+        out,
+        log=lambda message: print(message, flush=True),
+        ray_address=args.ray,
         ray_resources={key: value for key, value in resources.items() if value is not None},
-    )  # fmt: skip
+    )
     from saw_bench.harness.report import compare_command
 
     return compare_command([str(folder)], csv=None, png=None, threshold=0.9)
@@ -194,35 +218,45 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--task", default="toolcall", help="task id or alias (default toolcall)")
 
     run = verbs.add_parser(
-        "run", help="train a policy on a task with a weighting agent",
+        "run",
+        help="train a policy on a task with a weighting agent",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="training options (TOML key, default, meaning); set any with --set key=value "
         "or in --config FILE:\n" + describe_options(),
-    )  # fmt: skip
+    )
     for name in RUN_FLAGS:
         default = default_value(name)
         shown = "" if default is None else f" (default {default})"
         run.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, type=_flag_type(OPTION_TYPES[name]),
-            metavar=name.upper(), help=f"{option_help(name)}{shown}",
-        )  # fmt: skip
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=_flag_type(OPTION_TYPES[name]),
+            metavar=name.upper(),
+            help=f"{option_help(name)}{shown}",
+        )
     run.add_argument(
-        "--set", action="append", metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
         help="any training option, e.g. --set kl_coef=0.05 --set 'priorities=[2, 1]'",
-    )  # fmt: skip
+    )
     run.add_argument("--out", help="run folder (default runs/<task>-<estimator>-<agent>-...)")
     run.add_argument("--config", help="TOML file of training options (flags override it)")
     run.add_argument("--resume", help="continue the run in this folder")
     run.add_argument(
-        "--log-every", type=int, default=1, metavar="N",
+        "--log-every",
+        type=int,
+        default=1,
+        metavar="N",
         help="without a terminal, print a progress line every N steps (default 1)",
-    )  # fmt: skip
+    )
 
     sweep = verbs.add_parser(
         "sweep", help="run a grid of tasks x estimators x agents x seeds (resumable)"
     )
-    sweep.add_argument("--config", help="TOML sweep file (tasks, estimators, weightings, seeds, "
-                       "workers, [train])")  # fmt: skip
+    sweep.add_argument(
+        "--config", help="TOML sweep file (tasks, estimators, weightings, seeds, workers, [train])"
+    )
     sweep.add_argument("--task", action="append", help="task ids or aliases (comma-separated)")
     sweep.add_argument("--estimator", action="append", help="estimators (comma-separated)")
     sweep.add_argument("--weighting", action="append", help="agents (comma-separated)")
@@ -231,14 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--model", help="'tiny' (default) or a Hugging Face id or local path")
     sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
     sweep.add_argument(
-        "--backend", help="training loop of every run: saw-bench (default) or trl",
-    )  # fmt: skip
+        "--backend",
+        help="training loop of every run: saw-bench (default) or trl",
+    )
     sweep.add_argument(
-        "--ray", metavar="ADDRESS",
+        "--ray",
+        metavar="ADDRESS",
         help="run the grid points as tasks on a Ray cluster: its address, 'auto' (the cluster "
         "this machine belongs to) or 'local' (start one here); needs pip install "
         "'saw-bench[ray]'",
-    )  # fmt: skip
+    )
     sweep.add_argument(
         "--ray-cpus", type=float, metavar="N", help="CPUs each run reserves on Ray (default 1)"
     )
@@ -246,20 +282,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--ray-gpus", type=float, metavar="N", help="GPUs each run reserves on Ray (default 0)"
     )
     sweep.add_argument(
-        "--set", action="append", metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
         help="a training option of every run (python -m saw_bench config lists them)",
-    )  # fmt: skip
-    sweep.add_argument("--out", help="sweep folder (default sweeps/sweep-<time>); an existing "
-                       "one is resumed")  # fmt: skip
+    )
+    sweep.add_argument(
+        "--out", help="sweep folder (default sweeps/sweep-<time>); an existing one is resumed"
+    )
 
     compare = verbs.add_parser("compare", help="compare agents across seeds (table, CSV, PNG)")
     compare.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
     compare.add_argument("--csv", help="write the table as CSV here")
     compare.add_argument("--png", help="write the curves plot here")
     compare.add_argument(
-        "--threshold", type=float, default=0.9,
+        "--threshold",
+        type=float,
+        default=0.9,
         help="share of static's gain (first to final aggregate) to reach (default 0.9)",
-    )  # fmt: skip
+    )
 
     report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
     report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
@@ -268,9 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = verbs.add_parser("eval", help="held-out evaluation of a saved policy")
     evaluate.add_argument("--task", help="task id or alias (default: the run's task, or toolcall)")
     evaluate.add_argument(
-        "--model", default="tiny",
+        "--model",
+        default="tiny",
         help="'tiny', a Hugging Face id, a model folder or a run folder",
-    )  # fmt: skip
+    )
     evaluate.add_argument("--items", type=int, help="evaluate the first N test items (strided)")
     evaluate.add_argument("--temperature", type=float, default=0.0, help="0 (default) is greedy")
     evaluate.add_argument("--max-new-tokens", type=int, help="default: the run's, or 96")
@@ -301,9 +343,13 @@ def eval_command(args: argparse.Namespace) -> str:
     from saw_bench.training.evaluation import evaluate_policy, format_evaluation
 
     result = evaluate_policy(
-        args.task, args.model, items=args.items, temperature=args.temperature,
-        max_new_tokens=args.max_new_tokens, device=args.device,
-    )  # fmt: skip
+        args.task,
+        args.model,
+        items=args.items,
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+        device=args.device,
+    )
     if args.json:
         write_json_atomic(Path(args.json), result)
     return format_evaluation(result)
@@ -331,8 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "compare":
             from saw_bench.harness.report import compare_command
 
-            print(compare_command(args.paths, csv=args.csv, png=args.png,
-                                  threshold=args.threshold))  # fmt: skip
+            print(compare_command(args.paths, csv=args.csv, png=args.png, threshold=args.threshold))
         elif args.verb == "report":
             from saw_bench.harness.report import report_command
 

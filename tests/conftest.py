@@ -24,9 +24,17 @@ def small_model(tmp_path_factory):
     through from_pretrained by path, like any local model."""
     cache = tmp_path_factory.mktemp("cache")
     recipe = TinyRecipe(
-        task="saw/ToolCall-Synth-v0", task_kwargs=SMALL_TASK_KWARGS, vocab_size=400,
-        hidden_size=32, num_layers=1, num_heads=2, ffn_size=64, max_position=512, sft_steps=4,
-        batch_size=8, eval_items=0,
+        task="saw/ToolCall-Synth-v0",
+        task_kwargs=SMALL_TASK_KWARGS,
+        vocab_size=400,
+        hidden_size=32,
+        num_layers=1,
+        num_heads=2,
+        ffn_size=64,
+        max_position=512,
+        sft_steps=4,
+        batch_size=8,
+        eval_items=0,
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAW_BENCH_CACHE", str(cache))
@@ -44,10 +52,17 @@ def small_grid(model: str, weightings=("static", "saw"), seeds=(0, 1), **options
     top = {k: v for k, v in options.items() if not k.startswith("train_")}
     train = {k.removeprefix("train_"): v for k, v in options.items() if k.startswith("train_")}
     train = {
-        "model": model, "steps": 3, "prompts_per_step": 3, "group_size": 4,
-        "max_new_tokens": 16, "eval_every": 1, "eval_items": 6, "checkpoint_every": 1,
-        "learning_rate": 1e-3, **train,
-    }  # fmt: skip
+        "model": model,
+        "steps": 3,
+        "prompts_per_step": 3,
+        "group_size": 4,
+        "max_new_tokens": 16,
+        "eval_every": 1,
+        "eval_items": 6,
+        "checkpoint_every": 1,
+        "learning_rate": 1e-3,
+        **train,
+    }
     lines = ['tasks = ["toolcall"]', 'estimators = ["grpo"]']
     lines.append(f"weightings = {json.dumps(list(weightings))}")
     lines.append(f"seeds = {json.dumps(list(seeds))}")

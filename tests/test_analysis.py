@@ -45,36 +45,56 @@ def write_run(
     folder.mkdir(parents=True)
     config = {
         "train": {
-            "task": task_id, "estimator": estimator, "weighting": agent,
-            "weighting_kwargs": options or {}, "seed": seed, "priorities": priorities,
+            "task": task_id,
+            "estimator": estimator,
+            "weighting": agent,
+            "weighting_kwargs": options or {},
+            "seed": seed,
+            "priorities": priorities,
             "steps": steps,
         },
         "task_id": task_id,
         "objectives": [dict(o, description="", direction="maximize") for o in OBJECTIVES],
         "agent": {"name": agent, "needs_gramian": False},
-    }  # fmt: skip
+    }
     (folder / "config.json").write_text(json.dumps(config))
     with open(folder / "eval.jsonl", "w") as stream:
         for index, (step, aggregate) in enumerate(curve):
             a, b = scores[index] if scores else (aggregate, 10 * aggregate)
             row = {
-                "step": step, "wall_seconds": step * seconds_per_eval_step, "items": 8,
-                "objectives": {"a": a, "b": b}, "normalised": aggregate, "seconds": 0.1,
-            }  # fmt: skip
+                "step": step,
+                "wall_seconds": step * seconds_per_eval_step,
+                "items": 8,
+                "objectives": {"a": a, "b": b},
+                "normalised": aggregate,
+                "seconds": 0.1,
+            }
             stream.write(json.dumps(row) + "\n")
     with open(folder / "metrics.jsonl", "w") as stream:
         total, weight = seconds
         for step in range(1, steps + 1):
             row = {
-                "step": step, "wall_seconds": step * total, "tokens": 100,
-                "seconds": {"generate": total - weight, "score": 0.0, "weight": weight,
-                            "update": 0.0, "total": total},
+                "step": step,
+                "wall_seconds": step * total,
+                "tokens": 100,
+                "seconds": {
+                    "generate": total - weight,
+                    "score": 0.0,
+                    "weight": weight,
+                    "update": 0.0,
+                    "total": total,
+                },
                 "objectives": {
-                    name: {"mean": 0.5, "std": 0.1, "cv": 0.2, "advantage_share": 0.5,
-                           "weight": (weights[name][step - 1] if weights else 1.0)}
+                    name: {
+                        "mean": 0.5,
+                        "std": 0.1,
+                        "cv": 0.2,
+                        "advantage_share": 0.5,
+                        "weight": (weights[name][step - 1] if weights else 1.0),
+                    }
                     for name in ("a", "b")
                 },
-            }  # fmt: skip
+            }
             stream.write(json.dumps(row) + "\n")
     if finished:
         (folder / "summary.json").write_text(json.dumps({"steps": steps}))
@@ -128,9 +148,12 @@ def test_bootstrap_rejects_empty_and_non_finite_values(values, message):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"confidence": 1.0}, "confidence must be in"), ({"confidence": 0}, "got 0"),
-     ({"resamples": 0}, "resamples must be a positive integer, but got 0")],
-)  # fmt: skip
+    [
+        ({"confidence": 1.0}, "confidence must be in"),
+        ({"confidence": 0}, "got 0"),
+        ({"resamples": 0}, "resamples must be a positive integer, but got 0"),
+    ],
+)
 def test_bootstrap_rejects_bad_confidence_and_resamples(options, message):
     with pytest.raises(ValueError, match=message):
         bootstrap_ci([0.1, 0.2], **options)
@@ -232,8 +255,12 @@ def test_load_runs_finds_runs_in_a_sweep_and_reports_unfinished_ones(tmp_path):
     (model / "config.json").write_text('{"model_type": "llama"}')
     loaded = load_runs([root, root / "runs" / "saw-s0"])  # the second path repeats a run
     assert sorted(run.path.name for run in loaded.runs) == [
-        "saw-s0", "saw-s1", "saw-s2", "static-s0", "static-s1",
-    ]  # fmt: skip
+        "saw-s0",
+        "saw-s1",
+        "saw-s2",
+        "static-s0",
+        "static-s1",
+    ]
     assert [s.path.name for s in loaded.skipped] == ["saw-s3"]
     assert "no summary.json" in loaded.skipped[0].reason
     assert "last recorded step 4" in loaded.skipped[0].reason
@@ -438,9 +465,11 @@ def test_runs_group_by_agent_options_and_priorities(tmp_path):
     comparison = compare(load_runs(tmp_path))
     table = comparison.table.set_index(["estimator", "agent"])
     assert sorted(table.index) == [
-        ("gdpo", "static"), ("grpo", "static"), ("grpo", "static p=[2, 1]"),
+        ("gdpo", "static"),
+        ("grpo", "static"),
+        ("grpo", "static p=[2, 1]"),
         ("grpo", "static{weights=[1, 3]}"),
-    ]  # fmt: skip
+    ]
     assert table.loc[("grpo", "static"), "seeds"] == 2
     # the weights=[1, 3] group is measured against default static (0.2 + 0.9 x 0.3)
     assert table.loc[("grpo", "static{weights=[1, 3]}"), "threshold"] == pytest.approx(0.47)
@@ -542,10 +571,22 @@ def test_curve_band_is_the_per_step_mean_with_a_bootstrap_band(tmp_path):
 
 
 def test_weight_curve_comes_from_the_metrics_rows(tmp_path):
-    write_run(tmp_path / "s0", "saw", 0, [(0, 0.2)], steps=3,
-              weights={"a": [0.5, 0.5, 0.4], "b": [1.5, 1.5, 1.6]})  # fmt: skip
-    write_run(tmp_path / "s1", "saw", 1, [(0, 0.2)], steps=3,
-              weights={"a": [1.5, 0.7, 0.6], "b": [0.5, 1.3, 1.4]})  # fmt: skip
+    write_run(
+        tmp_path / "s0",
+        "saw",
+        0,
+        [(0, 0.2)],
+        steps=3,
+        weights={"a": [0.5, 0.5, 0.4], "b": [1.5, 1.5, 1.6]},
+    )
+    write_run(
+        tmp_path / "s1",
+        "saw",
+        1,
+        [(0, 0.2)],
+        steps=3,
+        weights={"a": [1.5, 0.7, 0.6], "b": [0.5, 1.3, 1.4]},
+    )
     (group,) = compare(load_runs(tmp_path)).groups
     curve = group.weight_curve("a")
     assert curve.step.tolist() == [1, 2, 3]

@@ -18,8 +18,12 @@ from saw_bench.policy._tiny import corrupter_for, default_recipe
 
 
 def item(targets, split="test", index=0):
-    return {"id": f"async-{split}-{index:05d}", "split": split, "keys": ["x"] * len(targets),
-            "targets": list(targets)}  # fmt: skip
+    return {
+        "id": f"async-{split}-{index:05d}",
+        "split": split,
+        "keys": ["x"] * len(targets),
+        "targets": list(targets),
+    }
 
 
 @pytest.mark.parametrize(
@@ -150,9 +154,12 @@ def test_bad_options_raise_a_clear_error(kwargs, message):
 
 def test_the_ids_and_aliases_are_registered_with_their_options():
     aliases = saw_bench.aliases()
-    for alias, env_id in [("async-k2", "saw/Async-K2-v0"), ("async-k4", "saw/Async-K4-v0"),
-                          ("async-k2-noisy", "saw/Async-K2-Noisy-v0"),
-                          ("async-k4-noisy", "saw/Async-K4-Noisy-v0")]:  # fmt: skip
+    for alias, env_id in [
+        ("async-k2", "saw/Async-K2-v0"),
+        ("async-k4", "saw/Async-K4-v0"),
+        ("async-k2-noisy", "saw/Async-K2-Noisy-v0"),
+        ("async-k4-noisy", "saw/Async-K4-Noisy-v0"),
+    ]:
         assert aliases[alias] == env_id
     assert saw_bench.load_task("async-k4").k == 4
     assert saw_bench.load_task("async-k4-noisy").noise == {"req1": 0.3}
@@ -180,8 +187,16 @@ def test_the_tiny_policy_learns_the_fast_objective_before_the_slow_one(tmp_path,
     recipe = default_recipe("async-k2")
     assert recipe.sft_steps == 250
     build_tiny_policy(recipe, progress=False)
-    run = train(task="async-k2", steps=30, out_dir=tmp_path / "run", plot=False,
-                learning_rate=1e-3, max_new_tokens=16, eval_every=10, threads=2)  # fmt: skip
+    run = train(
+        task="async-k2",
+        steps=30,
+        out_dir=tmp_path / "run",
+        plot=False,
+        learning_rate=1e-3,
+        max_new_tokens=16,
+        eval_every=10,
+        threads=2,
+    )
     rows = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     first, last = rows[0]["objectives"], rows[-1]["objectives"]
     assert last["req1"] - first["req1"] > 0.1

@@ -21,8 +21,13 @@ from saw_bench.policy import load_policy
 
 TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture's
 SMALL = dict(
-    prompts_per_step=3, group_size=4, max_new_tokens=20, eval_every=2, eval_items=6,
-    checkpoint_every=1, learning_rate=1e-3,
+    prompts_per_step=3,
+    group_size=4,
+    max_new_tokens=20,
+    eval_every=2,
+    eval_items=6,
+    checkpoint_every=1,
+    learning_rate=1e-3,
 )
 
 
@@ -37,9 +42,13 @@ def write_config(path: Path, small_model: str, **extra: object) -> Path:
 def cli(*args: str, cwd: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "saw_bench", *args], cwd=cwd, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "saw_bench", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 # ---------------------------------------------------------------------- config errors
@@ -115,8 +124,11 @@ def test_sigkill_at_any_moment_resumes_to_the_uninterrupted_curve(tmp_path, smal
     killed = tmp_path / "killed"
     # kill three times at different moments: while loading, mid-run, later in the run
     for wait_for_rows in (0, 2, 4):
-        args = ["run", "--resume", str(killed)] if (killed / "config.json").exists() else [
-            "run", "--config", str(config), "--steps", "5", "--out", str(killed)]  # fmt: skip
+        args = (
+            ["run", "--resume", str(killed)]
+            if (killed / "config.json").exists()
+            else ["run", "--config", str(config), "--steps", "5", "--out", str(killed)]
+        )
         process = cli(*args)
         deadline = time.monotonic() + 120
         while len(read_jsonl(killed / "metrics.jsonl")) < wait_for_rows:
@@ -158,9 +170,14 @@ def test_ctrl_c_stops_after_a_checkpoint_and_resumes_to_the_same_curve(tmp_path,
 # ---------------------------------------------------------------------- eval
 def test_eval_of_a_run_folder_scores_its_checkpoint_greedily(tmp_path, small_model, capsys):
     run_dir = train(
-        "toolcall", steps=2, seed=1, out_dir=tmp_path / "run", model=small_model,
-        task_kwargs=TASK_KWARGS, **SMALL,
-    )  # fmt: skip
+        "toolcall",
+        steps=2,
+        seed=1,
+        out_dir=tmp_path / "run",
+        model=small_model,
+        task_kwargs=TASK_KWARGS,
+        **SMALL,
+    )
     result_path = tmp_path / "eval.json"
     assert main(["eval", "--model", str(run_dir), "--json", str(result_path)]) == 0
     result = json.loads(result_path.read_text())

@@ -12,7 +12,7 @@ from saw_bench.core.registry import register, unregister
 
 
 def test_free_text_accepts_what_stock_text_rejects():
-    prose = "Hello, world! Naïve café — 你好 🙂\n\t{\"json\": [1, 2]}"
+    prose = 'Hello, world! Naïve café — 你好 🙂\n\t{"json": [1, 2]}'
     space = FreeText(max_length=100)
     assert space.contains(prose)
     assert not gymnasium.spaces.Text(max_length=100).contains(prose)
@@ -133,8 +133,14 @@ def test_importing_saw_bench_does_not_import_torch_but_train_is_reachable():
     import sys
 
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, saw_bench; print('torch' in sys.modules); "
-         "from saw_bench.harness.run import train; print(saw_bench.train is train)"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, saw_bench; print('torch' in sys.modules); "
+            "from saw_bench.harness.run import train; print(saw_bench.train is train)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.split() == ["False", "True"]

@@ -25,13 +25,18 @@ SAMPLE_ITEMS = 200  # reference check: at most this many items per split, evenly
 HOSTILE_COMPLETIONS = {
     "empty": "",
     "one_megabyte": "All work and no play. " * 47_663,
-    "unclosed_tags": "<think>I will call<tool_call>\n{\"name\": \"x\", \"parameters\": {",
+    "unclosed_tags": '<think>I will call<tool_call>\n{"name": "x", "parameters": {',
     "only_open_tags": "<think><tool_call><response><think><tool_call>",
     "deep_json": "<think>a</think>\n<tool_call>\n" + "[" * 50_000 + "]" * 50_000 + "\n</tool_call>",
     "deep_object": "<think>a</think>\n<tool_call>\n"
-    + '{"name": "f", "parameters": ' + '{"a": ' * 3_000 + "1" + "}" * 3_001 + "\n</tool_call>",
+    + '{"name": "f", "parameters": '
+    + '{"a": ' * 3_000
+    + "1"
+    + "}" * 3_001
+    + "\n</tool_call>",
     "huge_integer": '<think>a</think>\n<tool_call>\n{"name": "f", "parameters": {"n": '
-    + "9" * 20_000 + "}}\n</tool_call>",
+    + "9" * 20_000
+    + "}}\n</tool_call>",
     "huge_float": '<think>a</think>\n<tool_call>\n{"name": "f", "parameters": {"n": 1e999999}}'
     "\n</tool_call>",
     "nan_literal": '<think>a</think>\n<tool_call>\n{"name": "f", "parameters": {"n": NaN}}'

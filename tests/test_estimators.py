@@ -21,8 +21,12 @@ def test_grpo_collapses_different_reward_combinations():
     # (1 - 0.5) / 0.7071 = 0.7071 and (2 - 1) / 1.4142 = 0.7071: the same advantage for
     # satisfying one objective and for satisfying both.
     advantages = grpo_advantages(REWARDS, GROUPS, EQUAL)
-    expected = [0.5 / (math.sqrt(0.5) + 1e-4), -0.5 / (math.sqrt(0.5) + 1e-4),
-                1.0 / (math.sqrt(2) + 1e-4), -1.0 / (math.sqrt(2) + 1e-4)]
+    expected = [
+        0.5 / (math.sqrt(0.5) + 1e-4),
+        -0.5 / (math.sqrt(0.5) + 1e-4),
+        1.0 / (math.sqrt(2) + 1e-4),
+        -1.0 / (math.sqrt(2) + 1e-4),
+    ]
     np.testing.assert_allclose(advantages, expected, rtol=1e-9)
     assert advantages[0] == pytest.approx(advantages[2], rel=1e-3)
 
@@ -45,7 +49,8 @@ def test_grpo_weights_apply_at_the_reward_level():
     np.testing.assert_allclose(advantages[:2], advantages[2:], rtol=1e-9)
     # scaling all weights changes nothing but eps effects
     np.testing.assert_allclose(
-        grpo_advantages(REWARDS, GROUPS, EQUAL), grpo_advantages(REWARDS, GROUPS, 3 * EQUAL),
+        grpo_advantages(REWARDS, GROUPS, EQUAL),
+        grpo_advantages(REWARDS, GROUPS, 3 * EQUAL),
         rtol=1e-3,
     )
 

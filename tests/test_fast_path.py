@@ -26,10 +26,17 @@ def llama(seed: int = 0, **overrides) -> LlamaForCausalLM:
     """A small random Llama; a wide init makes its distributions peaked, so that greedy
     choices are far from ties."""
     options = dict(
-        vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128,
-        initializer_range=0.3, pad_token_id=PAD, tie_word_embeddings=True,
-    )  # fmt: skip
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=128,
+        initializer_range=0.3,
+        pad_token_id=PAD,
+        tie_word_embeddings=True,
+    )
     options.update(overrides)
     torch.manual_seed(seed)
     return LlamaForCausalLM(LlamaConfig(**options)).eval()
@@ -84,19 +91,30 @@ def hf_generate(model, ids, mask, samples, new_tokens, eos, temperature, seed):
     )
     torch.manual_seed(seed)
     output = model.generate(
-        input_ids=ids.repeat_interleave(samples, 0), attention_mask=mask.repeat_interleave(
-            samples, 0), max_new_tokens=new_tokens, eos_token_id=eos, pad_token_id=PAD,
-        num_beams=1, repetition_penalty=1.0, **sampling,
-    )  # fmt: skip
+        input_ids=ids.repeat_interleave(samples, 0),
+        attention_mask=mask.repeat_interleave(samples, 0),
+        max_new_tokens=new_tokens,
+        eos_token_id=eos,
+        pad_token_id=PAD,
+        num_beams=1,
+        repetition_penalty=1.0,
+        **sampling,
+    )
     return output[:, ids.shape[1] :]
 
 
 def fast_sample(model, ids, mask, samples, new_tokens, eos, temperature, seed, sampler):
     torch.manual_seed(seed)
     return FastLlama(model).sample(
-        ids, mask, num_samples=samples, max_new_tokens=new_tokens, temperature=temperature,
-        eos_id=eos, pad_id=PAD, sampler=sampler,
-    )  # fmt: skip
+        ids,
+        mask,
+        num_samples=samples,
+        max_new_tokens=new_tokens,
+        temperature=temperature,
+        eos_id=eos,
+        pad_id=PAD,
+        sampler=sampler,
+    )
 
 
 def frequent_token(completions: torch.Tensor) -> int:
@@ -174,8 +192,17 @@ def test_inverse_cdf_sampling_follows_the_softmax():
     model = llama(seed=8)
     ids, mask = left_padded_prompts(1, seed=9)
     temperature = 1.3
-    got = fast_sample(model, ids, mask, 6000, 2, eos=VOCAB + 5, temperature=temperature,
-                      seed=3, sampler="inverse-cdf")  # fmt: skip
+    got = fast_sample(
+        model,
+        ids,
+        mask,
+        6000,
+        2,
+        eos=VOCAB + 5,
+        temperature=temperature,
+        seed=3,
+        sampler="inverse-cdf",
+    )
     with torch.no_grad():
         first = torch.softmax(model(ids, attention_mask=mask).logits[0, -1] / temperature, -1)
         common = int(got[:, 0].mode().values)
@@ -244,9 +271,11 @@ def test_a_minibatch_keeps_only_its_prompts_and_the_same_log_probabilities():
     tensors = RolloutTensors(
         sequences=torch.cat([prompts[index], completions], 1),
         attention=torch.cat([prompts_mask[index], completion_mask.long()], 1),
-        completion_mask=completion_mask, prompts=prompts, prompts_mask=prompts_mask,
+        completion_mask=completion_mask,
+        prompts=prompts,
+        prompts_mask=prompts_mask,
         prompt_index=index,
-    )  # fmt: skip
+    )
     rows = torch.tensor([5, 2, 3])  # prompts 2 and 1
     part = tensors.rows(rows)
     assert part.prompts.shape[0] == 2
@@ -265,18 +294,34 @@ def test_a_run_records_which_path_decoded_and_trained(tmp_path, small_model):
 
     from saw_bench import train
 
-    options = dict(steps=1, prompts_per_step=2, group_size=2, max_new_tokens=8, eval_every=1,
-                   eval_items=2, model=small_model, task_kwargs={"train_size": 40,
-                   "test_size": 12})  # fmt: skip
-    fast = json.loads((train("toolcall", out_dir=tmp_path / "a", **options) / "config.json")
-                      .read_text())["fast_path"]  # fmt: skip
-    assert fast == {"decode": {"used": True, "why_not": None},
-                    "train": {"used": True, "why_not": None}}  # fmt: skip
-    slow = json.loads((train("toolcall", out_dir=tmp_path / "b", fast_path=False, **options)
-                       / "config.json").read_text())["fast_path"]  # fmt: skip
+    options = dict(
+        steps=1,
+        prompts_per_step=2,
+        group_size=2,
+        max_new_tokens=8,
+        eval_every=1,
+        eval_items=2,
+        model=small_model,
+        task_kwargs={"train_size": 40, "test_size": 12},
+    )
+    fast = json.loads(
+        (train("toolcall", out_dir=tmp_path / "a", **options) / "config.json").read_text()
+    )["fast_path"]
+    assert fast == {
+        "decode": {"used": True, "why_not": None},
+        "train": {"used": True, "why_not": None},
+    }
+    slow = json.loads(
+        (
+            train("toolcall", out_dir=tmp_path / "b", fast_path=False, **options) / "config.json"
+        ).read_text()
+    )["fast_path"]
     assert slow["decode"] == {"used": False, "why_not": "fast_path = false"}
-    checkpointed = json.loads((train("toolcall", out_dir=tmp_path / "c",
-                                     gradient_checkpointing=True, **options)
-                               / "config.json").read_text())["fast_path"]  # fmt: skip
+    checkpointed = json.loads(
+        (
+            train("toolcall", out_dir=tmp_path / "c", gradient_checkpointing=True, **options)
+            / "config.json"
+        ).read_text()
+    )["fast_path"]
     assert checkpointed["decode"]["used"] and not checkpointed["train"]["used"]
     assert "checkpointing" in checkpointed["train"]["why_not"]

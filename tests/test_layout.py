@@ -31,7 +31,8 @@ LAYERS = {
 
 def module_files(
     roots: tuple[tuple[Path, str], ...] = (
-        (ROOT / "saw_bench", "saw_bench"), (ROOT / "envs", "saw_bench.envs"),
+        (ROOT / "saw_bench", "saw_bench"),
+        (ROOT / "envs", "saw_bench.envs"),
     ),
 ) -> dict[str, Path]:
     """Dotted module name -> source file, for each (folder, package name) in ``roots``:
@@ -201,8 +202,11 @@ def test_earlier_import_paths_resolve_to_the_new_homes_with_a_warning(old, name,
 def test_an_earlier_path_without_the_name_says_where_its_contents_went():
     import saw_bench.trainer as old
 
-    with pytest.raises(AttributeError, match=r"saw_bench.trainer was split up: 'no_such'.*"
-                       r"saw_bench.training"):  # fmt: skip
+    with pytest.raises(
+        AttributeError,
+        match=r"saw_bench.trainer was split up: 'no_such'.*"
+        r"saw_bench.training",
+    ):
         old.no_such  # noqa: B018
 
 

@@ -555,9 +555,19 @@ def test_the_asynchrony_spec_covers_its_grid():
     assert spec.tasks == ["async-k2", "async-k2-noisy", "async-k4", "async-k4-noisy"]
     assert sorted(spec.estimators) == ["gdpo", "grpo"]
     assert sorted(spec.weightings) == sorted(
-        ["static", "static-range", "saw", "saw-group", "saw-ema", "saw-floor", "saw-noshift",
-         "rlw", "mgda", "drw-grad"]
-    )  # fmt: skip
+        [
+            "static",
+            "static-range",
+            "saw",
+            "saw-group",
+            "saw-ema",
+            "saw-floor",
+            "saw-noshift",
+            "rlw",
+            "mgda",
+            "drw-grad",
+        ]
+    )
     assert spec.seeds == [0, 1, 2, 3, 4]
     assert len(spec.runs()) == 4 * 2 * 10 * 5
 
@@ -570,10 +580,20 @@ def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
 
     for seed in SEEDS:
         saw_bench.train(
-            "toolcall", weighting="saw", steps=1, seed=seed, model=small_model, device="cpu",
-            out_dir=tmp_path / "sweep" / f"s{seed}", prompts_per_step=2, group_size=2,
-            max_new_tokens=8, eval_items=2, eval_every=1, plot=False,
-        )  # fmt: skip
+            "toolcall",
+            weighting="saw",
+            steps=1,
+            seed=seed,
+            model=small_model,
+            device="cpu",
+            out_dir=tmp_path / "sweep" / f"s{seed}",
+            prompts_per_step=2,
+            group_size=2,
+            max_new_tokens=8,
+            eval_items=2,
+            eval_every=1,
+            plot=False,
+        )
     (path,) = submit(tmp_path / "sweep", "trainer", "tests", tmp_path / "lb/submissions")
     data = load(path)
     assert data["status"] == "verified"
@@ -613,8 +633,12 @@ def test_runs_of_the_trl_backend_are_submitted_apart_and_labelled(tmp_path):
     rows say which engine trained it."""
     for backend in ("saw-bench", "trl"):
         for seed in SEEDS:
-            write_run(tmp_path / "runs" / f"{backend}-{seed}", agent="saw", seed=seed,
-                      train_changes={"backend": backend})  # fmt: skip
+            write_run(
+                tmp_path / "runs" / f"{backend}-{seed}",
+                agent="saw",
+                seed=seed,
+                train_changes={"backend": backend},
+            )
     written = submit(tmp_path / "runs", "Engines", "tests", out_root=tmp_path / "lb/submissions")
     assert len(written) == 2
     assert build(tmp_path / "lb") == []

@@ -82,10 +82,15 @@ def rewrite_points(folder: Path, points, priorities=None, weights=None) -> None:
     eval steps, and its per-step format weight by ``weights`` when given."""
     values = [normalised(f, c, priorities) for f, c in points]
     rows = [
-        {"step": step, "wall_seconds": float(step), "items": 8,
-         "objectives": {"format": f, "correctness": c}, "normalised": value}
+        {
+            "step": step,
+            "wall_seconds": float(step),
+            "items": 8,
+            "objectives": {"format": f, "correctness": c},
+            "normalised": value,
+        }
         for step, (f, c), value in zip(EVAL_STEPS, points, values, strict=True)
-    ]  # fmt: skip
+    ]
     (folder / "eval.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     summary = json.loads((folder / "summary.json").read_text())
     summary["final"] = {"format": points[-1][0], "correctness": points[-1][1]}
@@ -119,8 +124,10 @@ def make_leaderboard(tmp_path: Path, sensitive: bool) -> Path:
         for priorities, changes in (([4.0, 1.0], (gain[0], 0.0)), ([1.0, 4.0], (0.0, gain[1]))):
             folder = write_run(
                 runs / f"static-p{int(priorities[0])}{int(priorities[1])}-s{seed}",
-                agent="static", seed=seed, train_changes={"priorities": priorities},
-            )  # fmt: skip
+                agent="static",
+                seed=seed,
+                train_changes={"priorities": priorities},
+            )
             rewrite_points(folder, static_points(seed, *changes), priorities)
     submit([runs], "Hand-made grid", "tests", out_root=tmp_path / "leaderboard" / "submissions")
     root = tmp_path / "leaderboard"
@@ -195,9 +202,10 @@ def test_findings_row_has_difference_thresholds_ablations_and_weights(sensitive_
     assert ablation["outcome"] == "worse"
     curves = row["weight_curves"]
     assert curves["seed"] == 0
-    assert curves["saw"] == {"steps": [1, 2, 3, 4],
-                             "weights": {"format": [0.4, 0.6, 0.8, 1.0],
-                                         "correctness": [1.6, 1.4, 1.2, 1.0]}}  # fmt: skip
+    assert curves["saw"] == {
+        "steps": [1, 2, 3, 4],
+        "weights": {"format": [0.4, 0.6, 0.8, 1.0], "correctness": [1.6, 1.4, 1.2, 1.0]},
+    }
     assert curves["static"]["weights"]["format"] == [1.0] * 4
     assert f"won in 1 (saw/ToolCall-Synth-v0 GRPO {STEPS} steps)" in findings["summary"]
     page = (sensitive_board / "FINDINGS.md").read_text()
@@ -246,8 +254,12 @@ def test_runs_from_before_the_backend_option_pair_with_saw_bench_backend_runs(tm
 
     for seed in (0, 1, 2):
         write_run(tmp_path / "runs" / f"static-{seed}", agent="static", seed=seed)
-        write_run(tmp_path / "runs" / f"saw-{seed}", agent="saw", seed=seed,
-                  train_changes={"backend": "saw-bench"})  # fmt: skip
+        write_run(
+            tmp_path / "runs" / f"saw-{seed}",
+            agent="saw",
+            seed=seed,
+            train_changes={"backend": "saw-bench"},
+        )
     submit(tmp_path / "runs", "Mixed ages", "tests", out_root=tmp_path / "lb/submissions")
     assert build(tmp_path / "lb") == []
     data = json.loads((tmp_path / "lb/leaderboard.json").read_text())

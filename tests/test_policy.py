@@ -289,9 +289,14 @@ def test_local_hugging_face_folder_loads(tmp_path, tiny_policy) -> None:
     tokenizer.chat_template = None
     tokenizer.pad_token = None
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=2, eos_token_id=tokenizer.eos_token_id,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
@@ -348,7 +353,8 @@ def test_sft_loss_is_the_cross_entropy_of_the_module(tiny_task) -> None:
     with torch.no_grad():
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
         expected = torch.nn.functional.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.shape[-1]), batch.labels[:, 1:].reshape(-1),
+            logits[:, :-1].reshape(-1, logits.shape[-1]),
+            batch.labels[:, 1:].reshape(-1),
             ignore_index=_tiny.IGNORE_INDEX,
         )
         got = _tiny.sft_loss(model, batch)

@@ -81,8 +81,13 @@ def report(tmp_path):
 def test_report_has_a_row_per_agent_in_both_tables(report):
     page = Page(report)
     rows = [row for table in page.tables for row in table]
-    static_scores = ["static", "2", "0.500 [0.500, 0.500]", "5.000 [5.000, 5.000]",
-                     "0.500 [0.500, 0.500]"]  # fmt: skip
+    static_scores = [
+        "static",
+        "2",
+        "0.500 [0.500, 0.500]",
+        "5.000 [5.000, 5.000]",
+        "0.500 [0.500, 0.500]",
+    ]
     assert any(row[:5] == static_scores for row in rows)
     saw_efficiency = ["saw", "0.470", "2/3", "20 [20, 20]", "40.0 [40.0, 40.0]"]
     assert any(row[:5] == saw_efficiency for row in rows)
@@ -107,8 +112,15 @@ def test_report_has_definitions_configs_and_a_title(report):
     page = Page(report)
     text = " ".join(page.text)
     assert "saw-bench report" in text
-    for term in ("normalised score", "aggregate", "threshold", "steps to threshold", "AUC",
-                 "weighting overhead", "censored"):  # fmt: skip
+    for term in (
+        "normalised score",
+        "aggregate",
+        "threshold",
+        "steps to threshold",
+        "AUC",
+        "weighting overhead",
+        "censored",
+    ):
         assert term in text
     assert page.tags.count("details") == 5  # one per finished run
     assert '"weighting": "saw"' in text  # configs shown as JSON
@@ -155,8 +167,9 @@ def test_report_command_errors_name_the_bad_value(tmp_path):
 
 def test_plot_comparison_stacks_one_block_per_task_and_estimator(tmp_path):
     one = compare(load_runs(hand_made_sweep(tmp_path / "sweep")))
-    write_run(tmp_path / "sweep" / "runs" / "gdpo", "static", 0, [(0, 0.1), (10, 0.3)],
-              estimator="gdpo")  # fmt: skip
+    write_run(
+        tmp_path / "sweep" / "runs" / "gdpo", "static", 0, [(0, 0.1), (10, 0.3)], estimator="gdpo"
+    )
     two = compare(load_runs(tmp_path / "sweep"))
     single = decode_png_file(plot_comparison(one, tmp_path / "one.png"))
     double = decode_png_file(plot_comparison(two, tmp_path / "two.png"))

@@ -24,7 +24,11 @@ from saw_bench.training.record import Progress
 
 TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture's
 SMALL = dict(
-    prompts_per_step=2, group_size=2, max_new_tokens=8, eval_every=2, eval_items=4,
+    prompts_per_step=2,
+    group_size=2,
+    max_new_tokens=8,
+    eval_every=2,
+    eval_items=4,
     checkpoint_every=1,
 )
 
@@ -39,9 +43,15 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def finished_run(tmp_path_factory: pytest.TempPathFactory, small_model: str) -> Path:
     folder = tmp_path_factory.mktemp("runs") / "run"
     return train(
-        "toolcall", steps=2, seed=3, out_dir=folder, model=small_model, task_kwargs=TASK_KWARGS,
-        plot=False, **SMALL,
-    )  # fmt: skip
+        "toolcall",
+        steps=2,
+        seed=3,
+        out_dir=folder,
+        model=small_model,
+        task_kwargs=TASK_KWARGS,
+        plot=False,
+        **SMALL,
+    )
 
 
 def copy_run(source: Path, target: Path) -> Path:
@@ -78,9 +88,7 @@ def test_resume_with_a_corrupt_row_exits_2_naming_file_and_line(
     assert f"{name} line 1 is not valid JSON" in one_line_error(capsys)
 
 
-def test_resume_after_a_torn_last_row_continues_from_the_checkpoint(
-    finished_run, tmp_path, capsys
-):
+def test_resume_after_a_torn_last_row_continues_from_the_checkpoint(finished_run, tmp_path, capsys):
     run = copy_run(finished_run, tmp_path / "run")
     with (run / "metrics.jsonl").open("a") as stream:
         stream.write('{"step": 3, "tok')  # killed while appending step 3
@@ -145,11 +153,22 @@ def test_eval_of_a_run_with_a_corrupt_config_exits_2_naming_it(finished_run, tmp
 def test_without_a_terminal_a_run_prints_a_line_every_n_steps_and_each_evaluation(
     tmp_path, small_model, capsys
 ):
-    code = main([
-        "run", "--model", small_model, "--steps", "4", "--log-every", "3", "--out",
-        str(tmp_path / "run"), "--set", "task_kwargs={train_size = 40, test_size = 12}",
-        *[f"--set={key}={value}" for key, value in SMALL.items()],
-    ])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--model",
+            small_model,
+            "--steps",
+            "4",
+            "--log-every",
+            "3",
+            "--out",
+            str(tmp_path / "run"),
+            "--set",
+            "task_kwargs={train_size = 40, test_size = 12}",
+            *[f"--set={key}={value}" for key, value in SMALL.items()],
+        ]
+    )
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     steps = [line.split()[1] for line in lines if line.startswith("step ")]
@@ -157,9 +176,10 @@ def test_without_a_terminal_a_run_prints_a_line_every_n_steps_and_each_evaluatio
     evaluations = [line for line in lines if line.startswith("eval @ step")]
     assert [line.split()[3].rstrip(":") for line in evaluations] == ["0", "2", "4"]
     metrics = read_jsonl(tmp_path / "run" / "metrics.jsonl")
-    assert f"format={metrics[2]['objectives']['format']['mean']:.2f}" in lines[
-        [i for i, line in enumerate(lines) if line.startswith("step 3/4")][0]
-    ]
+    assert (
+        f"format={metrics[2]['objectives']['format']['mean']:.2f}"
+        in lines[[i for i, line in enumerate(lines) if line.startswith("step 3/4")][0]]
+    )
 
 
 def test_progress_draws_a_bar_only_when_stdout_and_stderr_are_terminals(monkeypatch):
@@ -167,8 +187,12 @@ def test_progress_draws_a_bar_only_when_stdout_and_stderr_are_terminals(monkeypa
         def isatty(self) -> bool:
             return True
 
-    row = {"step": 1, "loss": 0.5, "seconds": {"total": 1.0},
-           "objectives": {"a": {"mean": 1.0, "weight": 1.0}}}  # fmt: skip
+    row = {
+        "step": 1,
+        "loss": 0.5,
+        "seconds": {"total": 1.0},
+        "objectives": {"a": {"mean": 1.0, "weight": 1.0}},
+    }
     piped = io.StringIO()
     Progress(2, 0, ["a"], enabled=True, stream=piped).step(row)
     assert piped.getvalue() == "step 1/2 a=1.00(w1.00) loss 0.5000 1.0 s/step\n"
@@ -190,8 +214,11 @@ def test_config_verb_and_run_help_list_every_training_option_with_its_default(ca
         main(["run", "--help"])
     help_text = capsys.readouterr().out
     for entry in dataclasses.fields(TrainConfig):
-        default = entry.default_factory() if entry.default_factory is not dataclasses.MISSING \
-            else entry.default  # fmt: skip
+        default = (
+            entry.default_factory()
+            if entry.default_factory is not dataclasses.MISSING
+            else entry.default
+        )
         for text in (listing, help_text):
             (line,) = [line for line in text.splitlines() if line.startswith(f"  {entry.name} ")]
             shown = line.split()[1]
@@ -203,13 +230,39 @@ def test_config_verb_and_run_help_list_every_training_option_with_its_default(ca
 
 def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_model):
     run = tmp_path / "run"
-    code = main([
-        "run", "--model", small_model, "--steps", "1", "--eval-every", "1",
-        "--checkpoint-every", "1", "--threads", "1", "--group-size", "2",
-        "--prompts-per-step", "2", "--max-new-tokens", "8", "--eval-items", "2",
-        "--set", "kl_coef=0.05", "--set", "priorities=[2, 1]", "--set", "eval_every=7",
-        "--set", "task_kwargs={train_size = 40, test_size = 12}", "--out", str(run),
-    ])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--model",
+            small_model,
+            "--steps",
+            "1",
+            "--eval-every",
+            "1",
+            "--checkpoint-every",
+            "1",
+            "--threads",
+            "1",
+            "--group-size",
+            "2",
+            "--prompts-per-step",
+            "2",
+            "--max-new-tokens",
+            "8",
+            "--eval-items",
+            "2",
+            "--set",
+            "kl_coef=0.05",
+            "--set",
+            "priorities=[2, 1]",
+            "--set",
+            "eval_every=7",
+            "--set",
+            "task_kwargs={train_size = 40, test_size = 12}",
+            "--out",
+            str(run),
+        ]
+    )
     assert code == 0
     saved = json.loads((run / "config.json").read_text())
     assert saved["train"]["kl_coef"] == 0.05 and saved["train"]["priorities"] == [2, 1]
@@ -233,8 +286,10 @@ def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_mode
         (["run", "--set", "steps=2.5"], "steps must be an integer, but got 2.5"),
         (["run", "--set", "priorities=[1, 'a']"], "must be a list of numbers (or unset)"),
         (["sweep", "--set", "lr=1"], "unknown key(s) ['lr']"),
-        (["run", "--resume", "runs/x", "--seed", "3", "--set", "kl_coef=0.1"],
-         "only --steps and --log-every apply, but got --seed, --set, --out"),
+        (
+            ["run", "--resume", "runs/x", "--seed", "3", "--set", "kl_coef=0.1"],
+            "only --steps and --log-every apply, but got --seed, --set, --out",
+        ),
     ],
 )
 def test_argument_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):

@@ -83,6 +83,7 @@ def test_test_templates_choose_the_tables_of_test_posts(test_templates, event_sp
     task = small(test_templates=test_templates, difficulty="medium")
     fillers = {"train": data.FILLERS_TRAIN, "test": data.FILLERS_TEST}
     closers = {"train": data.CLOSERS_TRAIN, "test": data.CLOSERS_TEST}
+
     def table(split: str, kind: str, events=data.EVENTS) -> list[str]:
         return [t for event in events for t in getattr(event, f"{kind}_{split}")]
 

@@ -46,8 +46,10 @@ def test_a_sweep_leaves_one_finished_run_per_grid_point_and_an_index(finished_sw
     for entry in index["runs"]:
         run = finished_sweep / entry["path"]
         config = json.loads((run / "config.json").read_text())["train"]
-        assert (config["weighting"], config["seed"]) == (entry["train"]["weighting"],
-                                                        entry["train"]["seed"])  # fmt: skip
+        assert (config["weighting"], config["seed"]) == (
+            entry["train"]["weighting"],
+            entry["train"]["seed"],
+        )
         assert [row["step"] for row in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
         assert json.loads((run / "summary.json").read_text())["steps"] == 3
 
@@ -55,8 +57,22 @@ def test_a_sweep_leaves_one_finished_run_per_grid_point_and_an_index(finished_sw
 def test_runs_of_a_sweep_equal_the_same_runs_made_alone(finished_sweep, grid_file, tmp_path):
     spec = load_spec(grid_file)
     options = {**spec.train, "weighting": "saw", "seed": 1}
-    assert main(["run", "--config", str(_run_config(tmp_path, options)), "--weighting", "saw",
-                 "--seed", "1", "--out", str(tmp_path / "alone")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(_run_config(tmp_path, options)),
+                "--weighting",
+                "saw",
+                "--seed",
+                "1",
+                "--out",
+                str(tmp_path / "alone"),
+            ]
+        )
+        == 0
+    )
     alone = comparable(read_jsonl(tmp_path / "alone" / "metrics.jsonl"))
     in_sweep = finished_sweep / "runs" / "toolcall-synth-v0-grpo-saw-s1" / "metrics.jsonl"
     assert comparable(read_jsonl(in_sweep)) == alone
@@ -75,9 +91,12 @@ def start_sweep(grid_file: Path, out: Path, rows: int) -> subprocess.Popen:
     written ``rows`` metrics rows."""
     process = subprocess.Popen(
         [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     try:
         while not any(len(read_jsonl(path)) >= rows for path in out.glob("runs/*/metrics.jsonl")):
@@ -117,8 +136,11 @@ def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
     out = tmp_path / "terminated"
     process = start_sweep(grid_file, out, rows=1)
     try:
-        workers = [child for child in psutil.Process(process.pid).children()
-                   if "spawn_main" in " ".join(child.cmdline())]  # fmt: skip
+        workers = [
+            child
+            for child in psutil.Process(process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
         assert len(workers) == 2
         process.send_signal(signal.SIGTERM)  # the sweep's own process only
         _, error = process.communicate(timeout=120)

@@ -62,9 +62,13 @@ def start_sweep(args: list[str]) -> subprocess.Popen:
     and the local Ray it started."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "saw_bench", *args], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "saw_bench", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def live_processes_of_session(session: int) -> list[str]:
@@ -106,8 +110,10 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_its_finished_runs(
     grid_file, ray_env, tmp_path
 ):
     out = tmp_path / "sweep"
-    runs = {weighting: out / "runs" / f"toolcall-synth-v0-grpo-{weighting}-s0"
-            for weighting in WEIGHTINGS}  # fmt: skip
+    runs = {
+        weighting: out / "runs" / f"toolcall-synth-v0-grpo-{weighting}-s0"
+        for weighting in WEIGHTINGS
+    }
     # Each run reserves every core, so the runs go one after the other and the kill can
     # fall between them: one run finished, the other started.
     args = [*sweep_args(grid_file, out), "--ray", "local", "--ray-cpus", str(CORES)]
@@ -159,8 +165,9 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_its_finished_runs(
 def test_a_run_failing_on_ray_is_recorded_with_its_own_error(ray_env, tmp_path):
     import ray
 
-    spec = SweepSpec(weightings=["static"], seeds=[0],
-                     train={"model": str(tmp_path / "no-model"), "steps": 1})  # fmt: skip
+    spec = SweepSpec(
+        weightings=["static"], seeds=[0], train={"model": str(tmp_path / "no-model"), "steps": 1}
+    )
     sigterm_handler = signal.getsignal(signal.SIGTERM)
     ray.init(num_cpus=2, include_dashboard=False)  # sweep uses this connection and keeps it
     try:

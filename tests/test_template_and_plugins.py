@@ -26,7 +26,8 @@ def make_plugin(site: Path, package: str, entry_value: str, template_id: str = P
     shutil.copytree(TEMPLATE, target, ignore=shutil.ignore_patterns("__pycache__"))
     init = target / "__init__.py"
     init.write_text(
-        init.read_text().replace("saw/Template-Echo-v0", template_id)
+        init.read_text()
+        .replace("saw/Template-Echo-v0", template_id)
         .replace('alias="template-echo"', f'alias="{package}"')
     )
     dist_info = site / f"{package}-0.1.dist-info"
@@ -45,7 +46,10 @@ def subprocess_env(site: Path) -> dict[str, str]:
 def test_importing_saw_bench_does_not_register_the_template():
     probe = subprocess.run(
         [sys.executable, "-c", "import saw_bench; print(saw_bench.registered_ids())"],
-        capture_output=True, text=True, check=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     assert "saw/ToolCall-Synth-v0" in probe.stdout
     assert "Template" not in probe.stdout
@@ -79,15 +83,35 @@ def test_broken_plugin_warns_and_does_not_break_saw_bench(tmp_path, monkeypatch)
 def test_registry_driven_suite_runs_on_a_new_plugin_environment(tmp_path):
     site = make_plugin(tmp_path, "echo_plugin", "echo_plugin")
     probe = subprocess.run(
-        [sys.executable, "-c",
-         f"import saw_bench; print(saw_bench.make({PLUGIN_ID!r}).reward_dim)"],
-        env=subprocess_env(site), capture_output=True, text=True, check=True, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            f"import saw_bench; print(saw_bench.make({PLUGIN_ID!r}).reward_dim)",
+        ],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     assert probe.stdout.strip() == "2"
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_env_registry.py", "-q",
-         "-p", "no:cacheprovider", "-k", "PluginEcho"],
-        env=subprocess_env(site), capture_output=True, text=True, cwd=REPO, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_env_registry.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "PluginEcho",
+        ],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
     assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-3000:]
     summary = suite.stdout.strip().splitlines()[-1]

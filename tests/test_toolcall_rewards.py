@@ -164,8 +164,13 @@ def test_multiset_jaccard_counts_duplicates():
 # ----------------------------------------------------------------------------- brevity
 @pytest.mark.parametrize(
     ("think", "expected"),
-    [("one two three", 1.0), (" ".join(["w"] * 12), 1.0), (" ".join(["w"] * 36), 0.5),
-     (" ".join(["w"] * 60), 0.0), (" ".join(["w"] * 500), 0.0)],
+    [
+        ("one two three", 1.0),
+        (" ".join(["w"] * 12), 1.0),
+        (" ".join(["w"] * 36), 0.5),
+        (" ".join(["w"] * 60), 0.0),
+        (" ".join(["w"] * 500), 0.0),
+    ],
 )
 def test_brevity_is_linear_between_target_and_limit(think, expected):
     completion = f"<think>{think}</think>\n<response>x</response>"
@@ -180,8 +185,9 @@ def test_brevity_without_think_block_is_zero():
 # ----------------------------------------------------------------------------- properties
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
     max_leaves=8,
 )
 calls = st.lists(

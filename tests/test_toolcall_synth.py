@@ -259,8 +259,10 @@ def phrasing_patterns(function: synth.Function, side: int) -> list[re.Pattern[st
     """A pattern per phrasing of one side: its fixed words, any text for each placeholder."""
     patterns = []
     for phrasing in function.phrasings[side]:
-        parts = [re.escape(literal) + ("(.+?)" if field else "")
-                 for literal, field, *_ in string.Formatter().parse(phrasing)]
+        parts = [
+            re.escape(literal) + ("(.+?)" if field else "")
+            for literal, field, *_ in string.Formatter().parse(phrasing)
+        ]
         patterns.append(re.compile("".join(parts)))
     return patterns
 

@@ -39,10 +39,14 @@ def test_prompt_styles_show_the_same_functions():
     for tool in item["tools"]:
         assert compact_signature(tool) in compact_system
         assert json.dumps(tool, ensure_ascii=False) in json_system
-    assert compact.prompt(item)[1] == full.prompt(item)[1] == {
-        "role": "user",
-        "content": item["query"],
-    }
+    assert (
+        compact.prompt(item)[1]
+        == full.prompt(item)[1]
+        == {
+            "role": "user",
+            "content": item["query"],
+        }
+    )
 
 
 def test_unknown_prompt_style_is_refused():

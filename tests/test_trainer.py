@@ -21,8 +21,13 @@ from saw_bench.training.update import policy_update
 from saw_bench.weighting import completion_logprobs
 
 SMALL = dict(
-    prompts_per_step=3, group_size=4, max_new_tokens=20, eval_every=2, eval_items=6,
-    checkpoint_every=2, learning_rate=1e-3,
+    prompts_per_step=3,
+    group_size=4,
+    max_new_tokens=20,
+    eval_every=2,
+    eval_items=6,
+    checkpoint_every=2,
+    learning_rate=1e-3,
 )
 TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture's
 
@@ -30,8 +35,13 @@ TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture'
 def run(tmp_path, small_model, name, steps, **overrides):
     options = {**SMALL, **overrides}
     return train(
-        "toolcall", steps=steps, seed=3, out_dir=tmp_path / name, model=small_model,
-        task_kwargs=TASK_KWARGS, **options,
+        "toolcall",
+        steps=steps,
+        seed=3,
+        out_dir=tmp_path / name,
+        model=small_model,
+        task_kwargs=TASK_KWARGS,
+        **options,
     )
 
 
@@ -84,8 +94,10 @@ def test_metrics_match_an_independent_recomputation_of_the_step(tmp_path, small_
     stride = max(1, len(items) // trainer_config.eval_items)
     eval_items = items[::stride][: trainer_config.eval_items]
     rollouts = policy.generate(
-        [policy.render(task.prompt(item)) for item in eval_items], num_samples=1,
-        max_new_tokens=trainer_config.max_new_tokens, temperature=trainer_config.eval_temperature,
+        [policy.render(task.prompt(item)) for item in eval_items],
+        num_samples=1,
+        max_new_tokens=trainer_config.max_new_tokens,
+        temperature=trainer_config.eval_temperature,
         seed=derive_seed(3, "eval", 0),
     )
     rewards = task.score(eval_items, rollouts.texts)

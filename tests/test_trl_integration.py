@@ -82,13 +82,28 @@ class CapturingTrainer(SawGRPOTrainer):
 
 def grpo_config(tmp_path, estimator: str = "grpo", steps: int = 1, **options):
     settings = dict(
-        output_dir=str(tmp_path / "trl"), per_device_train_batch_size=PROMPTS * GROUP,
-        num_generations=GROUP, max_completion_length=8, temperature=1.0, top_k=0, top_p=1.0,
-        learning_rate=1e-3, beta=0.0, gradient_checkpointing=False, loss_type="grpo",
-        max_steps=steps, logging_steps=1, report_to="none", save_strategy="no", use_cpu=True,
-        bf16=False, seed=0, dataloader_num_workers=0, disable_tqdm=True,
+        output_dir=str(tmp_path / "trl"),
+        per_device_train_batch_size=PROMPTS * GROUP,
+        num_generations=GROUP,
+        max_completion_length=8,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        learning_rate=1e-3,
+        beta=0.0,
+        gradient_checkpointing=False,
+        loss_type="grpo",
+        max_steps=steps,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        bf16=False,
+        seed=0,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
         **trl_aggregation(estimator),
-    )  # fmt: skip
+    )
     settings.update(options)
     return trl.GRPOConfig(**settings)
 
@@ -98,25 +113,39 @@ def make_trainer(small_model, small_task, tmp_path, trainer_class=SawGRPOTrainer
     config_options = {k: options.pop(k) for k in list(options) if k in ("estimator", "steps")}
     config_options.update(options.pop("config", {}))
     return trainer_class(
-        model=policy.model, args=grpo_config(tmp_path, **config_options),
-        train_dataset=task_dataset(small_task), processing_class=policy.tokenizer, **options,
-    )  # fmt: skip
+        model=policy.model,
+        args=grpo_config(tmp_path, **config_options),
+        train_dataset=task_dataset(small_task),
+        processing_class=policy.tokenizer,
+        **options,
+    )
 
 
 @pytest.mark.parametrize(
     ("estimator", "weighting", "expected"),
-    [("grpo", "saw", grpo_advantages), ("gdpo", "saw", gdpo_advantages),
-     ("grpo", "saw-ema", grpo_advantages), ("gdpo", "static-range", gdpo_advantages),
-     ("grpo", "saw-group", grpo_advantages)],
-)  # fmt: skip
+    [
+        ("grpo", "saw", grpo_advantages),
+        ("gdpo", "saw", gdpo_advantages),
+        ("grpo", "saw-ema", grpo_advantages),
+        ("gdpo", "static-range", gdpo_advantages),
+        ("grpo", "saw-group", grpo_advantages),
+    ],
+)
 def test_trl_weights_and_advantages_equal_saw_bench_on_the_same_reward_matrix(
     small_model, small_task, tmp_path, estimator, weighting, expected
 ):
     rewards = RandomRewards(seed=len(weighting))
     trainer = make_trainer(
-        small_model, small_task, tmp_path, CapturingTrainer, estimator=estimator, steps=2,
-        reward_funcs=rewards.functions(), weighting=weighting, reward_bounds=BOUNDS,
-    )  # fmt: skip
+        small_model,
+        small_task,
+        tmp_path,
+        CapturingTrainer,
+        estimator=estimator,
+        steps=2,
+        reward_funcs=rewards.functions(),
+        weighting=weighting,
+        reward_bounds=BOUNDS,
+    )
     trainer.train()
     reference = make_agent(weighting)  # a fresh agent, fed the matrices TRL gathered
     logged = [row for row in trainer.state.log_history if "weights/format" in row]
@@ -136,9 +165,13 @@ def test_trl_weights_and_advantages_equal_saw_bench_on_the_same_reward_matrix(
 def test_saw_weights_inside_trl_follow_the_papers_formula(small_model, small_task, tmp_path):
     rewards = RandomRewards(seed=7)
     trainer = make_trainer(
-        small_model, small_task, tmp_path, reward_funcs=rewards.functions(), weighting="saw",
+        small_model,
+        small_task,
+        tmp_path,
+        reward_funcs=rewards.functions(),
+        weighting="saw",
         reward_bounds=BOUNDS,
-    )  # fmt: skip
+    )
     trainer.train()
     (matrix,) = rewards.passes
     shifted = matrix - np.array([0.0, -3.0]) + 1e-8  # shift by the lower bounds
@@ -151,9 +184,14 @@ def test_saw_weights_inside_trl_follow_the_papers_formula(small_model, small_tas
 def test_args_reward_weights_become_the_agents_priorities(small_model, small_task, tmp_path):
     rewards = RandomRewards(seed=3)
     trainer = make_trainer(
-        small_model, small_task, tmp_path, reward_funcs=rewards.functions(), weighting="static",
-        reward_bounds=BOUNDS, config={"reward_weights": [3.0, 1.0]},
-    )  # fmt: skip
+        small_model,
+        small_task,
+        tmp_path,
+        reward_funcs=rewards.functions(),
+        weighting="static",
+        reward_bounds=BOUNDS,
+        config={"reward_weights": [3.0, 1.0]},
+    )
     trainer.train()
     # static with priorities 3:1, rescaled to sum K = 2
     np.testing.assert_allclose(trainer.reward_weights.numpy(), [1.5, 0.5])
@@ -165,22 +203,33 @@ def test_gradient_agents_are_refused_naming_the_agents_that_work(
 ):
     with pytest.raises(SawBenchError, match=r"needs one policy gradient per objective.*\bsaw\b"):
         make_trainer(
-            small_model, small_task, tmp_path, reward_funcs=task_reward_functions(small_task),
-            weighting=agent, task=small_task,
-        )  # fmt: skip
+            small_model,
+            small_task,
+            tmp_path,
+            reward_funcs=task_reward_functions(small_task),
+            weighting=agent,
+            task=small_task,
+        )
 
 
 @pytest.mark.parametrize(
     ("bounds", "message"),
-    [([(0, 1)], "1 reward bounds for 2 reward functions"),
-     ([(0, 1), (3, -3)], "low < high"), ([(0, 1), (0, float("inf"))], "finite"), (None, "give")],
-)  # fmt: skip
+    [
+        ([(0, 1)], "1 reward bounds for 2 reward functions"),
+        ([(0, 1), (3, -3)], "low < high"),
+        ([(0, 1), (0, float("inf"))], "finite"),
+        (None, "give"),
+    ],
+)
 def test_bad_reward_bounds_are_named(small_model, small_task, tmp_path, bounds, message):
     with pytest.raises(SawBenchError, match=message):
         make_trainer(
-            small_model, small_task, tmp_path, reward_funcs=RandomRewards().functions(),
+            small_model,
+            small_task,
+            tmp_path,
+            reward_funcs=RandomRewards().functions(),
             reward_bounds=bounds,
-        )  # fmt: skip
+        )
 
 
 def test_a_reward_function_returning_none_is_a_clear_error(small_model, small_task, tmp_path):
@@ -191,9 +240,12 @@ def test_a_reward_function_returning_none_is_a_clear_error(small_model, small_ta
         return [0.0] * len(completions)
 
     trainer = make_trainer(
-        small_model, small_task, tmp_path, reward_funcs=[format, correctness],
+        small_model,
+        small_task,
+        tmp_path,
+        reward_funcs=[format, correctness],
         reward_bounds=BOUNDS,
-    )  # fmt: skip
+    )
     with pytest.raises(SawBenchError, match=r"\['format'\] returned None"):
         trainer.train()
 
@@ -203,19 +255,31 @@ def test_agent_state_is_saved_with_trl_checkpoints_and_restored_on_resume(
 ):
     rewards = RandomRewards(seed=11)
     first = make_trainer(
-        small_model, small_task, tmp_path, estimator="grpo", steps=2,
-        reward_funcs=rewards.functions(), weighting="saw-ema", reward_bounds=BOUNDS,
+        small_model,
+        small_task,
+        tmp_path,
+        estimator="grpo",
+        steps=2,
+        reward_funcs=rewards.functions(),
+        weighting="saw-ema",
+        reward_bounds=BOUNDS,
         config={"save_strategy": "steps", "save_steps": 2},
-    )  # fmt: skip
+    )
     first.train()
     saved = json.loads((tmp_path / "trl" / "checkpoint-2" / AGENT_STATE_FILE).read_text())
     assert saved["agent"] == "saw-ema"
     assert saved["state"] == json.loads(json.dumps(first.agent.state_dict()))
 
     second = make_trainer(
-        small_model, small_task, tmp_path, estimator="grpo", steps=3,
-        reward_funcs=rewards.functions(), weighting="saw-ema", reward_bounds=BOUNDS,
-    )  # fmt: skip
+        small_model,
+        small_task,
+        tmp_path,
+        estimator="grpo",
+        steps=3,
+        reward_funcs=rewards.functions(),
+        weighting="saw-ema",
+        reward_bounds=BOUNDS,
+    )
     second.train(resume_from_checkpoint=str(tmp_path / "trl" / "checkpoint-2"))
     assert len(rewards.passes) == 3
     reference = make_agent("saw-ema")  # the moving average over all three passes
@@ -232,14 +296,23 @@ def test_agent_state_is_saved_with_trl_checkpoints_and_restored_on_resume(
 def test_resuming_from_a_checkpoint_of_another_agent_is_refused(small_model, small_task, tmp_path):
     folder = tmp_path / "trl" / "checkpoint-1"
     make_trainer(
-        small_model, small_task, tmp_path, reward_funcs=RandomRewards().functions(),
-        weighting="saw", reward_bounds=BOUNDS,
+        small_model,
+        small_task,
+        tmp_path,
+        reward_funcs=RandomRewards().functions(),
+        weighting="saw",
+        reward_bounds=BOUNDS,
         config={"save_strategy": "steps", "save_steps": 1},
-    ).train()  # fmt: skip
+    ).train()
     other = make_trainer(
-        small_model, small_task, tmp_path, steps=2, reward_funcs=RandomRewards().functions(),
-        weighting="saw-ema", reward_bounds=BOUNDS,
-    )  # fmt: skip
+        small_model,
+        small_task,
+        tmp_path,
+        steps=2,
+        reward_funcs=RandomRewards().functions(),
+        weighting="saw-ema",
+        reward_bounds=BOUNDS,
+    )
     with pytest.raises(SawBenchError, match="state of agent 'saw'"):
         other.train(resume_from_checkpoint=str(folder))
 
@@ -252,8 +325,9 @@ def test_task_adapters_give_trl_the_tasks_prompts_and_scores(small_task):
     functions = task_reward_functions(small_task)
     assert [f.__name__ for f in functions] == list(small_task.objective_names)
     indices = [0, 3, 5]
-    references = [[{"role": "assistant", "content": small_task.reference(items[i])}]
-                  for i in indices]  # fmt: skip
+    references = [
+        [{"role": "assistant", "content": small_task.reference(items[i])}] for i in indices
+    ]
     for k, function in enumerate(functions):  # the reference completion scores the maximum
         assert function(completions=references, saw_item=indices) == pytest.approx(
             [small_task.reward_high[k]] * 3
@@ -268,17 +342,30 @@ def test_task_adapters_give_trl_the_tasks_prompts_and_scores(small_task):
 
 # ---------------------------------------------------------------------- the TRL backend
 RUN_OPTIONS = dict(
-    prompts_per_step=PROMPTS, group_size=GROUP, max_new_tokens=16, eval_every=2, eval_items=6,
-    checkpoint_every=2, learning_rate=1e-3, task_kwargs=SMALL_TASK_KWARGS,
-)  # fmt: skip
+    prompts_per_step=PROMPTS,
+    group_size=GROUP,
+    max_new_tokens=16,
+    eval_every=2,
+    eval_items=6,
+    checkpoint_every=2,
+    learning_rate=1e-3,
+    task_kwargs=SMALL_TASK_KWARGS,
+)
 
 
 @pytest.fixture(scope="module")
 def trl_run(small_model, tmp_path_factory):
     """A TRL-backend run of saw-ema: 2 steps, then resumed to 4."""
     out = tmp_path_factory.mktemp("trl-backend") / "run"
-    train(task="toolcall", weighting="saw-ema", steps=2, model=small_model, out_dir=out,
-          backend="trl", **RUN_OPTIONS)  # fmt: skip
+    train(
+        task="toolcall",
+        weighting="saw-ema",
+        steps=2,
+        model=small_model,
+        out_dir=out,
+        backend="trl",
+        **RUN_OPTIONS,
+    )
     train(resume=out, steps=4)
     return out
 
@@ -286,8 +373,9 @@ def trl_run(small_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def own_run(small_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("own-backend") / "run"
-    return train(task="toolcall", weighting="saw-ema", steps=2, model=small_model, out_dir=out,
-                 **RUN_OPTIONS)  # fmt: skip
+    return train(
+        task="toolcall", weighting="saw-ema", steps=2, model=small_model, out_dir=out, **RUN_OPTIONS
+    )
 
 
 def test_trl_backend_writes_the_run_folder_of_saw_benchs_trainer(trl_run, own_run):
@@ -338,9 +426,14 @@ def test_run_backend_trl_refuses_gradient_agents_and_several_minibatches(tmp_pat
 def test_trl_gdpo_step_moves_the_policy(small_model, small_task, tmp_path):
     """The weights reach TRL's loss: a step with varied rewards changes the parameters."""
     trainer = make_trainer(
-        small_model, small_task, tmp_path, estimator="gdpo",
-        reward_funcs=RandomRewards(seed=5).functions(), weighting="saw", reward_bounds=BOUNDS,
-    )  # fmt: skip
+        small_model,
+        small_task,
+        tmp_path,
+        estimator="gdpo",
+        reward_funcs=RandomRewards(seed=5).functions(),
+        weighting="saw",
+        reward_bounds=BOUNDS,
+    )
     before = [p.detach().clone() for p in trainer.model.parameters()]
     trainer.train()
     after = list(trainer.model.parameters())
@@ -362,11 +455,23 @@ def test_ctrl_c_stops_a_trl_run_after_the_step_with_a_checkpoint_that_resumes(
     config.write_text("\n".join(lines) + "\n")
     stopped = tmp_path / "stopped"
     process = subprocess.Popen(
-        [sys.executable, "-m", "saw_bench", "run", "--config", str(config), "--steps", "6",
-         "--out", str(stopped)],
+        [
+            sys.executable,
+            "-m",
+            "saw_bench",
+            "run",
+            "--config",
+            str(config),
+            "--steps",
+            "6",
+            "--out",
+            str(stopped),
+        ],
         env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while len(read_jsonl(stopped / "metrics.jsonl")) < 1:
         assert process.poll() is None, process.communicate()

@@ -41,21 +41,59 @@ def launch_command(*run_args: str) -> list[str]:
     """``accelerate launch`` of two local processes (no config file, no network), then the
     same ``saw_bench run`` a single process would get."""
     return [
-        sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch",
-        "--multi_gpu", "--num_processes", str(PROCESSES), "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-        "-m", "saw_bench", "run", *run_args,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "accelerate.commands.accelerate_cli",
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        str(PROCESSES),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "0",
+        "-m",
+        "saw_bench",
+        "run",
+        *run_args,
+    ]
 
 
 def run_args(model: str, out: Path, steps: int = STEPS) -> list[str]:
     return [
-        "--backend", "trl", "--task", TASK, "--model", model, "--device", "cpu",
-        "--weighting", "saw", "--steps", str(steps), "--prompts-per-step", str(PROMPTS),
-        "--group-size", str(GROUP), "--max-new-tokens", "16", "--eval-every", str(steps),
-        "--eval-items", "6", "--checkpoint-every", str(steps),
-        "--set", f"task_kwargs={TASK_KWARGS}", "--out", str(out),
-    ]  # fmt: skip
+        "--backend",
+        "trl",
+        "--task",
+        TASK,
+        "--model",
+        model,
+        "--device",
+        "cpu",
+        "--weighting",
+        "saw",
+        "--steps",
+        str(steps),
+        "--prompts-per-step",
+        str(PROMPTS),
+        "--group-size",
+        str(GROUP),
+        "--max-new-tokens",
+        "16",
+        "--eval-every",
+        str(steps),
+        "--eval-items",
+        "6",
+        "--checkpoint-every",
+        str(steps),
+        "--set",
+        f"task_kwargs={TASK_KWARGS}",
+        "--out",
+        str(out),
+    ]
 
 
 def launch_env(work: Path) -> dict[str, str]:
@@ -72,12 +110,18 @@ def launch_env(work: Path) -> dict[str, str]:
 def launch(command: list[str], work: Path) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
-            command, cwd=work, env=launch_env(work), capture_output=True, text=True,
+            command,
+            cwd=work,
+            env=launch_env(work),
+            capture_output=True,
+            text=True,
             timeout=LAUNCH_TIMEOUT_SECONDS,
-        )  # fmt: skip
+        )
     except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"accelerate launch ran past {LAUNCH_TIMEOUT_SECONDS} s:\n{expired.stdout}\n"
-                    f"{expired.stderr}")  # fmt: skip
+        pytest.fail(
+            f"accelerate launch ran past {LAUNCH_TIMEOUT_SECONDS} s:\n{expired.stdout}\n"
+            f"{expired.stderr}"
+        )
 
 
 def saw_weights_by_hand(rewards: np.ndarray, low: np.ndarray, delta: float = 1e-8) -> np.ndarray:
@@ -110,8 +154,9 @@ def test_the_run_trained_on_two_processes(two_process_run):
     assert config["backend"]["name"] == "trl"
     assert config["backend"]["processes"] == PROCESSES
     assert sorted(p.name for p in (two_process_run / "ranks").iterdir()) == [
-        "rank-0.jsonl", "rank-1.jsonl",
-    ]  # fmt: skip
+        "rank-0.jsonl",
+        "rank-1.jsonl",
+    ]
 
 
 @pytest.mark.slow
@@ -134,8 +179,10 @@ def test_the_weights_are_saws_on_the_gathered_matrix(two_process_run):
         rewards = np.asarray(row["rewards"])
         assert np.allclose(row["weights"], saw_weights_by_hand(rewards, low), rtol=1e-9)
     # the check can tell: weights from one process's half would have been different
-    halves = [saw_weights_by_hand(np.asarray(row["rewards"])[: PROMPTS * GROUP // 2], low)
-              for row in rank_rows(two_process_run, 0)]  # fmt: skip
+    halves = [
+        saw_weights_by_hand(np.asarray(row["rewards"])[: PROMPTS * GROUP // 2], low)
+        for row in rank_rows(two_process_run, 0)
+    ]
     recorded = [row["weights"] for row in rank_rows(two_process_run, 0)]
     assert not np.allclose(halves, recorded, atol=1e-6)
 
@@ -189,9 +236,13 @@ def test_a_stop_on_one_process_stops_every_process_after_the_same_step(small_mod
     repeated row."""
     steps, out = 30, tmp_path / "run"
     launcher = subprocess.Popen(
-        launch_command(*run_args(small_model, out, steps=steps)), cwd=tmp_path,
-        env=launch_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        launch_command(*run_args(small_model, out, steps=steps)),
+        cwd=tmp_path,
+        env=launch_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         second = worker(launcher, rank=1)
         deadline = time.monotonic() + LAUNCH_TIMEOUT_SECONDS

@@ -43,7 +43,12 @@ def batch_for(gradients=None, gramian=None, priorities=None, step=0):
     k = len(gramian)
     rewards = np.arange(4 * k, dtype=float).reshape(4, k)
     return ObjectiveBatch(
-        rewards, np.zeros(4, int), np.zeros(k), np.ones(k) * 100, priorities, step,
+        rewards,
+        np.zeros(4, int),
+        np.zeros(k),
+        np.ones(k) * 100,
+        priorities,
+        step,
         gramian=lambda: np.asarray(gramian, dtype=float),
     )
 
@@ -202,8 +207,13 @@ def test_bad_options_are_named(name, options, message):
 def tiny_llama(tied: bool = True, layers: int = 2) -> LlamaForCausalLM:
     torch.manual_seed(0)
     config = LlamaConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=layers, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=100, max_position_embeddings=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=100,
+        max_position_embeddings=64,
         tie_word_embeddings=tied,
     )
     return LlamaForCausalLM(config).eval()
@@ -250,9 +260,7 @@ def reference_gramian(model, rollouts, names, temperature=1.0) -> np.ndarray:
         per_sequence = (taken * mask).sum(1) / mask.sum(1)
         loss = -(per_sequence * advantages[:, k]).mean()
         loss.backward()
-        gradients.append(
-            torch.cat([parameters[name].grad.reshape(-1).double() for name in names])
-        )
+        gradients.append(torch.cat([parameters[name].grad.reshape(-1).double() for name in names]))
     model.zero_grad(set_to_none=True)
     model.eval()
     stacked = torch.stack(gradients)
@@ -310,8 +318,14 @@ def test_gramian_matches_separate_backward_passes(rollouts, tied, parameters, se
     names = [name for name, _ in gramian_parameters(model, parameters)]
     expected = reference_gramian(model, rollouts, names, temperature=0.7)
     got = objective_gramian(
-        model, rollouts["sequences"], rollouts["attention"], rollouts["completion_mask"], 7,
-        rollouts["advantages"], temperature=0.7, parameters=parameters,
+        model,
+        rollouts["sequences"],
+        rollouts["attention"],
+        rollouts["completion_mask"],
+        7,
+        rollouts["advantages"],
+        temperature=0.7,
+        parameters=parameters,
         separate_passes=separate_passes,
     )
     assert got.shape == (3, 3) and got.dtype == np.float64
@@ -334,14 +348,24 @@ def test_gramian_on_the_fast_path_matches_separate_backward_passes(
     names = [name for name, _ in gramian_parameters(model, parameters)]
     expected = reference_gramian(model, rollouts, names, temperature=0.7)
     tensors = RolloutTensors(
-        sequences=rollouts["sequences"], attention=rollouts["attention"],
-        completion_mask=rollouts["completion_mask"], prompts=rollouts["sequences"][:, :5],
-        prompts_mask=rollouts["attention"][:, :5], prompt_index=torch.arange(6),
-    )  # fmt: skip
+        sequences=rollouts["sequences"],
+        attention=rollouts["attention"],
+        completion_mask=rollouts["completion_mask"],
+        prompts=rollouts["sequences"][:, :5],
+        prompts_mask=rollouts["attention"][:, :5],
+        prompt_index=torch.arange(6),
+    )
     got = objective_gramian(
-        model, rollouts["sequences"], rollouts["attention"], rollouts["completion_mask"], 7,
-        rollouts["advantages"], temperature=0.7, parameters=parameters,
-        separate_passes=separate_passes, logprobs=lambda: tensors.logprobs(model, 0.7),
+        model,
+        rollouts["sequences"],
+        rollouts["attention"],
+        rollouts["completion_mask"],
+        7,
+        rollouts["advantages"],
+        temperature=0.7,
+        parameters=parameters,
+        separate_passes=separate_passes,
+        logprobs=lambda: tensors.logprobs(model, 0.7),
     )
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
     assert all(p.grad is None for p in model.parameters())
@@ -350,7 +374,11 @@ def test_gramian_on_the_fast_path_matches_separate_backward_passes(
 def test_the_full_gramian_sees_more_than_the_subset(rollouts):
     model = tiny_llama()
     args = (
-        model, rollouts["sequences"], rollouts["attention"], rollouts["completion_mask"], 7,
+        model,
+        rollouts["sequences"],
+        rollouts["attention"],
+        rollouts["completion_mask"],
+        7,
         rollouts["advantages"],
     )
     subset = objective_gramian(*args, parameters="subset")
@@ -362,6 +390,10 @@ def test_gramian_rejects_mismatched_shapes(rollouts):
     model = tiny_llama()
     with pytest.raises(ValueError, match=r"objective_advantages must have shape \(6, K\)"):
         objective_gramian(
-            model, rollouts["sequences"], rollouts["attention"], rollouts["completion_mask"], 7,
+            model,
+            rollouts["sequences"],
+            rollouts["attention"],
+            rollouts["completion_mask"],
+            7,
             rollouts["advantages"][:4],
         )

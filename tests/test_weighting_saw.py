@@ -77,9 +77,7 @@ def test_noshift_uses_the_raw_mean():
 def test_shift_changes_the_weights_but_scale_does_not():
     rewards = np.array(HAND, dtype=float)
     base = make_agent("saw").weights(batch(rewards))
-    scaled = make_agent("saw").weights(
-        batch(rewards * [1, 10], low=[0.0, -30.0], high=[1.0, 30.0])
-    )
+    scaled = make_agent("saw").weights(batch(rewards * [1, 10], low=[0.0, -30.0], high=[1.0, 30.0]))
     np.testing.assert_allclose(scaled, base, rtol=1e-6)
     shifted_bound = make_agent("saw").weights(batch(rewards, low=[0.0, -6.0], high=[1.0, 3.0]))
     assert not np.allclose(shifted_bound, base, rtol=1e-3)
@@ -138,15 +136,16 @@ reward_matrices = st.integers(1, 6).flatmap(
         st.just(k),
         st.lists(
             st.lists(st.floats(-5, 5, allow_nan=False), min_size=k, max_size=k),
-            min_size=2, max_size=24,
+            min_size=2,
+            max_size=24,
         ),
     )
 )
 
 
 @pytest.mark.parametrize(
-    "name", ["saw", "saw-group", "saw-ema", "saw-floor", "saw-noshift", "rlw", "static",
-             "static-range"]
+    "name",
+    ["saw", "saw-group", "saw-ema", "saw-floor", "saw-noshift", "rlw", "static", "static-range"],
 )
 @given(data=reward_matrices)
 def test_weights_are_finite_non_negative_and_sum_to_k(name, data):

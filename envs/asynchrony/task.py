@@ -93,8 +93,10 @@ class AsyncTask(TextTask):
         self.conflict = _check_conflict(conflict, names)
         for label, value in (("seed", seed), ("train_size", train_size), ("test_size", test_size)):
             if not _is_int(value) or value < (0 if label == "seed" else 1):
-                raise ValueError(f"{label} must be an integer >= {0 if label == 'seed' else 1}, "
-                                 f"but got {value!r}")  # fmt: skip
+                raise ValueError(
+                    f"{label} must be an integer >= {0 if label == 'seed' else 1}, "
+                    f"but got {value!r}"
+                )
         self.seed, self.sizes = seed, {"train": train_size, "test": test_size}
         self.objectives = self.objectives_for(k=self.k, difficulty=self.difficulty)
         self.tables = data.codebooks(seed, self.difficulty)
@@ -108,10 +110,14 @@ class AsyncTask(TextTask):
         k = _check_k(kwargs.get("k", 2))
         difficulty = _check_difficulty(kwargs.get("difficulty"), k)
         return tuple(
-            Objective(name, rewards.LOW, rewards.HIGH,
-                      f"digit of a {keys}-word codebook: 1 - |answer - target| / {rewards.WIDTH}")
+            Objective(
+                name,
+                rewards.LOW,
+                rewards.HIGH,
+                f"digit of a {keys}-word codebook: 1 - |answer - target| / {rewards.WIDTH}",
+            )
             for name, keys in zip(_names(k), difficulty, strict=True)
-        )  # fmt: skip
+        )
 
     def split(self, name: str) -> Sequence[Item]:
         self.check_split_name(name)

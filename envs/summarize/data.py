@@ -80,32 +80,130 @@ LEVELS = {
 
 # ------------------------------------------------------------------------ value pools
 NAMES_TRAIN = (
-    "Marek", "Priya", "Tomas", "Ingrid", "Dmitri", "Aisha", "Callum", "Noemi", "Rafael",
-    "Yuki", "Bjorn", "Leila", "Oskar", "Zara", "Mateo", "Freya", "Kwame", "Soren", "Imani",
-    "Lucian", "Maren", "Tobias", "Anouk", "Emeka", "Svetlana", "Idris", "Greta", "Nikolai",
-    "Paloma", "Thaddeus",
+    "Marek",
+    "Priya",
+    "Tomas",
+    "Ingrid",
+    "Dmitri",
+    "Aisha",
+    "Callum",
+    "Noemi",
+    "Rafael",
+    "Yuki",
+    "Bjorn",
+    "Leila",
+    "Oskar",
+    "Zara",
+    "Mateo",
+    "Freya",
+    "Kwame",
+    "Soren",
+    "Imani",
+    "Lucian",
+    "Maren",
+    "Tobias",
+    "Anouk",
+    "Emeka",
+    "Svetlana",
+    "Idris",
+    "Greta",
+    "Nikolai",
+    "Paloma",
+    "Thaddeus",
 )
 NAMES_TEST = (
-    "Henrik", "Amara", "Vikram", "Solveig", "Casimir", "Nadia", "Teodor", "Ottilie",
-    "Lorcan", "Mirela", "Kenji", "Odile", "Ravindra", "Astrid", "Ferran", "Chiara",
-    "Bastian", "Yasmin", "Leander", "Lucja", "Anselm", "Talia", "Jarek", "Saoirse", "Dario",
-    "Folasade", "Roswitha", "Kofi", "Benedikt", "Matthias",
+    "Henrik",
+    "Amara",
+    "Vikram",
+    "Solveig",
+    "Casimir",
+    "Nadia",
+    "Teodor",
+    "Ottilie",
+    "Lorcan",
+    "Mirela",
+    "Kenji",
+    "Odile",
+    "Ravindra",
+    "Astrid",
+    "Ferran",
+    "Chiara",
+    "Bastian",
+    "Yasmin",
+    "Leander",
+    "Lucja",
+    "Anselm",
+    "Talia",
+    "Jarek",
+    "Saoirse",
+    "Dario",
+    "Folasade",
+    "Roswitha",
+    "Kofi",
+    "Benedikt",
+    "Matthias",
 )
 PLACES_TRAIN = (
-    "Lisbon", "Denver", "Krakow", "Osaka", "Tucson", "Bergen", "Porto", "Calgary", "Leeds",
-    "Tallinn", "Valencia", "Adelaide", "Boise", "Ghent", "Nagoya", "Cork", "Dresden",
-    "Halifax", "Perth", "Ljubljana",
+    "Lisbon",
+    "Denver",
+    "Krakow",
+    "Osaka",
+    "Tucson",
+    "Bergen",
+    "Porto",
+    "Calgary",
+    "Leeds",
+    "Tallinn",
+    "Valencia",
+    "Adelaide",
+    "Boise",
+    "Ghent",
+    "Nagoya",
+    "Cork",
+    "Dresden",
+    "Halifax",
+    "Perth",
+    "Ljubljana",
 )
 PLACES_TEST = (
-    "Seville", "Tampere", "Hobart", "Bruges", "Winnipeg", "Lyon", "Gdansk", "Fukuoka",
-    "Raleigh", "Aarhus", "Bologna", "Galway", "Quito", "Utrecht", "Spokane", "Malmo", "Graz",
-    "Dunedin", "Savannah", "Cusco",
+    "Seville",
+    "Tampere",
+    "Hobart",
+    "Bruges",
+    "Winnipeg",
+    "Lyon",
+    "Gdansk",
+    "Fukuoka",
+    "Raleigh",
+    "Aarhus",
+    "Bologna",
+    "Galway",
+    "Quito",
+    "Utrecht",
+    "Spokane",
+    "Malmo",
+    "Graz",
+    "Dunedin",
+    "Savannah",
+    "Cusco",
 )
 NAMES = {"train": NAMES_TRAIN, "test": NAMES_TEST}
 PLACES = {"train": PLACES_TRAIN, "test": PLACES_TEST}
 RELATIONS = (
-    "roommate", "sister", "brother", "coworker", "boss", "landlord", "best friend",
-    "girlfriend", "boyfriend", "neighbor", "cousin", "husband", "wife", "flatmate",
+    "roommate",
+    "sister",
+    "brother",
+    "coworker",
+    "boss",
+    "landlord",
+    "best friend",
+    "girlfriend",
+    "boyfriend",
+    "neighbor",
+    "cousin",
+    "husband",
+    "wife",
+    "flatmate",
 )
 DURATION_UNITS = ("days", "weeks", "months")
 
@@ -145,8 +243,7 @@ EVENTS = (
     Event(
         ("name", "place", "dur"),
         (
-            "I am moving to {place} in {dur} for work and I still have not told my {rel} "
-            "{name}.",
+            "I am moving to {place} in {dur} for work and I still have not told my {rel} {name}.",
             "In {dur} I relocate to {place}, and my {rel} {name} has no idea yet.",
         ),
         (
@@ -162,12 +259,10 @@ EVENTS = (
         (
             "My {rel} {name} is getting married in {place} and expects every guest to pay "
             "{money} for the trip.",
-            "{name}, my {rel}, invited me to a wedding in {place} that will cost me about "
-            "{money}.",
+            "{name}, my {rel}, invited me to a wedding in {place} that will cost me about {money}.",
         ),
         (
-            "The wedding of my {rel} {name} is in {place}, and going would set me back "
-            "{money}.",
+            "The wedding of my {rel} {name} is in {place}, and going would set me back {money}.",
             "I got an invite from my {rel} {name} for a destination wedding in {place} "
             "costing roughly {money}.",
         ),
@@ -323,6 +418,7 @@ CLOSERS_TEST = ("Any advice?", "Is it fair to be annoyed?", "How would you appro
 FILLERS = {"train": FILLERS_TRAIN, "test": FILLERS_TEST}
 CLOSERS = {"train": CLOSERS_TRAIN, "test": CLOSERS_TEST}
 
+
 def _fill(template: str, values: dict[str, str]) -> str:
     text = template.format(**values)
     return text[0].upper() + text[1:]
@@ -342,9 +438,18 @@ def _values(rng: random.Random, split: str) -> dict[str, str]:
         facts = [name, name2, place, place2, money, money2, dur, dur2]
         lowered = [fact.lower() for fact in facts]
         if not any(a in b for i, a in enumerate(lowered) for j, b in enumerate(lowered) if i != j):
-            return {"name": name, "name2": name2, "place": place, "place2": place2,
-                    "rel": rel, "rel2": rel2, "money": money, "money2": money2,
-                    "dur": dur, "dur2": dur2}
+            return {
+                "name": name,
+                "name2": name2,
+                "place": place,
+                "place2": place2,
+                "rel": rel,
+                "rel2": rel2,
+                "money": money,
+                "money2": money2,
+                "dur": dur,
+                "dur2": dur2,
+            }
 
 
 def _invent_some(rng: random.Random, split: str, value: str) -> str:
@@ -362,8 +467,7 @@ def check_test_templates(test_templates: object) -> None:
     """Raise a ValueError naming the choices unless ``test_templates`` is one of them."""
     if test_templates not in TEST_TEMPLATES:
         raise ValueError(
-            f"test_templates must be one of {', '.join(TEST_TEMPLATES)}, but got "
-            f"{test_templates!r}"
+            f"test_templates must be one of {', '.join(TEST_TEMPLATES)}, but got {test_templates!r}"
         )
 
 

@@ -61,7 +61,6 @@ def check_size(name: str, size: object) -> None:
         raise ValueError(f"{name} must be a positive integer, but got {size!r}")
 
 
-
 # ------------------------------------------------------------------------------ factory
 def make_judge(
     name: str, *, reference_quality: QualityFunction, judge_kwargs: dict[str, Any] | None = None

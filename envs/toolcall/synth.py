@@ -619,23 +619,49 @@ RELATED_DOMAINS: dict[str, frozenset[str]] = {
 
 # --------------------------------------------------------------------------- tables: templates
 FRAMES = (
-    ("{action}.", "Please {action}.", "Can you {action}?", "Could you {action} for me?",
-     "I want you to {action}.", "Go ahead and {action}.", "Quick one: {action}.",
-     "I would like you to {action}.", "Time to {action}.", "Could you please {action}?",
-     "Let's {action}.", "My request: {action}.", "Can you {action} right now?",
-     "Okay, {action}.", "Please {action} when you can."),
-    ("Would you {action}?", "I need you to {action}.", "Help me out and {action}.",
-     "Hey, {action}, thanks."),
-)  # fmt: skip
+    (
+        "{action}.",
+        "Please {action}.",
+        "Can you {action}?",
+        "Could you {action} for me?",
+        "I want you to {action}.",
+        "Go ahead and {action}.",
+        "Quick one: {action}.",
+        "I would like you to {action}.",
+        "Time to {action}.",
+        "Could you please {action}?",
+        "Let's {action}.",
+        "My request: {action}.",
+        "Can you {action} right now?",
+        "Okay, {action}.",
+        "Please {action} when you can.",
+    ),
+    (
+        "Would you {action}?",
+        "I need you to {action}.",
+        "Help me out and {action}.",
+        "Hey, {action}, thanks.",
+    ),
+)
 CONNECTORS = ((" and ", " and then ", ", then "), (" and also ", ", and after that ", ", plus "))
 BOOLEAN_MENTIONS = (("with {label}", "without {label}"), ("including {label}", "excluding {label}"))
 SMALL_TALK = (
-    ("tell me a joke", "write a short poem about autumn", "explain how rainbows form",
-     "tell me a fun fact about octopuses", "explain what a black hole is",
-     "give me a tip for sleeping better"),
-    ("tell me a riddle", "write a haiku about the ocean", "explain why the sky is blue",
-     "describe how bees make honey", "share a tongue twister"),
-)  # fmt: skip
+    (
+        "tell me a joke",
+        "write a short poem about autumn",
+        "explain how rainbows form",
+        "tell me a fun fact about octopuses",
+        "explain what a black hole is",
+        "give me a tip for sleeping better",
+    ),
+    (
+        "tell me a riddle",
+        "write a haiku about the ocean",
+        "explain why the sky is blue",
+        "describe how bees make honey",
+        "share a tongue twister",
+    ),
+)
 
 
 # --------------------------------------------------------------------------- the task

@@ -74,9 +74,7 @@ def _split_paths(data_path: Path, test_path: Path | None) -> dict[str, Path]:
             if found:
                 paths[split] = found[0]
         if "train" not in paths:
-            raise DataError(
-                f"folder {data_path} has no train.parquet, train.jsonl or train.json"
-            )
+            raise DataError(f"folder {data_path} has no train.parquet, train.jsonl or train.json")
     elif data_path.is_file():
         paths = {"train": data_path}
     else:

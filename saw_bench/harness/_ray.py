@@ -142,8 +142,9 @@ class RayExecutor(concurrent.futures.Executor):
             )
 
 
-def _call_with_threads(function: Callable[..., Any], threads: int, args: tuple,
-                       kwargs: dict[str, Any]) -> Any:  # fmt: skip
+def _call_with_threads(
+    function: Callable[..., Any], threads: int, args: tuple, kwargs: dict[str, Any]
+) -> Any:
     """What each Ray task runs: ``function`` with ``threads`` torch threads, and no GPU in sight
     unless the task reserved one (Ray shows every GPU of the node to a task that reserved none)."""
     import ray

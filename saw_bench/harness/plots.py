@@ -22,9 +22,17 @@ from saw_bench.harness.analysis import Comparison, Group
 from saw_bench.harness.runs import AGGREGATE, load_run
 
 _COLOURS = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-]  # fmt: skip
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 _PANEL_INCHES = (4.2, 3.0)
 
 
@@ -39,9 +47,13 @@ def _draw_band(axes: Axes, frame: Any, colour: str, label: str) -> None:
     known = frame["low"].notna()
     if known.any():
         axes.fill_between(
-            frame["step"][known], frame["low"][known], frame["high"][known],
-            color=colour, alpha=0.2, linewidth=0,
-        )  # fmt: skip
+            frame["step"][known],
+            frame["low"][known],
+            frame["high"][known],
+            color=colour,
+            alpha=0.2,
+            linewidth=0,
+        )
 
 
 def _draw_groups(axes: Axes, groups: Sequence[Group], column: str, weights: bool) -> None:
@@ -149,9 +161,12 @@ def comparison_figure(comparison: Comparison) -> Figure:
         for unused in [*scores[count + 1 :], *weights[count:]]:
             unused.set_axis_off()
         scores[0].annotate(
-            _text(f"{task_id}  {estimator}"), (0, 1.18), xycoords="axes fraction",
-            fontsize="large", fontweight="bold",
-        )  # fmt: skip
+            _text(f"{task_id}  {estimator}"),
+            (0, 1.18),
+            xycoords="axes fraction",
+            fontsize="large",
+            fontweight="bold",
+        )
         handles, labels = scores[count].get_legend_handles_labels()
         if handles:  # in the row's empty slot beside the weights, off every line
             weights[count].legend(handles, labels, loc="center", fontsize="small")
@@ -189,13 +204,19 @@ def run_figure(run_dir: str | Path) -> Figure:
             evaluations.step, normalised, marker="o", color=colour, label=_text(objective.name)
         )
         weights.plot(
-            run.metrics.step, run.metrics[f"weight:{objective.name}"], color=colour,
+            run.metrics.step,
+            run.metrics[f"weight:{objective.name}"],
+            color=colour,
             label=_text(objective.name),
-        )  # fmt: skip
+        )
     scores.plot(
-        evaluations.step, evaluations[AGGREGATE], marker="s", color="black", linewidth=2,
+        evaluations.step,
+        evaluations[AGGREGATE],
+        marker="s",
+        color="black",
+        linewidth=2,
         label=AGGREGATE,
-    )  # fmt: skip
+    )
     scores.set_title("held-out score, normalised to [0, 1]")
     scores.set_ylim(-0.03, 1.03)
     weights.set_title("weights")

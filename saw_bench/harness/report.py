@@ -84,42 +84,72 @@ details { margin: 0.3em 0; }
 """
 
 _DEFINITIONS = [
-    ("normalised score", "(x - low) / (high - low) for each objective, with the task's bounds "
-     "from config.json: 0 at the lower bound, 1 at the upper bound."),
-    ("aggregate", "mean over objectives of the normalised scores, weighted by the run's "
-     "priorities when it has them (sum p_k s_k / sum p_k); computed from the held-out "
-     "per-objective means in eval.jsonl."),
+    (
+        "normalised score",
+        "(x - low) / (high - low) for each objective, with the task's bounds "
+        "from config.json: 0 at the lower bound, 1 at the upper bound.",
+    ),
+    (
+        "aggregate",
+        "mean over objectives of the normalised scores, weighted by the run's "
+        "priorities when it has them (sum p_k s_k / sum p_k); computed from the held-out "
+        "per-objective means in eval.jsonl.",
+    ),
     ("final", "the last held-out evaluation of each run (task units per objective)."),
-    ("mean [low, high]", "mean over seeds with a 95% percentile-bootstrap interval of the mean "
-     "(10,000 resamples of the seeds); a single seed shows the value alone. Curve bands are the "
-     "same per evaluation step (2,000 resamples)."),
-    ("threshold", "the static agent's (default options, same priorities, same task and "
-     "estimator) mean first aggregate s plus the threshold fraction r (default 0.9) of its mean "
-     "gain to the final aggregate f: s + r (f - s); or an absolute value when one is given. "
-     "When static does not improve (f <= s), every run reaches it at its first evaluation. "
-     "Without a static run there is no threshold."),
-    ("steps to threshold", "per seed, the first evaluation step whose aggregate is at or above "
-     "the threshold; seconds to threshold is that evaluation's wall_seconds (training time, "
-     "evaluation excluded). A seed that never gets there is censored: the mean and interval are "
-     "over the seeds that reached it, and 'reached k/n' says how many did."),
-    ("- static", "per seed, the final aggregate minus the static agent's (same task, estimator "
-     "and priorities) on the same seed, averaged over the common seeds, with its 95% paired "
-     "t interval, mean -/+ t(0.975, n-1) x s_d / sqrt(n) with s_d the standard deviation of "
-     "the n per-seed differences: the paired t-test the MDE assumes (a bootstrap of a handful "
-     "of differences is narrower than its nominal 95%). A difference counts only when its "
-     "interval excludes 0."),
-    ("MDE", "minimum detectable effect of that paired comparison: (t(0.975, n-1) + t(0.8, n-1)) "
-     "x sqrt(2) x s / sqrt(n) for n common seeds and s the sample standard deviation of static's "
-     "final aggregate over them: the true difference the comparison finds with 80% power at "
-     "the 5% level. An interval that holds 0 with a difference below the MDE could not have "
-     "told the agents apart."),
-    ("AUC", "trapezoidal area under a run's aggregate evaluation curve over steps, divided by "
-     "its step span: a value in [0, 1]; a constant curve at c has AUC c."),
-    ("step time x static", "mean seconds per training step divided by the static agent's: "
-     "everything the agent changes, including rollout lengths and machine noise."),
-    ("weighting overhead", "1 + (weight-phase seconds per step - static's) / static's seconds "
-     "per step: the cost of computing the weights alone, as a share of a step."),
-]  # fmt: skip
+    (
+        "mean [low, high]",
+        "mean over seeds with a 95% percentile-bootstrap interval of the mean "
+        "(10,000 resamples of the seeds); a single seed shows the value alone. Curve bands are the "
+        "same per evaluation step (2,000 resamples).",
+    ),
+    (
+        "threshold",
+        "the static agent's (default options, same priorities, same task and "
+        "estimator) mean first aggregate s plus the threshold fraction r (default 0.9) of its mean "
+        "gain to the final aggregate f: s + r (f - s); or an absolute value when one is given. "
+        "When static does not improve (f <= s), every run reaches it at its first evaluation. "
+        "Without a static run there is no threshold.",
+    ),
+    (
+        "steps to threshold",
+        "per seed, the first evaluation step whose aggregate is at or above "
+        "the threshold; seconds to threshold is that evaluation's wall_seconds (training time, "
+        "evaluation excluded). A seed that never gets there is censored: the mean and interval are "
+        "over the seeds that reached it, and 'reached k/n' says how many did.",
+    ),
+    (
+        "- static",
+        "per seed, the final aggregate minus the static agent's (same task, estimator "
+        "and priorities) on the same seed, averaged over the common seeds, with its 95% paired "
+        "t interval, mean -/+ t(0.975, n-1) x s_d / sqrt(n) with s_d the standard deviation of "
+        "the n per-seed differences: the paired t-test the MDE assumes (a bootstrap of a handful "
+        "of differences is narrower than its nominal 95%). A difference counts only when its "
+        "interval excludes 0.",
+    ),
+    (
+        "MDE",
+        "minimum detectable effect of that paired comparison: (t(0.975, n-1) + t(0.8, n-1)) "
+        "x sqrt(2) x s / sqrt(n) for n common seeds and s the sample standard deviation of "
+        "static's final aggregate over them: the true difference the comparison finds with 80% "
+        "power at the 5% level. An interval that holds 0 with a difference below the MDE could "
+        "not have told the agents apart.",
+    ),
+    (
+        "AUC",
+        "trapezoidal area under a run's aggregate evaluation curve over steps, divided by "
+        "its step span: a value in [0, 1]; a constant curve at c has AUC c.",
+    ),
+    (
+        "step time x static",
+        "mean seconds per training step divided by the static agent's: "
+        "everything the agent changes, including rollout lengths and machine noise.",
+    ),
+    (
+        "weighting overhead",
+        "1 + (weight-phase seconds per step - static's) / static's seconds "
+        "per step: the cost of computing the weights alone, as a share of a step.",
+    ),
+]
 
 
 def write_report(
@@ -191,10 +221,12 @@ def render_html(comparison: Comparison, sources: Sequence[str] = ()) -> str:
         parts.append(f"<h3>{e(task_id)} &middot; {e(estimator)}</h3>")
         figures = [
             (objective_figure, "Held-out score per objective (mean over seeds, 95% band)"),
-            (aggregate_figure, "Normalised aggregate (mean over seeds, 95% band); dashed: "
-             "threshold"),
+            (
+                aggregate_figure,
+                "Normalised aggregate (mean over seeds, 95% band); dashed: threshold",
+            ),
             (weights_figure, "Weights per objective over training (mean over seeds, 95% band)"),
-        ]  # fmt: skip
+        ]
         for build, caption in figures:
             data = base64.b64encode(_png(build(comparison, task_id, estimator))).decode("ascii")
             parts.append(

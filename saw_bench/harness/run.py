@@ -58,9 +58,14 @@ def train(
     else:
         check_option_names(options, what="training option")
         config = TrainConfig(
-            task=task, weighting=weighting, estimator=estimator, steps=steps, seed=seed,
-            model=model, **options,
-        )  # fmt: skip
+            task=task,
+            weighting=weighting,
+            estimator=estimator,
+            steps=steps,
+            seed=seed,
+            model=model,
+            **options,
+        )
         trainer = trainer_class(config.backend).create(
             config, out_dir=out_dir, progress=progress, log_every=log_every
         )

@@ -239,7 +239,9 @@ def _evaluation_table(
         records.append(record)
     table = pd.DataFrame.from_records(records)
     table[AGGREGATE] = normalised_aggregate(
-        table[names].to_numpy(), [o.low for o in objectives], [o.high for o in objectives],
+        table[names].to_numpy(),
+        [o.low for o in objectives],
+        [o.high for o in objectives],
         priorities,
     )
     return table.sort_values("step", kind="stable").reset_index(drop=True)

@@ -120,10 +120,16 @@ class SweepSpec:
             for estimator in self.estimators:
                 for weighting in self.weightings:
                     for seed in self.seeds:
-                        options = {**self.train, "task": task, "estimator": estimator,
-                                   "weighting": weighting, "seed": seed}  # fmt: skip
-                        entries.append({"id": f"{slug}-{estimator}-{weighting}-s{seed}",
-                                        "train": options})  # fmt: skip
+                        options = {
+                            **self.train,
+                            "task": task,
+                            "estimator": estimator,
+                            "weighting": weighting,
+                            "seed": seed,
+                        }
+                        entries.append(
+                            {"id": f"{slug}-{estimator}-{weighting}-s{seed}", "train": options}
+                        )
         return entries
 
     def resolved_workers(self) -> int:
@@ -292,9 +298,11 @@ def _local_pool(workers: int, runs: int) -> concurrent.futures.ProcessPoolExecut
     workers = min(workers, runs)
     threads = max(1, (os.cpu_count() or 1) // workers)
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(threads,),
-    )  # fmt: skip
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
 
 
 def _init_worker(threads: int) -> None:
@@ -310,9 +318,12 @@ class _Index:
     """``sweep.json`` and the log kept up to date as runs end, whichever engine runs them."""
 
     def __init__(
-        self, out_dir: Path, spec: SweepSpec, entries: list[dict[str, Any]],
+        self,
+        out_dir: Path,
+        spec: SweepSpec,
+        entries: list[dict[str, Any]],
         log: Callable[[str], None],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.out_dir, self.spec, self.entries, self.log = out_dir, spec, entries, log
         self.path = out_dir / INDEX
         self.ended = sum(entry["status"] == "finished" for entry in entries)

@@ -93,9 +93,10 @@ def batch_agents() -> list[str]:
 def build_agent(weighting: str | WeightingAgent, **weighting_kwargs: Any) -> WeightingAgent:
     """``weighting`` by name (with its options) or as an instance; refuses gradient agents."""
     agent = (
-        weighting if isinstance(weighting, WeightingAgent)
+        weighting
+        if isinstance(weighting, WeightingAgent)
         else make_agent(weighting, **weighting_kwargs)
-    )  # fmt: skip
+    )
     check_batch_agent(agent)
     return agent
 
@@ -161,8 +162,10 @@ class SawGRPOTrainer(trl.GRPOTrainer):
         if priorities is None:
             priorities = self.reward_weights.tolist()  # args.reward_weights, or ones
         priorities = np.asarray(priorities, dtype=np.float64)
-        if priorities.shape != (k,) or not np.all(np.isfinite(priorities)) or np.any(
-            priorities < 0
+        if (
+            priorities.shape != (k,)
+            or not np.all(np.isfinite(priorities))
+            or np.any(priorities < 0)
         ):
             raise SawBenchError(
                 f"priorities must be {k} finite numbers >= 0, but got {priorities.tolist()}"
@@ -188,9 +191,13 @@ class SawGRPOTrainer(trl.GRPOTrainer):
             )
         group_ids = np.arange(len(matrix)) // self.num_generations
         batch = ObjectiveBatch(
-            rewards=matrix, group_ids=group_ids, low=self.reward_low, high=self.reward_high,
-            priorities=self.priorities, step=self.state.global_step,
-        )  # fmt: skip
+            rewards=matrix,
+            group_ids=group_ids,
+            low=self.reward_low,
+            high=self.reward_high,
+            priorities=self.priorities,
+            step=self.state.global_step,
+        )
         weights = np.asarray(self.agent.weights(batch), dtype=np.float64)
         self.reward_weights = torch.as_tensor(weights, dtype=torch.float32)
         finished = time.perf_counter()
@@ -199,9 +206,13 @@ class SawGRPOTrainer(trl.GRPOTrainer):
             self._metrics["train"][f"weights/{name}"].append(float(weight))
             self._metrics["train"][f"cv/{name}"].append(float(cv))
         self.last_pass = WeighedPass(
-            step=self.state.global_step, rewards=matrix, group_ids=group_ids, weights=weights,
-            score_seconds=scored - started, weight_seconds=finished - scored,
-        )  # fmt: skip
+            step=self.state.global_step,
+            rewards=matrix,
+            group_ids=group_ids,
+            weights=weights,
+            score_seconds=scored - started,
+            weight_seconds=finished - scored,
+        )
         if self.on_weights is not None:
             self.on_weights(self.last_pass)
         return rewards

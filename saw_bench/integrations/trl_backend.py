@@ -116,10 +116,14 @@ class TrlTrainer(RunTrainer):
         if device in ("auto", "cuda") and state.device.type == "cuda":
             device = str(state.device)  # under accelerate launch: this process's own GPU
         self.policy = load_policy(
-            config.model, task=policy_task, device=device, dtype=config.dtype,
-            gradient_checkpointing=config.gradient_checkpointing, progress=self.progress,
+            config.model,
+            task=policy_task,
+            device=device,
+            dtype=config.dtype,
+            gradient_checkpointing=config.gradient_checkpointing,
+            progress=self.progress,
             fast=config.fast_path,
-        )  # fmt: skip
+        )
         self.eval_items = held_out_items(self.task, config.eval_items)
         if not self.task.split("train") or not self.eval_items:
             raise SawBenchError(f"task {config.task!r} needs non-empty train and test splits")
@@ -140,27 +144,50 @@ class TrlTrainer(RunTrainer):
             args = trl.GRPOConfig(
                 output_dir=str(run_dir / "trl"),
                 per_device_train_batch_size=rollouts // self.processes,
-                num_generations=config.group_size, max_completion_length=config.max_new_tokens,
-                temperature=config.temperature, top_k=0, top_p=1.0,
-                learning_rate=config.learning_rate, lr_scheduler_type="constant",
-                warmup_steps=0, weight_decay=config.weight_decay,
-                max_grad_norm=config.max_grad_norm, epsilon=config.clip_eps,
-                beta=config.kl_coef, num_iterations=1, steps_per_generation=1,
-                gradient_accumulation_steps=1, loss_type="grpo",
+                num_generations=config.group_size,
+                max_completion_length=config.max_new_tokens,
+                temperature=config.temperature,
+                top_k=0,
+                top_p=1.0,
+                learning_rate=config.learning_rate,
+                lr_scheduler_type="constant",
+                warmup_steps=0,
+                weight_decay=config.weight_decay,
+                max_grad_norm=config.max_grad_norm,
+                epsilon=config.clip_eps,
+                beta=config.kl_coef,
+                num_iterations=1,
+                steps_per_generation=1,
+                gradient_accumulation_steps=1,
+                loss_type="grpo",
                 **trl_aggregation(config.estimator),
                 gradient_checkpointing=config.gradient_checkpointing,
-                max_steps=config.steps, logging_steps=1, report_to="none",
-                save_strategy="steps", save_steps=config.checkpoint_every, save_total_limit=1,
-                use_cpu=self.policy.device.type == "cpu", bf16=dtype == "bfloat16",
-                fp16=dtype == "float16", seed=config.seed, data_seed=config.seed,
-                dataloader_num_workers=0, disable_tqdm=True,
-            )  # fmt: skip
+                max_steps=config.steps,
+                logging_steps=1,
+                report_to="none",
+                save_strategy="steps",
+                save_steps=config.checkpoint_every,
+                save_total_limit=1,
+                use_cpu=self.policy.device.type == "cpu",
+                bf16=dtype == "bfloat16",
+                fp16=dtype == "float16",
+                seed=config.seed,
+                data_seed=config.seed,
+                dataloader_num_workers=0,
+                disable_tqdm=True,
+            )
         self.trainer = _RecordingTrainer(
-            self, model=self.policy.model, reward_funcs=task_reward_functions(self.task),
-            args=args, train_dataset=task_dataset(self.task),
-            processing_class=self.policy.tokenizer, weighting=self.agent, task=self.task,
-            priorities=config.priorities, on_weights=self._on_weights,
-        )  # fmt: skip
+            self,
+            model=self.policy.model,
+            reward_funcs=task_reward_functions(self.task),
+            args=args,
+            train_dataset=task_dataset(self.task),
+            processing_class=self.policy.tokenizer,
+            weighting=self.agent,
+            task=self.task,
+            priorities=config.priorities,
+            on_weights=self._on_weights,
+        )
         for callback in (PrinterCallback, ProgressCallback):  # our Progress prints instead
             self.trainer.remove_callback(callback)
         self.trainer.add_callback(_StepRecorder(self))
@@ -173,8 +200,9 @@ class TrlTrainer(RunTrainer):
         # decoding answers the held-out evaluations only
         resolved["fast_path"]["decode"]["scope"] = "held-out evaluation"
         resolved["fast_path"]["train"] = {
-            "used": False, "why_not": "backend trl: TRL's generation and the model's forward",
-        }  # fmt: skip
+            "used": False,
+            "why_not": "backend trl: TRL's generation and the model's forward",
+        }
         resolved["backend"] = {"name": "trl", "trl": trl.__version__, "processes": self.processes}
         return resolved
 
@@ -183,9 +211,12 @@ class TrlTrainer(RunTrainer):
         """Train up to ``config.steps`` with TRL; Ctrl-C or SIGTERM stops after the current
         step with a checkpoint and raises :class:`RunInterrupted`."""
         self._progress = Progress(
-            self.config.steps, self.step, self.task.objective_names, enabled=self.progress,
+            self.config.steps,
+            self.step,
+            self.task.objective_names,
+            enabled=self.progress,
             log_every=self.log_every,
-        )  # fmt: skip
+        )
         try:
             with StopRequests() as stop:
                 self._stop = stop
@@ -249,9 +280,12 @@ class TrlTrainer(RunTrainer):
             self.rank_file.parent.mkdir(exist_ok=True)
             append_jsonl(
                 self.rank_file,
-                {"step": weighed.step + 1, "weights": weighed.weights.tolist(),
-                 "rewards": weighed.rewards.tolist()},
-            )  # fmt: skip
+                {
+                    "step": weighed.step + 1,
+                    "weights": weighed.weights.tolist(),
+                    "rewards": weighed.rewards.tolist(),
+                },
+            )
 
     def record_step(self, logs: dict[str, float]) -> None:
         """The metrics row of the step TRL just logged (main process), then evaluation."""
@@ -269,17 +303,23 @@ class TrlTrainer(RunTrainer):
             "tokens": tokens,
             "tokens_total": self.tokens_total,
             "seconds": {
-                "generate": generate, "score": weighed.score_seconds,
-                "weight": weighed.weight_seconds, "update": update, "total": total,
+                "generate": generate,
+                "score": weighed.score_seconds,
+                "weight": weighed.weight_seconds,
+                "update": update,
+                "total": total,
             },
             "loss": float(logs.get("loss", 0.0)),
             "kl": float(logs.get("kl", 0.0)),
             "clip_fraction": float(logs.get("clip_ratio/region_mean", 0.0)),
             "objectives": objective_stats(
-                weighed.rewards, weighed.group_ids, weighed.weights, self.task.objective_names,
+                weighed.rewards,
+                weighed.group_ids,
+                weighed.weights,
+                self.task.objective_names,
                 self.task.reward_low,
             ),
-        }  # fmt: skip
+        }
         if self.is_main_process:
             append_jsonl(self.run_dir / "metrics.jsonl", row)
             self.metrics_rows += 1
@@ -290,10 +330,12 @@ class TrlTrainer(RunTrainer):
     # ------------------------------------------------------------------ checkpoints
     def progress_state(self) -> dict[str, Any]:
         return {
-            "step": self.step, "elapsed_seconds": self.elapsed_seconds,
-            "tokens_total": self.tokens_total, "metrics_rows": self.metrics_rows,
+            "step": self.step,
+            "elapsed_seconds": self.elapsed_seconds,
+            "tokens_total": self.tokens_total,
+            "metrics_rows": self.metrics_rows,
             "eval_rows": self.eval_rows,
-        }  # fmt: skip
+        }
 
     def restore(self) -> None:
         """Resume from the newest TRL checkpoint (``self.checkpoint``), with the run's rows cut
@@ -369,4 +411,3 @@ class _StepRecorder(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs and state.global_step == self.run.step:
             self.run.record_step(logs)
-

@@ -234,9 +234,16 @@ def _weight_curves(submission: Submission, seed: int, root: Path) -> dict[str, A
         }
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    keep = sorted(
-        {round(i * (len(steps) - 1) / (MAX_WEIGHT_POINTS - 1)) for i in range(MAX_WEIGHT_POINTS)}
-    ) if len(steps) > MAX_WEIGHT_POINTS else list(range(len(steps)))  # fmt: skip
+    keep = (
+        sorted(
+            {
+                round(i * (len(steps) - 1) / (MAX_WEIGHT_POINTS - 1))
+                for i in range(MAX_WEIGHT_POINTS)
+            }
+        )
+        if len(steps) > MAX_WEIGHT_POINTS
+        else list(range(len(steps)))
+    )
     return {
         "steps": [steps[i] for i in keep],
         "weights": {name: [rounded(values[i]) for i in keep] for name, values in weights.items()},

@@ -356,36 +356,60 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
     rows = findings["rows"]
     main = [
         [
-            row["env_id"], row["settings"], row["estimator"].upper(), row["model"],
-            str(row["steps"]), str(len(row["seeds"])), _signed(row["difference"]),
-            "-" if row["mde"] is None else f"{row['mde']:.3f}", _OUTCOME_WORDS[row["outcome"]],
+            row["env_id"],
+            row["settings"],
+            row["estimator"].upper(),
+            row["model"],
+            str(row["steps"]),
+            str(len(row["seeds"])),
+            _signed(row["difference"]),
+            "-" if row["mde"] is None else f"{row['mde']:.3f}",
+            _OUTCOME_WORDS[row["outcome"]],
             row["sensitivity"] or "not checked",
             _threshold_text(row["steps_to_threshold"]["saw"]),
             _threshold_text(row["steps_to_threshold"]["static"]),
         ]
         for row in rows
-    ]  # fmt: skip
+    ]
     ablations = [
-        [row["env_id"], row["estimator"].upper(), row["model"], str(row["steps"]),
-         ablation["agent"], str(len(ablation["seeds"])), _signed(ablation["difference"]),
-         _ABLATION_WORDS[ablation["outcome"]]]
+        [
+            row["env_id"],
+            row["estimator"].upper(),
+            row["model"],
+            str(row["steps"]),
+            ablation["agent"],
+            str(len(ablation["seeds"])),
+            _signed(ablation["difference"]),
+            _ABLATION_WORDS[ablation["outcome"]],
+        ]
         for row in rows
         for ablation in row["ablations"]
-    ]  # fmt: skip
+    ]
     return [
         (
             "SAW against static weights",
-            ["task", "settings", "estimator", "policy", "steps", "seeds", "SAW - static", "MDE",
-             "outcome", "weighting", "steps to threshold: SAW", "static"],
+            [
+                "task",
+                "settings",
+                "estimator",
+                "policy",
+                "steps",
+                "seeds",
+                "SAW - static",
+                "MDE",
+                "outcome",
+                "weighting",
+                "steps to threshold: SAW",
+                "static",
+            ],
             main,
         ),
         (
             "Every other agent against SAW",
-            ["task", "estimator", "policy", "steps", "agent", "seeds", "agent - SAW",
-             "outcome"],
+            ["task", "estimator", "policy", "steps", "agent", "seeds", "agent - SAW", "outcome"],
             ablations,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _weight_rows(row: dict[str, Any], points: int = 6) -> list[list[str]]:
@@ -469,15 +493,16 @@ def _findings_html(findings: dict[str, Any]) -> list[str]:
             continue
         parts.append(f'<div class="scroll"><table class="sortable" id="findings-{index}">')
         parts.append(
-            "<thead><tr>" + "".join(f'<th data-type="text">{escape(h)}</th>' for h in headers)
+            "<thead><tr>"
+            + "".join(f'<th data-type="text">{escape(h)}</th>' for h in headers)
             + "</tr></thead><tbody>"
-        )  # fmt: skip
+        )
         for cells in rows:
             parts.append(
-                "<tr>" + "".join(
-                    f'<td data-value="{escape(c)}">{escape(c)}</td>' for c in cells
-                ) + "</tr>"
-            )  # fmt: skip
+                "<tr>"
+                + "".join(f'<td data-value="{escape(c)}">{escape(c)}</td>' for c in cells)
+                + "</tr>"
+            )
         parts.append("</tbody></table></div>")
     if findings["tasks"]:
         parts.append("<h3>The tasks</h3><ul>")
@@ -514,9 +539,13 @@ def _weights_svg(row: dict[str, Any]) -> str:
                 continue
             for index, (name, values) in enumerate(curve["weights"].items()):
                 axes.plot(
-                    curve["steps"], values, style, color=_COLOURS[index % len(_COLOURS)],
-                    linewidth=1.2, label=f"{agent} {name}".replace("$", ""),
-                )  # fmt: skip
+                    curve["steps"],
+                    values,
+                    style,
+                    color=_COLOURS[index % len(_COLOURS)],
+                    linewidth=1.2,
+                    label=f"{agent} {name}".replace("$", ""),
+                )
         axes.set_xlabel("step")
         axes.set_ylabel("weight")
         axes.grid(alpha=0.3)

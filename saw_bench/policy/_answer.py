@@ -28,8 +28,10 @@ def answer_items(
         chunk = items[start : start + batch_size]
         batch = policy.generate(
             [policy.render(task.prompt(item)) for item in chunk],
-            max_new_tokens=max_new_tokens, temperature=temperature, seed=seed + start,
-        )  # fmt: skip
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed + start,
+        )
         completions += batch.texts
         tokens += batch.completion_tokens
     return completions, tokens, time.perf_counter() - started

@@ -66,9 +66,7 @@ def unsupported_reason(model: torch.nn.Module, *, training: bool = False) -> str
         return f"rope_type {rope!r} changes with the sequence"
     if getattr(config, "pretraining_tp", 1) != 1:
         return "pretraining_tp > 1"
-    if training and (_checkpointing(model) or (
-        config.attention_dropout and model.training
-    )):
+    if training and (_checkpointing(model) or (config.attention_dropout and model.training)):
         return "gradient checkpointing or attention dropout in training"
     return None
 
@@ -140,12 +138,16 @@ class FastLlama:
         layers = []
         for layer in self.model.model.layers:
             attention, mlp = layer.self_attn, layer.mlp
-            layers.append(_Layer(
-                norm_in=layer.input_layernorm.weight,
-                qkv=_Projection([attention.q_proj, attention.k_proj, attention.v_proj]),
-                out=attention.o_proj, norm_post=layer.post_attention_layernorm.weight,
-                gate_up=_Projection([mlp.gate_proj, mlp.up_proj]), down=mlp.down_proj,
-            ))  # fmt: skip
+            layers.append(
+                _Layer(
+                    norm_in=layer.input_layernorm.weight,
+                    qkv=_Projection([attention.q_proj, attention.k_proj, attention.v_proj]),
+                    out=attention.o_proj,
+                    norm_post=layer.post_attention_layernorm.weight,
+                    gate_up=_Projection([mlp.gate_proj, mlp.up_proj]),
+                    down=mlp.down_proj,
+                )
+            )
         return layers
 
     def _norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -274,10 +276,12 @@ class FastLlama:
         prompt_bias = torch.zeros(prompts, 1, 1, prompt_length, dtype=dtype, device=device)
         prompt_bias.masked_fill_(~prompt_mask.bool()[:, None, None, :], float("-inf"))
         caches = [
-            (k.new_empty(rows, self.kv_heads, max_new_tokens, self.head_dim),
-             v.new_empty(rows, self.kv_heads, max_new_tokens, self.head_dim))
+            (
+                k.new_empty(rows, self.kv_heads, max_new_tokens, self.head_dim),
+                v.new_empty(rows, self.kv_heads, max_new_tokens, self.head_dim),
+            )
             for k, v in keys_values
-        ]  # fmt: skip
+        ]
         lengths = lengths.repeat_interleave(num_samples)
         logits = self._logits(last).repeat_interleave(num_samples, dim=0)
         # read every step: laid out once as the matmuls want them (keys transposed)
@@ -472,7 +476,7 @@ class _SharedPrefix:
         weights = weights.to(q.dtype)
         on_prompt, on_own = weights.split([prompt_length, weights.shape[-1] - prompt_length], -1)
         out = self._to_rows(torch.matmul(self._to_prompts(on_prompt), prompt_v))
-        out = out + torch.matmul(
-            on_own.view(live_rows, self.kv_heads, group, -1), own_v
-        ).view(live_rows, self.heads, dim)
+        out = out + torch.matmul(on_own.view(live_rows, self.kv_heads, group, -1), own_v).view(
+            live_rows, self.heads, dim
+        )
         return out[:, :, None]

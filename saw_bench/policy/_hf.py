@@ -159,10 +159,14 @@ class Policy:
                 if seed is not None:
                     torch.manual_seed(seed)
                 completion_ids = fast.sample(
-                    encoded["input_ids"].to(self.device), encoded["attention_mask"].to(self.device),
-                    num_samples=num_samples, max_new_tokens=max_new_tokens,
-                    temperature=float(temperature), eos_id=eos_id, pad_id=pad_id,
-                )  # fmt: skip
+                    encoded["input_ids"].to(self.device),
+                    encoded["attention_mask"].to(self.device),
+                    num_samples=num_samples,
+                    max_new_tokens=max_new_tokens,
+                    temperature=float(temperature),
+                    eos_id=eos_id,
+                    pad_id=pad_id,
+                )
         else:
             completion_ids = self._generate_hf(
                 prompt_ids, prompt_mask, max_new_tokens, temperature, seed, eos_id, pad_id

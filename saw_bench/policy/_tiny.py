@@ -142,8 +142,16 @@ class TinyRecipe:
     eval_items: int = 100
 
     def __post_init__(self) -> None:
-        positive = ("vocab_size", "hidden_size", "num_layers", "num_heads", "ffn_size",
-                    "max_position", "batch_size", "max_new_tokens")  # fmt: skip
+        positive = (
+            "vocab_size",
+            "hidden_size",
+            "num_layers",
+            "num_heads",
+            "ffn_size",
+            "max_position",
+            "batch_size",
+            "max_new_tokens",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, but got {getattr(self, name)}")
@@ -503,9 +511,11 @@ def train_sft(
 ) -> dict[str, Any]:
     """The warm start: AdamW, clipped gradients, the recipe's schedule. Returns the figures."""
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=recipe.learning_rate, betas=(0.9, 0.95),
+        model.parameters(),
+        lr=recipe.learning_rate,
+        betas=(0.9, 0.95),
         weight_decay=recipe.weight_decay,
-    )  # fmt: skip
+    )
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, recipe))
     model.train()
     losses, tokens, started = [], 0, time.perf_counter()
@@ -526,8 +536,10 @@ def train_sft(
         if progress and not terminal and (number % every == 0 or number == recipe.sft_steps):
             print(
                 f"tiny policy SFT: step {number}/{recipe.sft_steps} loss {losses[-1]:.3f} "
-                f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True,
-            )  # fmt: skip
+                f"({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     seconds = time.perf_counter() - started
     model.eval()
     return {
@@ -562,9 +574,14 @@ def evaluate(
     }
     for mode, temperature in (("sampled", 1.0), ("greedy", 0.0)):
         texts, tokens, seconds = answer_items(
-            policy, task, items, temperature=temperature, max_new_tokens=recipe.max_new_tokens,
-            batch_size=batch_size, seed=recipe.seed,
-        )  # fmt: skip
+            policy,
+            task,
+            items,
+            temperature=temperature,
+            max_new_tokens=recipe.max_new_tokens,
+            batch_size=batch_size,
+            seed=recipe.seed,
+        )
         scores = task.score(items, texts)
         means = dict(zip(task.objective_names, map(float, scores.mean(axis=0)), strict=True))
         means["exact"] = float(np.mean(np.all(scores >= task.reward_high, axis=1)))
@@ -634,8 +651,13 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
             with quiet_transformers():
                 model.save_pretrained(folder)
             tokenizer.save_pretrained(folder)
-            policy = Policy(model, tokenizer, torch.device("cpu"), recipe.folder_name(),
-                            weights_revision(folder))  # fmt: skip
+            policy = Policy(
+                model,
+                tokenizer,
+                torch.device("cpu"),
+                recipe.folder_name(),
+                weights_revision(folder),
+            )
             started = time.perf_counter()
             figures.update(evaluate(policy, task, recipe))
             train_figures = evaluate(policy, task, recipe, split="train")

@@ -51,12 +51,14 @@ class TrainConfig:
     )
     gradient_checkpointing: bool = option(False, "trade compute for memory on large models")
     backend: str = option(
-        "saw-bench", "training loop: saw-bench (ours) or trl (TRL's GRPOTrainer, needs "
-        "pip install 'saw-bench[trl]')"
+        "saw-bench",
+        "training loop: saw-bench (ours) or trl (TRL's GRPOTrainer, needs "
+        "pip install 'saw-bench[trl]')",
     )
     fast_path: bool = option(
-        True, "decode and train Llama-style models with saw-bench's own loop (false: HF "
-        "generate and forward)"
+        True,
+        "decode and train Llama-style models with saw-bench's own loop (false: HF "
+        "generate and forward)",
     )
     # rollouts
     prompts_per_step: int = option(16, "training prompts per step")
@@ -90,9 +92,16 @@ class TrainConfig:
         for entry in dataclasses.fields(self):
             check_type(entry.name, getattr(self, entry.name), OPTION_TYPES[entry.name])
         positive = (
-            "steps", "prompts_per_step", "group_size", "max_new_tokens", "epochs", "minibatches",
-            "eval_every", "eval_items", "checkpoint_every",
-        )  # fmt: skip
+            "steps",
+            "prompts_per_step",
+            "group_size",
+            "max_new_tokens",
+            "epochs",
+            "minibatches",
+            "eval_every",
+            "eval_items",
+            "checkpoint_every",
+        )
         for name in positive:
             value = getattr(self, name)
             if value < 1:
@@ -172,8 +181,12 @@ def _type_name(hint: Any, plural: bool = False) -> str:
         return f"a list of {_type_name(typing.get_args(hint)[0], plural=True)}"
     if origin is dict:
         return "tables" if plural else "a table"
-    names = {int: ("an integer", "integers"), float: ("a number", "numbers"),
-             str: ("a string", "strings"), bool: ("true or false", "booleans")}  # fmt: skip
+    names = {
+        int: ("an integer", "integers"),
+        float: ("a number", "numbers"),
+        str: ("a string", "strings"),
+        bool: ("true or false", "booleans"),
+    }
     singular, many = names.get(hint, (str(hint), str(hint)))
     return many if plural else singular
 

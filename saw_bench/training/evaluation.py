@@ -62,9 +62,14 @@ def held_out_row(
     per-objective means and the normalised aggregate."""
     started = time.perf_counter()
     batch = generate_rollouts(
-        policy, task, items, group_size=1, max_new_tokens=max_new_tokens,
-        temperature=temperature, seed=seed,
-    )  # fmt: skip
+        policy,
+        task,
+        items,
+        group_size=1,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
     rewards = task.score(items, batch.texts)
     check_rewards(task, rewards, len(items))
     means = rewards.mean(axis=0)  # in the task's float32, as eval rows have always been
@@ -112,14 +117,21 @@ def evaluate_policy(
     if not test_items:
         raise SawBenchError(f"task {task_id} has an empty test split")
     policy = load_policy(
-        path, task=task_id if path == "tiny" else None, device=device,
+        path,
+        task=task_id if path == "tiny" else None,
+        device=device,
         fast=train_options.get("fast_path", True),
-    )  # fmt: skip
+    )
 
     completions, tokens, seconds = answer_items(
-        policy, text_task, test_items, temperature=temperature, max_new_tokens=max_new_tokens,
-        batch_size=batch_size, seed=seed,
-    )  # fmt: skip
+        policy,
+        text_task,
+        test_items,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        seed=seed,
+    )
     rewards = text_task.score(test_items, completions)
     means = rewards.mean(axis=0)
     return {
@@ -127,9 +139,7 @@ def evaluate_policy(
         "model": policy.name,
         "items": len(test_items),
         "temperature": temperature,
-        "objectives": {
-            name: float(means[k]) for k, name in enumerate(text_task.objective_names)
-        },
+        "objectives": {name: float(means[k]) for k, name in enumerate(text_task.objective_names)},
         "normalised": normalised_aggregate(means, text_task.reward_low, text_task.reward_high),
         "benchmark": text_task.benchmark_metrics(test_items, completions),
         "seconds": seconds,

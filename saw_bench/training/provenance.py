@@ -35,8 +35,11 @@ def resolved_config(
         "objectives": [dataclasses.asdict(o) for o in task.objectives],
         "task_data": task.data_fingerprint(),
         "git_commit": _git_commit(),
-        "model": {"name": policy.name, "revision": policy.revision,
-                  "parameters": sum(p.numel() for p in policy.model.parameters())},
+        "model": {
+            "name": policy.name,
+            "revision": policy.revision,
+            "parameters": sum(p.numel() for p in policy.model.parameters()),
+        },
         "agent": {"name": agent.name, "needs_gramian": agent.needs_gramian},
         # which loop decodes and trains: saw-bench's (FastLlama) or HF's, and why not ours
         "fast_path": {
@@ -44,13 +47,18 @@ def resolved_config(
             for phase in ("decode", "train")
         },
         "versions": {
-            "saw_bench": VERSION, "torch": torch.__version__,
-            "transformers": transformers.__version__, "numpy": np.__version__,
+            "saw_bench": VERSION,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "hardware": {"device": str(policy.device), "machine": platform.machine(),
-                     "threads": torch.get_num_threads()},
-    }  # fmt: skip
+        "hardware": {
+            "device": str(policy.device),
+            "machine": platform.machine(),
+            "threads": torch.get_num_threads(),
+        },
+    }
 
 
 def fast_path_use(config: TrainConfig, policy: Policy, training: bool) -> dict[str, Any]:
@@ -65,9 +73,13 @@ def _git_commit() -> str | None:
     """The commit of the saw-bench checkout in use (None for an installed wheel or no git)."""
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
-        )  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return completed.stdout.strip() or None

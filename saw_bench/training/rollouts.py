@@ -58,10 +58,13 @@ class RolloutTensors:
         owners = self.prompt_index[index]
         needed, remapped = torch.unique(owners, return_inverse=True)
         return RolloutTensors(
-            sequences=self.sequences[index], attention=self.attention[index],
-            completion_mask=self.completion_mask[index], prompts=self.prompts[needed],
-            prompts_mask=self.prompts_mask[needed], prompt_index=remapped,
-        )  # fmt: skip
+            sequences=self.sequences[index],
+            attention=self.attention[index],
+            completion_mask=self.completion_mask[index],
+            prompts=self.prompts[needed],
+            prompts_mask=self.prompts_mask[needed],
+            prompt_index=remapped,
+        )
 
     def logprobs(
         self, model: torch.nn.Module, temperature: float, fast: bool = True
@@ -76,9 +79,13 @@ class RolloutTensors:
                 model, self.sequences, self.attention, self.completion_length, temperature
             )
         return kernel.completion_logprobs(
-            self.prompts, self.prompts_mask, self.prompt_index, self.completion_ids,
-            self.completion_mask, temperature,
-        )  # fmt: skip
+            self.prompts,
+            self.prompts_mask,
+            self.prompt_index,
+            self.completion_ids,
+            self.completion_mask,
+            temperature,
+        )
 
 
 def sample_items(items: Sequence[Item], step: int, per_step: int, seed: int) -> list[Item]:
@@ -110,9 +117,12 @@ def generate_rollouts(
     contiguous; ``prompt_index`` maps rows to items)."""
     prompts = [policy.render(task.prompt(item)) for item in items]
     return policy.generate(
-        prompts, num_samples=group_size, max_new_tokens=max_new_tokens,
-        temperature=temperature, seed=seed,
-    )  # fmt: skip
+        prompts,
+        num_samples=group_size,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
 
 
 def derive_seed(seed: int, purpose: str, step: int) -> int:

@@ -34,5 +34,6 @@ class StopRequests:
         self.requested = True
         print(
             "\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)",
-            file=sys.stderr, flush=True,
-        )  # fmt: skip
+            file=sys.stderr,
+            flush=True,
+        )

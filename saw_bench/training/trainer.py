@@ -136,7 +136,11 @@ class RunTrainer:
 
     @classmethod
     def resume(
-        cls, run_dir: Path, steps: int | None, progress: bool, log_every: int = 1,
+        cls,
+        run_dir: Path,
+        steps: int | None,
+        progress: bool,
+        log_every: int = 1,
         config: TrainConfig | None = None,
     ) -> Self:
         """Continue ``run_dir`` from its last checkpoint; ``config``: its saved options when
@@ -153,11 +157,16 @@ class RunTrainer:
             return None
         config = self.config
         row = held_out_row(
-            self.policy, self.task, self.eval_items, step=self.step,
-            wall_seconds=self.elapsed_seconds, max_new_tokens=config.max_new_tokens,
+            self.policy,
+            self.task,
+            self.eval_items,
+            step=self.step,
+            wall_seconds=self.elapsed_seconds,
+            max_new_tokens=config.max_new_tokens,
             temperature=config.eval_temperature,
-            seed=derive_seed(config.seed, "eval", self.step), priorities=config.priorities,
-        )  # fmt: skip
+            seed=derive_seed(config.seed, "eval", self.step),
+            priorities=config.priorities,
+        )
         append_jsonl(self.run_dir / "eval.jsonl", row)
         return row
 
@@ -186,25 +195,41 @@ class Trainer(RunTrainer):
         # task= picks the tiny policy built for this task; other models ignore the task
         policy_task = registry.resolve(config.task) if config.model == "tiny" else None
         self.policy = load_policy(
-            config.model, task=policy_task, device=config.device, dtype=config.dtype,
-            gradient_checkpointing=config.gradient_checkpointing, progress=progress,
+            config.model,
+            task=policy_task,
+            device=config.device,
+            dtype=config.dtype,
+            gradient_checkpointing=config.gradient_checkpointing,
+            progress=progress,
             fast=config.fast_path,
-        )  # fmt: skip
+        )
         self.reference_model = None
         if config.kl_coef > 0:  # the frozen starting point, loaded again from its source
-            self.reference_model = load_policy(
-                config.model, task=policy_task, device=config.device, dtype=config.dtype,
-                progress=False,
-            ).model.eval().requires_grad_(False)  # fmt: skip
+            self.reference_model = (
+                load_policy(
+                    config.model,
+                    task=policy_task,
+                    device=config.device,
+                    dtype=config.dtype,
+                    progress=False,
+                )
+                .model.eval()
+                .requires_grad_(False)
+            )
         self.optimizer = torch.optim.AdamW(
-            self.policy.model.parameters(), lr=config.learning_rate,
+            self.policy.model.parameters(),
+            lr=config.learning_rate,
             weight_decay=config.weight_decay,
-        )  # fmt: skip
+        )
         self.update_options = UpdateOptions(
-            temperature=config.temperature, clip_eps=config.clip_eps, kl_coef=config.kl_coef,
-            epochs=config.epochs, minibatches=config.minibatches,
-            max_grad_norm=config.max_grad_norm, fast=config.fast_path,
-        )  # fmt: skip
+            temperature=config.temperature,
+            clip_eps=config.clip_eps,
+            kl_coef=config.kl_coef,
+            epochs=config.epochs,
+            minibatches=config.minibatches,
+            max_grad_norm=config.max_grad_norm,
+            fast=config.fast_path,
+        )
         self.step = 0
         self.rollouts: RolloutTensors | None = None
         self.elapsed_seconds = 0.0
@@ -224,9 +249,12 @@ class Trainer(RunTrainer):
         once (the last checkpoint still resumes)."""
         config = self.config
         progress = Progress(
-            config.steps, self.step, self.task.objective_names, enabled=self.progress,
+            config.steps,
+            self.step,
+            self.task.objective_names,
+            enabled=self.progress,
             log_every=self.log_every,
-        )  # fmt: skip
+        )
         try:
             with StopRequests() as stop:
                 if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
@@ -255,10 +283,14 @@ class Trainer(RunTrainer):
 
         items = sample_items(self.train_items, step, config.prompts_per_step, config.seed)
         rollouts = generate_rollouts(
-            self.policy, self.task, items, group_size=config.group_size,
-            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+            self.policy,
+            self.task,
+            items,
+            group_size=config.group_size,
+            max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature,
             seed=derive_seed(config.seed, "generate", step),
-        )  # fmt: skip
+        )
         after_generate = time.perf_counter()
 
         answered, group_ids = rollout_items(items, rollouts)
@@ -269,18 +301,28 @@ class Trainer(RunTrainer):
         tensors = RolloutTensors.from_batch(rollouts, self.policy.device)
         self.rollouts = tensors  # the last step's, for inspection (benchmarks count FLOPs)
         weights = weigh(
-            self.agent, self.task, rewards, group_ids, step=step, priorities=config.priorities,
-            model=self.policy.model, tensors=tensors, temperature=config.temperature,
+            self.agent,
+            self.task,
+            rewards,
+            group_ids,
+            step=step,
+            priorities=config.priorities,
+            model=self.policy.model,
+            tensors=tensors,
+            temperature=config.temperature,
             fast=config.fast_path,
-        )  # fmt: skip
+        )
         after_weight = time.perf_counter()
 
         advantages = self.estimate(rewards, group_ids, weights)
         update = policy_update(
-            self.policy.model, self.optimizer, tensors,
-            torch.as_tensor(advantages, dtype=torch.float32), self.update_options,
+            self.policy.model,
+            self.optimizer,
+            tensors,
+            torch.as_tensor(advantages, dtype=torch.float32),
+            self.update_options,
             reference_model=self.reference_model,
-        )  # fmt: skip
+        )
         finished = time.perf_counter()
 
         tokens = int(rollouts.completion_mask.sum())
@@ -292,15 +334,17 @@ class Trainer(RunTrainer):
             "tokens": tokens,
             "tokens_total": self.tokens_total,
             "seconds": {
-                "generate": after_generate - started, "score": after_score - after_generate,
-                "weight": after_weight - after_score, "update": finished - after_weight,
+                "generate": after_generate - started,
+                "score": after_score - after_generate,
+                "weight": after_weight - after_score,
+                "update": finished - after_weight,
                 "total": finished - started,
             },
             **update,
             "objectives": objective_stats(
                 rewards, group_ids, weights, self.task.objective_names, self.task.reward_low
             ),
-        }  # fmt: skip
+        }
         if task_counters:
             row["task_counters"] = task_counters
         append_jsonl(self.run_dir / "metrics.jsonl", row)
@@ -309,7 +353,9 @@ class Trainer(RunTrainer):
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
         save_checkpoint(
-            self.run_dir, self.policy, self.optimizer,
+            self.run_dir,
+            self.policy,
+            self.optimizer,
             {
                 "step": self.step,
                 "elapsed_seconds": self.elapsed_seconds,
@@ -318,7 +364,7 @@ class Trainer(RunTrainer):
                 "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
                 "agent_state": self.agent.state_dict(),
             },
-        )  # fmt: skip
+        )
 
     def restore(self) -> None:
         """Continue from the last checkpoint, dropping rows written after it; with none (killed

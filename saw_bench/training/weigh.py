@@ -44,9 +44,14 @@ def weigh(
     if agent.needs_gramian:
         gramian = gramian_callable(agent, model, tensors, rewards, group_ids, temperature, fast)
     batch = ObjectiveBatch(
-        rewards=rewards, group_ids=group_ids, low=task.reward_low, high=task.reward_high,
-        priorities=priorities, step=step, gramian=gramian,
-    )  # fmt: skip
+        rewards=rewards,
+        group_ids=group_ids,
+        low=task.reward_low,
+        high=task.reward_high,
+        priorities=priorities,
+        step=step,
+        gramian=gramian,
+    )
     return np.asarray(agent.weights(batch), dtype=np.float64)
 
 
@@ -66,13 +71,16 @@ def gramian_callable(
 
     def gramian() -> np.ndarray:
         return objective_gramian(
-            model, tensors.sequences, tensors.attention, tensors.completion_mask,
+            model,
+            tensors.sequences,
+            tensors.attention,
+            tensors.completion_mask,
             tensors.completion_length,
             torch.as_tensor(objective_advantages(rewards, group_ids), dtype=torch.float32),
             temperature=temperature,
             parameters=getattr(agent, "parameters", "subset"),
             separate_passes=getattr(agent, "separate_passes", False),
             logprobs=logprobs if covered else None,
-        )  # fmt: skip
+        )
 
     return gramian

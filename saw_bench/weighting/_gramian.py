@@ -166,15 +166,29 @@ def objective_gramian(
         if separate_passes:
             gradients = [
                 _objective_gradients(
-                    model, sequences, attention, mask, advantages[:, k : k + 1], chosen,
-                    temperature, share_head=False, logprobs=logprobs,
+                    model,
+                    sequences,
+                    attention,
+                    mask,
+                    advantages[:, k : k + 1],
+                    chosen,
+                    temperature,
+                    share_head=False,
+                    logprobs=logprobs,
                 )[0]
                 for k in range(advantages.shape[1])
             ]
         else:
             gradients = _objective_gradients(
-                model, sequences, attention, mask, advantages, chosen, temperature,
-                share_head=logprobs is None, logprobs=logprobs,
+                model,
+                sequences,
+                attention,
+                mask,
+                advantages,
+                chosen,
+                temperature,
+                share_head=logprobs is None,
+                logprobs=logprobs,
             )
     finally:
         model.train(was_training)
@@ -244,7 +258,10 @@ def _objective_gradients(
     count = len(grad_outputs)
     return [
         torch.autograd.grad(
-            outputs, chosen, grad_outputs=gradient, retain_graph=k < count - 1,
+            outputs,
+            chosen,
+            grad_outputs=gradient,
+            retain_graph=k < count - 1,
             allow_unused=True,
         )
         for k, gradient in enumerate(grad_outputs)

@@ -56,4 +56,3 @@ class MGDAWeighting(WeightingAgent):
         weighting = aggregation.MGDAWeighting(epsilon=self.epsilon, max_iters=self.max_iters)
         alpha = weighting(ridged).numpy()
         return normalise_to_sum(np.clip(alpha, 0.0, None) * batch.priorities, k)
-

@@ -39,4 +39,3 @@ class UPGradWeighting(WeightingAgent):
         ).numpy()
         k = batch.num_objectives
         return normalise_to_sum(np.clip(combined, 0.0, None) * batch.priorities, k)
-
