@@ -169,7 +169,7 @@ def test_the_ids_and_aliases_are_registered_with_their_options():
 def test_the_warm_start_uses_the_tasks_own_corrupter():
     task = AsyncTask(k=4)
     entry = task.split("train")[0]
-    corrupt = corrupter_for(task, task.split("train"))
+    corrupt = corrupter_for(task)
     rng = random.Random(0)
     for _ in range(50):
         text = corrupt(entry, task.reference(entry), rng)

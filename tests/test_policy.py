@@ -25,6 +25,9 @@ from transformers import (
 
 import saw_bench
 from saw_bench.core.errors import SawBenchError
+from saw_bench.core.registry import register, unregister
+from saw_bench.envs.summarize.task import SummarizeSynthTask
+from saw_bench.envs.toolcall.synth import ToolCallSynthTask
 from saw_bench.policy import (
     Policy,
     TinyRecipe,
@@ -54,10 +57,10 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
-    """``load_policy("tiny")`` with the toolcall entry of the recipe table made miniature."""
+    """``load_policy("tiny")`` with ToolCall-Synth's tiny recipe made miniature."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAW_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        patch.setitem(_tiny.RECIPE_OVERRIDES, "saw/ToolCall-Synth-v0", TINY)
+        patch.setattr(ToolCallSynthTask, "tiny_recipe", TINY)
         return load_policy("tiny", task="toolcall", progress=False)
 
 
@@ -67,7 +70,7 @@ def tiny_task() -> saw_bench.TextTask:
 
 
 def tiny_recipe(**changes: object) -> TinyRecipe:
-    """The recipe the tiny_policy fixture builds (TINY replaces the table's toolcall row)."""
+    """The recipe the tiny_policy fixture builds (TINY as ToolCall-Synth's recipe changes)."""
     return TinyRecipe(task="saw/ToolCall-Synth-v0", **{**TINY, **changes})
 
 
@@ -77,11 +80,49 @@ def tiny_policy_folder(policy: Policy) -> Path:
 
 
 # --------------------------------------------------------------------------- recipe and cache
-def test_default_recipe_resolves_aliases_and_reads_the_override_table(monkeypatch) -> None:
+def test_default_recipe_resolves_aliases_and_applies_the_task_classs_changes(monkeypatch) -> None:
     assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v0"
     assert default_recipe().task == "saw/ToolCall-Synth-v0"
-    monkeypatch.setitem(_tiny.RECIPE_OVERRIDES, "saw/ToolCall-Synth-v0", {"sft_steps": 7})
+    monkeypatch.setattr(ToolCallSynthTask, "tiny_recipe", {"sft_steps": 7})
     assert default_recipe("toolcall").sft_steps == 7
+    assert default_recipe("saw/ToolCall-Synth-3obj-v0").sft_steps == 7  # the same class
+
+
+def test_each_family_keeps_its_tuned_warm_start_length() -> None:
+    """The warm-start lengths of the docs' tiny-policy page: 1,000 steps by default
+    (ToolCall-Synth), 500 for Summarize-Synth, 250 for a 2-codebook and 150 for a 4-codebook
+    Async task, noisy or not; nothing else differs from the defaults."""
+    expected = {
+        "saw/ToolCall-Synth-v0": 1000,
+        "saw/ToolCall-Synth-3obj-v0": 1000,
+        "saw/Summarize-Synth-v0": 500,
+        "saw/Async-K2-v0": 250,
+        "saw/Async-K2-Noisy-v0": 250,
+        "saw/Async-K4-v0": 150,
+        "saw/Async-K4-Noisy-v0": 150,
+    }
+    for task_id, sft_steps in expected.items():
+        recipe = default_recipe(task_id)
+        assert recipe == TinyRecipe(task=task_id, sft_steps=sft_steps), task_id
+
+
+def test_a_task_class_can_set_its_recipe_from_its_registered_kwargs(monkeypatch) -> None:
+    """The hook a plug-in uses: ``tiny_recipe_for`` sees the id's registered kwargs."""
+
+    def by_difficulty(cls, **kwargs):
+        return {"sft_steps": 321} if kwargs.get("difficulty") == "long" else {}
+
+    monkeypatch.setattr(SummarizeSynthTask, "tiny_recipe_for", classmethod(by_difficulty))
+    register(
+        "saw/Summarize-Long-Test-v0",
+        "saw_bench.envs.summarize.task:SummarizeSynthTask",
+        difficulty="long",
+    )
+    try:
+        assert default_recipe("saw/Summarize-Long-Test-v0").sft_steps == 321
+        assert default_recipe("summarize").sft_steps == 1000
+    finally:
+        unregister("saw/Summarize-Long-Test-v0")
 
 
 def test_recipe_rejects_heads_that_do_not_divide_the_width() -> None:
@@ -207,7 +248,7 @@ def test_tokenizer_round_trips_task_text_and_template_ends_with_assistant(
 
 def test_corrupted_targets_never_score_the_maximum(tiny_task) -> None:
     items = tiny_task.split("train")
-    corrupt = _tiny.corrupter_for(tiny_task, items)
+    corrupt = _tiny.corrupter_for(tiny_task)
     rng = random.Random(0)
     corrupted = [corrupt(item, tiny_task.reference(item), rng) for item in items for _ in range(3)]
     scores = tiny_task.score([item for item in items for _ in range(3)], corrupted)

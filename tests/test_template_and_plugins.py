@@ -4,6 +4,7 @@ through the ``saw_bench.envs`` entry-point group and tested by the registry-driv
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,29 @@ def test_plugin_from_the_template_is_loaded_in_process(tmp_path, monkeypatch):
         assert saw_bench.load_plugins() == []  # loading again does nothing
     finally:
         unregister("saw/PluginEchoA-v0")
+
+
+def test_a_plugin_shapes_its_tiny_policy_through_its_task_class(tmp_path, monkeypatch):
+    """Without editing saw-bench: the task class's tiny_recipe reaches the default recipe, and
+    the warm start corrupts targets with the task's own corrupt_reference (the template's
+    changes one syllable: same length, never the right word)."""
+    from saw_bench.policy._tiny import corrupter_for, default_recipe
+
+    site = make_plugin(tmp_path, "echo_plugin_c", "echo_plugin_c", "saw/PluginEchoC-v0")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        assert "echo_plugin_c" in saw_bench.load_plugins()
+        task = saw_bench.load_task("saw/PluginEchoC-v0")
+        assert default_recipe("saw/PluginEchoC-v0").sft_steps == 1000
+        monkeypatch.setattr(type(task), "tiny_recipe", {"sft_steps": 300})
+        assert default_recipe("saw/PluginEchoC-v0").sft_steps == 300
+        corrupt, rng = corrupter_for(task), random.Random(0)
+        for item in task.split("train"):
+            wrong = corrupt(item, task.reference(item), rng)
+            assert len(wrong) == len(item["word"]) and wrong != item["word"]
+            assert task.score([item], [wrong])[0, 0] == 0.0
+    finally:
+        unregister("saw/PluginEchoC-v0")
 
 
 def test_broken_plugin_warns_and_does_not_break_saw_bench(tmp_path, monkeypatch):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 import saw_bench
+from saw_bench.envs.toolcall import corrupt
 from saw_bench.envs.toolcall.task import compact_signature
 
 TOOL = {
@@ -52,3 +54,26 @@ def test_prompt_styles_show_the_same_functions():
 def test_unknown_prompt_style_is_refused():
     with pytest.raises(ValueError, match="prompt_style must be one of json, compact"):
         saw_bench.load_task("toolcall", prompt_style="yaml")
+
+
+def test_warm_start_values_are_each_parameters_values_across_answers_as_sorted_json():
+    calls_per_item = [
+        [{"name": "book", "parameters": {"city": "Oslo", "nights": 2}}],
+        [],
+        [{"name": "fly", "parameters": {"city": "Bergen"}}, {"name": "book", "parameters": {}}],
+        [{"name": "book", "parameters": {"city": "Oslo", "late": True}}],
+    ]
+    assert corrupt.parameter_values(calls_per_item) == {
+        "city": ['"Bergen"', '"Oslo"'],
+        "late": ["true"],
+        "nights": ["2"],
+    }
+
+
+def test_a_corrupted_value_is_another_of_the_same_kind():
+    rng = random.Random(0)
+    for _ in range(20):
+        assert corrupt.other_value(True, [], rng) is False
+        assert corrupt.other_value(5, [], rng) in {3, 4, 6, 7}
+        assert corrupt.other_value("Oslo", ['"Bergen"', '"Oslo"'], rng) == "Bergen"
+    assert corrupt.other_value("Oslo", ['"Oslo"'], rng) == "Oslo Oslo"

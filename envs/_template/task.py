@@ -4,11 +4,17 @@ A TextTask declares its objectives with finite bounds and implements four method
 ``prompt``, ``score_completion`` and ``reference``. Scoring must never raise on any string,
 never evaluate it, and stay inside the bounds; the base class truncates completions to
 ``max_completion_chars`` before ``score_completion`` sees them.
+
+Two optional hooks shape the tiny policy saw-bench trains on the task (``--model tiny``):
+``tiny_recipe`` changes the recipe's defaults (or ``tiny_recipe_for(**kwargs)``, when they depend
+on the registered kwargs), and ``corrupt_reference`` gives the wrong answers of its warm start.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from saw_bench.core.task import Item, Message, Objective, TextTask
 
@@ -23,6 +29,9 @@ class EchoTask(TextTask):
         Objective("brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, "no extra text"),
     )
     max_completion_chars = 256
+    #: Optional: changes to the tiny policy's recipe (``saw_bench.policy.TinyRecipe`` fields),
+    #: for example ``{"sft_steps": 300}`` for a shorter warm start. Empty: the defaults.
+    tiny_recipe: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *, seed: int = 0, train_size: int = 64, test_size: int = 16) -> None:
         if train_size < 1 or test_size < 1:
@@ -47,3 +56,10 @@ class EchoTask(TextTask):
 
     def reference(self, item: Item) -> str:
         return item["word"]
+
+    def corrupt_reference(self, item: Item, reference: str, rng: random.Random) -> str:
+        """Optional: a plausible wrong answer for the tiny policy's warm start, drawn with
+        ``rng`` (without it saw-bench cuts, deletes or swaps words): one syllable changed."""
+        start = 2 * rng.randrange(len(reference) // 2)  # every syllable is two letters
+        syllable = rng.choice([s for s in data.SYLLABLES if s != reference[start : start + 2]])
+        return reference[:start] + syllable + reference[start + 2 :]

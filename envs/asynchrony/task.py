@@ -48,6 +48,10 @@ INSTRUCTION = "Answer with the digit of each code word, in order:"
 #: Share of an SFT target's digits that a corrupted warm-start target replaces (the tiny
 #: policy's builder calls :meth:`AsyncTask.corrupt_reference`).
 CORRUPT_DIGIT_SHARE = 0.5
+#: The tiny policy's warm-start steps by K (:meth:`AsyncTask.tiny_recipe_for`); other K keep
+#: the default. Each leaves the codebooks partly learnt, the larger ones less: RL sharpens what
+#: the warm policy half knows, and a codebook it has not started on stays near chance.
+TINY_SFT_STEPS = {2: 250, 4: 150}
 
 
 #: Code words per codebook by K: from 2 up to 8 (K=2) or 16 (K >= 3), about geometric. With the
@@ -144,6 +148,11 @@ class AsyncTask(TextTask):
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
         slots = rewards.answer_digits(self.truncate(completion), self.k)
         return {"answer_digits": slots, "target_digits": [int(t) for t in item["targets"]]}
+
+    @classmethod
+    def tiny_recipe_for(cls, **kwargs: Any) -> dict[str, Any]:
+        k = kwargs.get("k", 2)
+        return {"sft_steps": TINY_SFT_STEPS[k]} if k in TINY_SFT_STEPS else {}
 
     def corrupt_reference(self, item: Item, reference: str, rng: random.Random) -> str:
         """A plausible wrong answer for the warm start: about half the digits replaced by other

@@ -165,6 +165,9 @@ class SummarizeSynthTask(SummarizeTask):
     reference_quality = staticmethod(rewards.quality)
     reference_quality_rule = "10 * (0.6 * key-fact recall + 0.4 * ROUGE-L F1 against the reference)"
     objectives = summary_objectives("reference", reference_quality_rule)
+    #: A warm start half as long as ToolCall-Synth's already leaves the tiny policy's quality
+    #: where RL raises it (2.2 of 10 sampled at T=1).
+    tiny_recipe = {"sft_steps": 500}
 
     def __init__(
         self,

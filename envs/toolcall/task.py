@@ -23,12 +23,14 @@ when ``brevity=True``; the rules are in :mod:`saw_bench.envs.toolcall.rewards`.
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 from collections.abc import Sequence
 from typing import Any
 
 from saw_bench.core.task import Item, Message, Objective, TextTask
-from saw_bench.envs.toolcall import rewards
+from saw_bench.envs.toolcall import corrupt, rewards
 
 SYSTEM_PROMPT = """You can call functions to help the user. Available functions:
 {tools}
@@ -144,6 +146,21 @@ class ToolCallTask(TextTask):
         return rewards.render_completion(
             think, self.expected_calls(item), item["answer"].get("response")
         )
+
+    # ------------------------------------------------------------------ tiny policy warm start
+    def corrupt_reference(self, item: Item, reference: str, rng: random.Random) -> str:
+        """A plausible wrong answer for the tiny policy's warm start: a wrong value, a dropped
+        key, a wrong function, a call where none fits, or broken tags
+        (:func:`saw_bench.envs.toolcall.corrupt.corrupt_answer`)."""
+        return corrupt.corrupt_answer(
+            item, self.expected_calls(item), reference, rng, self.train_parameter_values
+        )
+
+    @functools.cached_property
+    def train_parameter_values(self) -> dict[str, list[str]]:
+        """Every value each parameter key takes in the train split's answers (JSON texts,
+        sorted): the replacement values of :meth:`corrupt_reference`."""
+        return corrupt.parameter_values(map(self.expected_calls, self.split("train")))
 
 
 def compact_signature(tool: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,6 +58,16 @@ class TextTask(abc.ABC):
 
     Subclasses set ``objectives`` and implement :meth:`split`, :meth:`prompt`,
     :meth:`score_completion` and :meth:`reference`. Everything else has a working default.
+
+    Two optional hooks shape the tiny policy that saw-bench builds for a task
+    (:mod:`saw_bench.policy`), for tasks of saw-bench and of plug-ins alike:
+
+    - :attr:`tiny_recipe`: changes to the :class:`~saw_bench.policy.TinyRecipe` defaults, as
+      field names and values (``{"sft_steps": 500}``); override :meth:`tiny_recipe_for` instead
+      when they depend on the registered kwargs. Changing them renames the cached policy.
+    - ``corrupt_reference(item, reference, rng) -> str``: a plausible wrong completion, drawn
+      with the ``random.Random`` given, for the share of warm-start targets that are corrupted.
+      Tasks without it get a generic one (a cut, a deleted span or two swapped words).
     """
 
     objectives: tuple[Objective, ...] = ()
@@ -70,6 +80,8 @@ class TextTask(abc.ABC):
     reference_pass_rate: float = 1.0
     #: Names accepted by :meth:`split`.
     split_names: tuple[str, ...] = ("train", "test")
+    #: Changes to the tiny policy's recipe defaults for this task (see the class docstring).
+    tiny_recipe: ClassVar[dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- contract
     @abc.abstractmethod
@@ -176,6 +188,13 @@ class TextTask(abc.ABC):
         """The objectives an instance built with ``kwargs`` has, without building it (which
         may need data). Override when kwargs change the objectives."""
         return cls.objectives
+
+    @classmethod
+    def tiny_recipe_for(cls, **kwargs: Any) -> dict[str, Any]:
+        """The tiny-policy recipe changes of an instance built with ``kwargs``, without building
+        it: :attr:`tiny_recipe` unless overridden. saw-bench calls it with the registered
+        kwargs of an id."""
+        return dict(cls.tiny_recipe)
 
 
 def format_objectives(objectives: Sequence[Objective]) -> str:

@@ -16,7 +16,6 @@ from saw_bench.policy._hf import (
 )
 from saw_bench.policy._load import load_policy
 from saw_bench.policy._tiny import (
-    RECIPE_OVERRIDES,
     RECIPE_VERSION,
     TinyRecipe,
     build_tiny_policy,
@@ -26,7 +25,6 @@ from saw_bench.policy._tiny import (
 )
 
 __all__ = [
-    "RECIPE_OVERRIDES",
     "RECIPE_VERSION",
     "FastLlama",
     "GenerationBatch",

@@ -56,7 +56,6 @@ speed, held-out and train-split scores) beside it.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -80,10 +79,8 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from tqdm.auto import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from saw_bench.core.registry import load_task, resolve
+from saw_bench.core.registry import import_object, load_task, resolve, spec
 from saw_bench.core.task import Item, TextTask
-from saw_bench.envs.toolcall import rewards
-from saw_bench.envs.toolcall.task import ToolCallTask
 from saw_bench.policy._answer import answer_items
 from saw_bench.policy._fast import fast_llama
 from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
@@ -199,27 +196,15 @@ class TinyRecipe:
         return load_task(self.task, **self.task_kwargs)
 
 
-#: Per-task changes to the :class:`TinyRecipe` defaults (keys are registered ids). The defaults
-#: are tuned for ``saw/ToolCall-Synth-v0``; a family that needs others adds a row here.
-#: Summarize-Synth's shorter warm start already leaves its quality where RL raises it (2.2 of 10
-#: sampled at T=1), and its cached policy keeps its name.
-RECIPE_OVERRIDES: dict[str, dict[str, Any]] = {
-    "saw/ToolCall-Synth-v0": {},
-    "saw/ToolCall-Synth-3obj-v0": {},
-    "saw/Summarize-Synth-v0": {"sft_steps": 500},
-    # Warm starts that leave each codebook partly learnt, the larger ones less (RL sharpens what
-    # the warm policy half knows; a codebook it has not started on stays near chance).
-    "saw/Async-K2-v0": {"sft_steps": 250},
-    "saw/Async-K2-Noisy-v0": {"sft_steps": 250},
-    "saw/Async-K4-v0": {"sft_steps": 150},
-    "saw/Async-K4-Noisy-v0": {"sft_steps": 150},
-}
-
-
 def default_recipe(task: str | None = None) -> TinyRecipe:
-    """The recipe of the tiny policy for a task id or alias (default ``ToolCall-Synth-v0``)."""
+    """The recipe of the tiny policy for a task id or alias (default ``ToolCall-Synth-v0``):
+    the :class:`TinyRecipe` defaults, tuned for ``ToolCall-Synth-v0``, with the changes the
+    task class gives for the id's registered kwargs
+    (:meth:`~saw_bench.core.task.TextTask.tiny_recipe_for`)."""
     task_id = resolve(task or DEFAULT_TASK)
-    return TinyRecipe(task=task_id, **RECIPE_OVERRIDES.get(task_id, {}))
+    registered = dict(spec(task_id).kwargs)
+    task_class = import_object(registered.pop("task"))
+    return TinyRecipe(task=task_id, **task_class.tiny_recipe_for(**registered))
 
 
 def cache_dir() -> Path:
@@ -246,77 +231,12 @@ def corrupt_text(item: Item, reference: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-class ToolCallCorrupter:
-    """Plausible mistakes in a tool-calling answer: a wrong value, a dropped key, a wrong
-    function, a call where none fits, or broken tags. Replacement values come from the same
-    parameter in other train items, so they look real."""
-
-    def __init__(self, task: ToolCallTask, items: Sequence[Item]) -> None:
-        self.task = task
-        pool: dict[str, set[str]] = {}
-        for item in items:
-            for call in task.expected_calls(item):
-                for key, value in call["parameters"].items():
-                    pool.setdefault(key, set()).add(json.dumps(value))
-        self.values = {key: sorted(values) for key, values in pool.items()}
-
-    def __call__(self, item: Item, reference: str, rng: random.Random) -> str:
-        calls = copy.deepcopy(list(self.task.expected_calls(item)))
-        response = item["answer"].get("response")
-        think = item.get("think") or "I pick the function that fits the request."
-        kinds = ["tags", "wrong_function"] + (["value", "drop_key"] if calls else ["call"])
-        kind = rng.choice(kinds)
-        names = [tool["name"] for tool in item["tools"]]
-        if kind == "tags":
-            return self._break_tags(reference, rng)
-        if kind == "call":  # a call where the answer is a plain response
-            return rewards.render_completion(think, [{"name": rng.choice(names), "parameters": {}}])
-        call = rng.choice(calls) if calls else None
-        if kind == "wrong_function" and call is not None:
-            others = [name for name in names if name != call["name"]] or ["unknown_function"]
-            call["name"] = rng.choice(others)
-        elif kind == "wrong_function":  # response expected: call something instead
-            calls, response = [{"name": rng.choice(names), "parameters": {}}], None
-        elif call is not None and call["parameters"]:
-            key = rng.choice(sorted(call["parameters"]))
-            if kind == "drop_key":
-                del call["parameters"][key]
-            else:
-                call["parameters"][key] = self._other_value(key, call["parameters"][key], rng)
-        else:
-            return self._break_tags(reference, rng)
-        return rewards.render_completion(think, calls, response)
-
-    def _other_value(self, key: str, value: Any, rng: random.Random) -> Any:
-        if isinstance(value, bool):
-            return not value
-        if isinstance(value, int | float):
-            return value + rng.choice((-2, -1, 1, 2))
-        choices = [json.loads(text) for text in self.values.get(key, ())]
-        choices = [choice for choice in choices if choice != value]
-        return rng.choice(choices) if choices else f"{value} {value}"
-
-    @staticmethod
-    def _break_tags(reference: str, rng: random.Random) -> str:
-        tags = re.findall(r"</?[a-z_]+>", reference)
-        tag = rng.choice(tags) if tags else ""
-        if not tag:
-            return reference[: len(reference) // 2]
-        if rng.random() < 0.5:
-            return reference.replace(tag, "", 1)  # a missing tag
-        return reference.replace(tag, tag.replace("_", "").replace(">", "s>"), 1)  # misspelt
-
-
-def corrupter_for(task: TextTask, items: Sequence[Item]) -> Corrupter:
-    """The task family's corrupter: the task's own ``corrupt_reference(item, reference, rng)``
-    method when it has one, :class:`ToolCallCorrupter` for tool calling, else
+def corrupter_for(task: TextTask) -> Corrupter:
+    """The task's own ``corrupt_reference(item, reference, rng)`` method when it has one (tool
+    calling: :func:`saw_bench.envs.toolcall.corrupt.corrupt_answer`), else
     :func:`corrupt_text`."""
     own = getattr(task, "corrupt_reference", None)
-    if callable(own):
-        return own
-    if isinstance(task, ToolCallTask):
-        return ToolCallCorrupter(task, items)
-    return corrupt_text
+    return own if callable(own) else corrupt_text
 
 
 # --------------------------------------------------------------------------- tokenizer, model
@@ -324,7 +244,7 @@ def train_tokenizer(task: TextTask, recipe: TinyRecipe) -> PreTrainedTokenizerFa
     """Byte-level BPE on the train split's prompts and references (plus a few corrupted ones,
     so mistakes are representable without falling back to bytes everywhere)."""
     items = task.split("train")
-    corrupt = corrupter_for(task, items)
+    corrupt = corrupter_for(task)
     rng = random.Random(f"tokenizer/{recipe.seed}")
     corpus = []
     for item in items:
@@ -409,7 +329,7 @@ class SftData:
         self.task, self.tokenizer, self.recipe = task, tokenizer, recipe
         self.items = task.split("train")
         self.references = [task.reference(item) for item in self.items]
-        self.corrupt = corrupter_for(task, self.items)
+        self.corrupt = corrupter_for(task)
         prompts = [
             tokenizer.apply_chat_template(
                 task.prompt(item), tokenize=False, add_generation_prompt=True
