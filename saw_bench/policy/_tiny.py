@@ -1,57 +1,34 @@
-"""The tiny embedded policy: a ~1M-parameter Llama trained by our own code on a task's data.
+"""The tiny embedded policy: a ~1M-parameter Llama that saw-bench trains on a task's own data.
 
-saw-bench must run end to end on a laptop CPU without downloading a model. So for each task we
-build a policy from nothing, in a few minutes, and cache it:
+saw-bench runs end to end on a laptop CPU without downloading a model: for each task it builds
+a policy from nothing, in a few minutes, and caches it.
 
-1. **Tokenizer.** A byte-level BPE (the ``tokenizers`` library, 2,048 tokens) trained on the
-   task's train prompts and reference completions. ``_`` counts as a letter when splitting, so
-   identifiers such as ``get_stock_price`` become one token. Wrapped as
-   ``PreTrainedTokenizerFast`` with the special tokens ``<|pad|>``, ``<|bos|>``, ``<|eos|>`` and
-   one marker per chat role, and a jinja chat template
-   (``<|bos|><|role|>\ncontent\n ... <|assistant|>\n``). Byte-level BPE without a normalizer
-   round-trips every string exactly.
-2. **Model.** ``LlamaForCausalLM`` from a ``LlamaConfig`` (hidden 128, 4 layers, 4 heads, FFN
-   384, tied embeddings: ~1.1M parameters), initialised from the recipe's seed. On 2 CPU cores
-   this size beat a 4M model at equal wall time in our prototypes.
+1. **Tokenizer.** Byte-level BPE (Sennrich et al., 2016, "Neural Machine Translation of Rare
+   Words with Subword Units"; bytes as in GPT-2, Radford et al., 2019) with 2,048 tokens,
+   trained with the ``tokenizers`` library on the train split's prompts and references.
+   ``_`` counts as a letter when splitting (:data:`PRETOKENIZE`), so identifiers become single
+   tokens. Wrapped as ``PreTrainedTokenizerFast`` with :data:`SPECIAL_TOKENS` and
+   :data:`CHAT_TEMPLATE`; it round-trips every string exactly.
+2. **Model.** ``LlamaForCausalLM`` (Touvron et al., 2023, "LLaMA: Open and Efficient
+   Foundation Language Models"): hidden 128, 4 layers, 4 heads, FFN 384, tied embeddings
+   (~1.1M parameters), initialised from the recipe's seed.
 3. **Warm start.** Supervised fine-tuning on (prompt, reference + EOS) pairs of the train split,
-   loss on the target tokens only. A share ``corrupt_fraction`` of the targets is corrupted
-   (a wrong value, a dropped key, a wrong function, broken tags), and training is short, so
-   the warm policy knows the format but is far from perfect: RL has something to learn. Longer
-   clean training gives a nearly perfect policy and leaves the benchmark nothing to measure.
-   (Recipe version 2 runs it through :class:`~saw_bench.policy._fast.FastLlama`.) Sharing
-   prompts was tried: 8 prompts with 2 targets each per batch of 16 runs a third less work per
-   step and built in 196 s instead of 232 s, but saw each prompt half as often and came out
-   worse (held-out correctness sampled -2.11 instead of -1.15, greedy -0.70 instead of -0.17).
+   loss on the target tokens only, through :class:`~saw_bench.policy._fast.FastLlama`; AdamW
+   (Loshchilov and Hutter, 2019, "Decoupled Weight Decay Regularization") with a linear
+   warm-up and cosine decay. A share
+   ``corrupt_fraction`` of the targets is replaced by a plausible mistake (the task's own
+   ``corrupt_reference``, else :func:`corrupt_text`), and training is short, so the warm
+   policy knows the format but is far from perfect: RL has something to learn.
 
-Tuning notes (ToolCall-Synth, 2 CPU cores). With 1,024 tokens 3-5% of the test references did
-not fit in 96 new tokens; 2,048 tokens and identifier-preserving splitting bring that to ~1% and
-cut prompts from ~164 to ~135 tokens. Batch 16 for 500 steps learnt more than batch 32 for 280
-steps at about the same number of examples. A model trained from scratch knows no words beyond
-its training prompts: on held-out prompts worded with new templates (the synthetic tasks'
-``"novel"`` settings) it falls apart, so their defaults keep the training sentence templates and
-hold out the values (and ToolCall-Synth's small talk). Copy drills (repeat a list of invented
-words) mixed into or placed before the warm start taught copying in the drills after ~1,000
-steps of 32 drills but, at the same build time, left both tasks' held-out scores no better, so
-the recipe has none.
+Everything is fixed by a :class:`TinyRecipe`, whose defaults are tuned for ToolCall-Synth; a
+task class changes them through ``TextTask.tiny_recipe`` / ``tiny_recipe_for``
+(:func:`default_recipe`). The same recipe gives the same weights on the same CPU (seeded init,
+fixed data order, always :data:`BUILD_THREADS` threads). The result is a Hugging Face folder
+(``save_pretrained``, safetensors) under ``<cache>/tiny/<task-slug>-<hash12>/``
+(:func:`cache_dir`, :meth:`TinyRecipe.folder_name`) with ``recipe.json`` and ``figures.json``
+(training speed, held-out and train-split scores) beside it.
 
-ToolCall-Synth's warm start is 1,000 steps. After 500 (the first tuned recipe) the policy,
-sampled at T=1, mostly picked a wrong function and wrote invented-looking values instead of
-copying the request's: held-out correctness -2.56 of [-3, 3] sampled (greedy -1.06), and 40 RL
-steps left it there (3 seeds, -2.55 to -2.51). Between 500 and 1,000 steps it learns to pick
-the function and to copy most values: sampled -1.40, greedy -0.33; 40 RL steps then raise
-held-out correctness from -1.49 to between -0.90 and -0.78 and format from 0.67 to 0.84 (the
-committed baselines: static and SAW, GRPO and GDPO, 3 seeds each, 128 items at T=1). 1,500
-steps were no better on held-out prompts (sampled -1.40, greedy -0.35) and better on training
-ones (greedy +1.63): it starts memorising. Splitting spaces off words, so that a value is the
-same tokens in the request and in the JSON (`` Nairobi`` vs ``"Nairobi``), made sequences
-20-30% longer and correctness worse at 500 steps (greedy -2.71). Summarize-Synth keeps 500
-steps (see :data:`RECIPE_OVERRIDES`).
-
-Everything is fixed by a :class:`TinyRecipe`; the same recipe gives the same weights on the same
-CPU (seeded init, fixed data order, always :data:`BUILD_THREADS` threads). The result is
-a normal Hugging Face folder (``save_pretrained``, safetensors) under
-``<cache>/tiny/<task-slug>-<hash12>/`` with ``recipe.json`` and ``figures.json`` (training
-speed, held-out and train-split scores) beside it.
+How the recipe was chosen, with the measurements: ``docs/concepts/tiny-policy.md``.
 """
 
 from __future__ import annotations
