@@ -10,7 +10,9 @@ in this file with plain arithmetic, not by saw-bench:
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,25 @@ def write_sweep(folder: Path, agents: tuple[str, ...] = ("static", "saw"), seeds
             entries.append({"id": run_id, "folder": f"runs/{run_id}", "status": "finished"})
     (folder / "sweep.json").write_text(json.dumps({"runs": entries}, indent=2))
     return folder
+
+
+# ---------------------------------------------------------------------- committed run archives
+def archive_path(leaderboard: Path, run_path: str) -> Path:
+    """``runs/<task>/<id>/seed-<n>`` -> the submission's archive ``runs/<task>/<id>.tar.xz``."""
+    folder = (leaderboard / run_path).parent
+    return folder.with_name(folder.name + ".tar.xz")
+
+
+def archive_members(archive: Path) -> dict[str, bytes]:
+    """Every member of an archive by name, read with the standard library alone."""
+    with tarfile.open(archive, "r:xz") as tar:
+        return {info.name: tar.extractfile(info).read() for info in tar if info.isfile()}
+
+
+def write_members(archive: Path, members: dict[str, bytes]) -> None:
+    """An archive of ``members`` (name -> bytes), as a submitter could write one by hand."""
+    with tarfile.open(archive, "w:xz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))

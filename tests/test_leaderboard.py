@@ -20,9 +20,12 @@ from leaderboard_runs import (
     STEP_SECONDS,
     TASK_ID,
     WEIGHT_SECONDS,
+    archive_members,
+    archive_path,
     expected_auc,
     expected_final_normalised,
     scores,
+    write_members,
     write_run,
     write_sweep,
 )
@@ -30,6 +33,7 @@ from leaderboard_runs import (
 from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard import (
     GENERATED,
+    MAX_RUN_FILE_BYTES,
     MAX_SUBMISSION_BYTES,
     build,
     json_schema_text,
@@ -42,6 +46,7 @@ from saw_bench.leaderboard import (
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
+RUN_FILE_NAMES = ("config.json", "eval.jsonl", "metrics.jsonl", "summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -86,14 +91,62 @@ def test_submit_writes_one_verified_submission_per_configuration(valid_leaderboa
         assert data["seeds"] == [0, 1, 2]
         assert "seed" not in data["train"]
         assert submission_file(valid_leaderboard, agent).name == f"{data['id']}.json"
+        archive = archive_path(valid_leaderboard, data["runs"][0]["run_files"]["path"])
+        assert archive.name == f"{data['id']}.tar.xz"
+        files = ["config.json", "eval.jsonl", "metrics.jsonl", "summary.json"]
+        assert sorted(archive_members(archive)) == [f"seed-{s}/{f}" for s in SEEDS for f in files]
         for run in data["runs"]:
-            folder = valid_leaderboard / run["run_files"]["path"]
-            assert sorted(p.name for p in folder.iterdir()) == [
-                "config.json",
-                "eval.jsonl",
-                "metrics.jsonl",
-                "summary.json",
-            ]
+            assert (
+                run["run_files"]["path"]
+                == f"runs/toolcall-synth-v0/{data['id']}/seed-{run['seed']}"
+            )
+    # nothing but the archives and the submissions is written under the leaderboard
+    written = sorted(p.relative_to(valid_leaderboard).parts[0] for p in valid_leaderboard.iterdir())
+    assert written == ["runs", "submissions"]
+    assert all(p.suffixes == [".tar", ".xz"] for p in (valid_leaderboard / "runs").rglob("*.*"))
+
+
+def test_archived_runs_keep_their_files_and_round_only_the_statistics(valid_leaderboard: Path):
+    """eval, config and summary are stored byte for byte; a metrics row keeps its weights and
+    steps exactly, its statistics to 7 significant digits and its seconds to the microsecond."""
+    source = valid_leaderboard.parent / "sweep" / "runs"
+    data = load(submission_file(valid_leaderboard, "saw"))
+    members = archive_members(archive_path(valid_leaderboard, data["runs"][0]["run_files"]["path"]))
+    folder = source / "toolcall-synth-v0-grpo-saw-s1"
+    for name in ("config.json", "eval.jsonl", "summary.json"):
+        assert members[f"seed-1/{name}"] == (folder / name).read_bytes()
+    rows = [json.loads(line) for line in members["seed-1/metrics.jsonl"].decode().splitlines()]
+    originals = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [row["step"] for row in originals]
+    assert rows[0]["seconds"]["total"] == STEP_SECONDS
+    assert rows[0]["objectives"]["format"] == originals[0]["objectives"]["format"]
+
+
+def test_archived_metrics_rows_are_rounded_by_hand_worked_values(tmp_path: Path):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    for metrics in (tmp_path / "sweep").rglob("metrics.jsonl"):
+        rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+        for row in rows:
+            row["seconds"]["weight"] = 0.0123456789
+            row["loss"] = -1.23456789e-9
+            row["objectives"]["format"].update(
+                std=0.123456789012, cv=12345.6789012, advantage_share=0.5, weight=0.987654321987
+            )
+        metrics.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (path,) = submit(tmp_path / "sweep", "rounded", "tests", tmp_path / "lb/submissions")
+    run_path = load(path)["runs"][0]["run_files"]["path"]
+    members = archive_members(archive_path(tmp_path / "lb", run_path))
+    row = json.loads(members["seed-0/metrics.jsonl"].decode().splitlines()[0])
+    assert row["seconds"]["weight"] == 0.012346
+    assert row["loss"] == -1.234568e-9
+    assert row["objectives"]["format"] == {
+        "mean": 0.0,
+        "std": 0.1234568,
+        "cv": 12345.68,
+        "advantage_share": 0.5,
+        "weight": 0.987654321987,
+    }
+    assert validate(tmp_path / "lb") == []
 
 
 def test_submission_numbers_match_hand_computed_ones(valid_leaderboard: Path):
@@ -129,6 +182,9 @@ def test_submitting_the_same_runs_again_gives_the_same_files(valid_leaderboard: 
     for path in written:
         original = valid_leaderboard / "submissions" / path.parent.name / path.name
         assert path.read_text() == original.read_text()
+        archive = tmp_path / "lb/runs" / path.parent.name / f"{path.stem}.tar.xz"
+        original_archive = valid_leaderboard / "runs" / path.parent.name / archive.name
+        assert archive.read_bytes() == original_archive.read_bytes()
 
 
 def test_submit_without_copying_runs_is_self_reported_and_valid(tmp_path: Path):
@@ -280,15 +336,32 @@ def _move_to_other_task(root: Path) -> Path:
 
 def _delete_runs(root: Path) -> Path:
     path = submission_file(root, "saw")
-    shutil.rmtree(root / Path(load(path)["runs"][0]["run_files"]["path"]).parent)
+    archive_path(root, load(path)["runs"][0]["run_files"]["path"]).unlink()
     return path
 
 
-def _edit_run_file(root: Path) -> Path:
+def _edit_archive(edit: Callable[[dict[str, bytes]], None]) -> Callable[[Path], Path]:
+    """Rewrite the saw submission's archive with ``edit`` applied to its members."""
+
+    def corrupt(root: Path) -> Path:
+        path = submission_file(root, "saw")
+        archive = archive_path(root, load(path)["runs"][0]["run_files"]["path"])
+        members = archive_members(archive)
+        edit(members)
+        write_members(archive, members)
+        return path
+
+    return corrupt
+
+
+def _edit_eval(members: dict[str, bytes]) -> None:
+    text = members["seed-1/eval.jsonl"].decode()
+    members["seed-1/eval.jsonl"] = text.replace('"format": 0.85', '"format": 0.95').encode()
+
+
+def _not_xz(root: Path) -> Path:
     path = submission_file(root, "saw")
-    folder = root / load(path)["runs"][1]["run_files"]["path"]
-    eval_file = folder / "eval.jsonl"
-    eval_file.write_text(eval_file.read_text().replace('"format": 0.85', '"format": 0.95'))
+    archive_path(root, load(path)["runs"][0]["run_files"]["path"]).write_text("not an archive")
     return path
 
 
@@ -379,9 +452,26 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "verified with the runs deleted": (
         _delete_runs,
-        "verified, but the run file runs/toolcall-synth-v0/",
+        "verified, but its run files cannot be read: ",
     ),
-    "run file edited": (_edit_run_file, "eval.jsonl does not match its sha256"),
+    "run file edited": (_edit_archive(_edit_eval), "eval.jsonl does not match its sha256"),
+    "archive not xz": (_not_xz, "is not a readable .tar.xz archive"),
+    "archive seed missing": (
+        _edit_archive(lambda m: [m.pop(f"seed-2/{f}") for f in list(RUN_FILE_NAMES)]),
+        "has no run folder seed-2/",
+    ),
+    "archive file missing": (
+        _edit_archive(lambda m: m.pop("seed-0/summary.json")),
+        "seed-0/ has no summary.json",
+    ),
+    "archive member escapes": (
+        _edit_archive(lambda m: m.update({"../../outside.json": b"{}"})),
+        "unexpected member '../../outside.json'",
+    ),
+    "archive member too large": (
+        _edit_archive(lambda m: m.update({"seed-0/eval.jsonl": b" " * (MAX_RUN_FILE_BYTES + 1)})),
+        f"member seed-0/eval.jsonl is larger than the limit of {MAX_RUN_FILE_BYTES} bytes",
+    ),
     "consistent forgery": (
         _mutate(_consistent_forgery),
         "runs[0] (seed 0).final.format = 0.9 does not match 0.85, recomputed from runs/",

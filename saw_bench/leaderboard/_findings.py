@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from saw_bench.core import registry
+from saw_bench.core.errors import SawBenchError
 from saw_bench.harness.statistics import (
     POWER,
     bootstrap_ci,
@@ -36,6 +37,7 @@ from saw_bench.harness.statistics import (
     minimum_detectable_effect,
     paired_t_ci,
 )
+from saw_bench.leaderboard._archive import archive_of, read_archive
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, Submission
 
@@ -224,15 +226,16 @@ def _weight_curves(submission: Submission, seed: int, root: Path) -> dict[str, A
     run = next((r for r in submission.runs if r.seed == seed), None)
     if run is None or run.run_files is None:
         return None
+    archive, folder = archive_of(run.run_files.path)
     try:
-        lines = (root / run.run_files.path / "metrics.jsonl").read_text().splitlines()
+        lines = read_archive(root / archive)[folder]["metrics.jsonl"].decode().splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
         names = [objective.name for objective in submission.task.objectives]
         steps = [int(row["step"]) for row in rows]
         weights = {
             name: [float(row["objectives"][name]["weight"]) for row in rows] for name in names
         }
-    except (OSError, ValueError, KeyError, TypeError):
+    except (SawBenchError, ValueError, KeyError, TypeError):
         return None
     keep = (
         sorted(

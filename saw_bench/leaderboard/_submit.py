@@ -3,15 +3,15 @@
 Runs are grouped by configuration (task, estimator, agent with its options and priorities,
 model, training backend); each group becomes one submission and needs at least MIN_SEEDS seeds
 whose other training options are identical. A submission is ``verified`` when every run folder
-is complete (all four run files, every step, a final evaluation): its run files are then copied
-to ``<leaderboard>/runs/<task>/<id>/seed-<n>/`` and their sha256 recorded, so ``validate`` can
-recompute every number from them. Otherwise, or with ``copy_runs=False``, it is
+is complete (all four run files, every step, a final evaluation): its run files are then packed
+into ``<leaderboard>/runs/<task>/<id>.tar.xz`` (see :mod:`saw_bench.leaderboard._archive`), their
+sha256 recorded and every number computed from the packed files, so ``validate`` can recompute
+every number from them. Otherwise, or with ``copy_runs=False``, it is
 ``self-reported``.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from saw_bench.core.errors import SawBenchError
-from saw_bench.core.files import write_json_atomic
-from saw_bench.harness.runs import Run, load_runs, no_runs_message
+from saw_bench.core.files import write_bytes_atomic
+from saw_bench.harness.runs import Run, load_run, load_runs, no_runs_message
+from saw_bench.leaderboard._archive import (
+    SUFFIX,
+    RunArchive,
+    run_folders,
+    stored_bytes,
+    write_archive,
+)
 from saw_bench.leaderboard._installed import installed_task
 from saw_bench.leaderboard._runs import (
     canonical_json,
@@ -28,7 +35,7 @@ from saw_bench.leaderboard._runs import (
     distinct_hardware,
     incomplete_reason,
     seed_result,
-    sha256_file,
+    sha256_bytes,
     sha256_text,
     shared_fields,
     slugify,
@@ -64,9 +71,9 @@ def submit(
     ``<out_root>/<task-slug>/<id>.json``.
 
     ``name`` is the display name of the entry, ``submitter`` who submits it. Complete runs are
-    copied into ``<out_root>/../runs/`` and the submission is ``verified``; ``copy_runs=False``
-    copies nothing and marks it ``self-reported``. Nothing is written unless every
-    configuration passes validation. Raises SawBenchError naming the bad value or file.
+    packed into ``<out_root>/../runs/<task>/<id>.tar.xz`` and the submission is ``verified``;
+    ``copy_runs=False`` packs nothing and marks it ``self-reported``. Nothing is written unless
+    every configuration passes validation. Raises SawBenchError naming the bad value or file.
     """
     return [written.path for written in submit_runs(paths, name, submitter, out_root, copy_runs)]
 
@@ -112,9 +119,10 @@ def submit_runs(
     for plan in plans:
         submission = plan["submission"]
         path = out_root / task_slug(submission["task"]["env_id"]) / f"{submission['id']}.json"
-        if plan["copies"]:
-            _copy_runs(plan["copies"], root)
-        write_json_atomic(path, submission)
+        if plan["archive"] is not None:
+            write_archive(root / plan["archive"]["path"], plan["archive"]["runs"])
+        # one line, the canonical spelling: a submission is data, read back with json.loads
+        write_bytes_atomic(path, (canonical_json(submission) + "\n").encode())
         messages, _ = check_file(path, root)
         if messages:  # a bug if it happens: everything was checked before writing
             raise SawBenchError(f"{path} was written but does not validate: {'; '.join(messages)}")
@@ -162,7 +170,7 @@ def _plan(
     copy_runs: bool,
     git_commit: str | None,
 ) -> dict[str, Any]:
-    """The submission of one configuration, checked, and the run files it needs copied."""
+    """The submission of one configuration, checked, and the archive of its run files."""
     label = _describe(runs[0])
     seeds = [run.seed for run in runs]
     if len(set(seeds)) != len(seeds):
@@ -216,16 +224,12 @@ def _plan(
     submission_id = f"{slugify(name)[:48].strip('-.')}-{estimator}-{agent}-{identity[:10]}"
     slug = task_slug(task["env_id"])
 
-    copies = []
-    results = []
-    for run in runs:
-        run_files = None
-        if verified:
-            relative = f"runs/{slug}/{submission_id}/seed-{run.seed}"
-            hashes = {file: sha256_file(run.path / file) for file in RUN_FILES}
-            run_files = {"path": relative, "sha256": hashes}
-            copies.append((run.path, relative, hashes))
-        results.append(seed_result(run, run_files))
+    archive: dict[str, Any] | None = None
+    if verified:
+        archive = {"path": f"runs/{slug}/{submission_id}{SUFFIX}", "runs": _stored_runs(runs)}
+        results = _verified_results(runs, archive["runs"], f"runs/{slug}/{submission_id}")
+    else:
+        results = [seed_result(run) for run in runs]
     names = [objective["name"] for objective in first["objectives"]]
     submission = {
         "schema_version": SCHEMA_VERSION,
@@ -245,7 +249,7 @@ def _plan(
         "summary": summarise(results, names),
         "hardware": distinct_hardware(results),
     }
-    # Everything but the run files (copied only once every configuration passes).
+    # Everything but the run files (packed only once every configuration passes).
     path = out_root / slug / f"{submission_id}.json"
     as_self_reported = {
         **submission,
@@ -255,25 +259,31 @@ def _plan(
     messages, _ = check_data(as_self_reported, path, out_root.parent)
     if messages:
         raise SawBenchError(f"{label}: cannot submit: {'; '.join(messages)}")
-    return {"submission": submission, "copies": copies, "reason": reason}
+    return {"submission": submission, "archive": archive, "reason": reason}
 
 
-def _copy_runs(copies: list[tuple[Path, str, dict[str, str]]], root: Path) -> None:
-    """Copy run files into the leaderboard, replacing an earlier copy of the same submission
-    (unless the runs are submitted from that copy itself)."""
-    sources = [source.resolve() for source, _, _ in copies]
-    for folder in {(root / relative).parent.resolve() for _, relative, _ in copies}:
-        if not any(source.is_relative_to(folder) for source in sources):
-            shutil.rmtree(folder, ignore_errors=True)
-    for source, relative, hashes in copies:
-        target = root / relative
-        if target.resolve() == source.resolve():
-            continue
-        target.mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:
-            shutil.copyfile(source / name, target / name)
-            if sha256_file(target / name) != hashes[name]:
-                raise SawBenchError(f"{source / name} changed while it was being copied")
+def _stored_runs(runs: list[Run]) -> RunArchive:
+    """Each run's files as the leaderboard stores them, by seed folder."""
+    return {
+        f"seed-{run.seed}": {
+            name: stored_bytes(name, (run.path / name).read_bytes()) for name in RUN_FILES
+        }
+        for run in runs
+    }
+
+
+def _verified_results(runs: list[Run], stored: RunArchive, folder: str) -> list[dict[str, Any]]:
+    """The per-seed results, computed from the stored files (what ``validate`` reads back)."""
+    results = []
+    with run_folders(stored) as root:
+        for run in runs:
+            files = stored[f"seed-{run.seed}"]
+            run_files = {
+                "path": f"{folder}/seed-{run.seed}",
+                "sha256": {name: sha256_bytes(data) for name, data in files.items()},
+            }
+            results.append(seed_result(load_run(root / f"seed-{run.seed}"), run_files))
+    return results
 
 
 def _git_commit() -> str | None:

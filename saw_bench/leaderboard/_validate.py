@@ -7,7 +7,8 @@ reason. Checks, in order: size, JSON, finite numbers, schema version, seed count
 and folder, the installed task (version, env spec hash, data hash, objectives), the
 configuration hash, seeds, scores within the objectives' bounds, the summary numbers
 recomputed from the submitted curves, and for ``verified`` the committed run files (present,
-unchanged since submit by their sha256, complete, and giving the same numbers when read again).
+unchanged since submit by their sha256, complete, and giving the same numbers when read again
+from the submission's archive, ``runs/<task>/<id>.tar.xz``).
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.scores import normalised_aggregate
 from saw_bench.harness.runs import load_run
+from saw_bench.leaderboard._archive import RunArchive, archive_of, read_archive, run_folders
 from saw_bench.leaderboard._installed import installed_task
 from saw_bench.leaderboard._runs import (
-    MAX_RUN_FILE_BYTES,
     MAX_SUBMISSION_BYTES,
     config_digest,
     curve_auc,
     distinct_hardware,
     incomplete_reason,
     seed_result,
-    sha256_file,
+    sha256_bytes,
     shared_fields,
     summarise,
     task_slug,
@@ -419,6 +420,7 @@ def _check_run_files(submission: Submission, root: Path) -> list[str]:
     folders = [run.run_files.path for run in submission.runs if run.run_files is not None]
     if len(set(folders)) != len(folders):
         messages.append("verified runs share a run folder")
+    archives: dict[str, RunArchive | str] = {}  # archive path -> its runs, or why unreadable
     for index, run in enumerate(submission.runs):
         where = f"runs[{index}] (seed {run.seed})"
         files = run.run_files
@@ -429,36 +431,42 @@ def _check_run_files(submission: Submission, root: Path) -> list[str]:
         if missing:
             messages.append(f"{where}: verified, but gives no sha256 for {', '.join(missing)}")
             continue
-        folder = root / files.path
+        archive, folder = archive_of(files.path)
         try:
-            inside = folder.resolve().is_relative_to(runs_root)
+            inside = (root / archive).resolve().is_relative_to(runs_root)
         except (OSError, RuntimeError):  # a symbolic link loop
             inside = False
         if not inside:
             messages.append(f"{where}: {files.path} leads outside the leaderboard's runs/ folder")
             continue
-        file_messages = []
-        for name in RUN_FILES:
-            file = folder / name
-            if file.is_symlink() or not file.is_file():
-                file_messages.append(f"verified, but the run file {files.path}/{name} is missing")
-            elif file.stat().st_size > MAX_RUN_FILE_BYTES:
-                file_messages.append(
-                    f"{files.path}/{name} is larger than the limit of {MAX_RUN_FILE_BYTES} bytes"
-                )
-            elif sha256_file(file) != files.sha256[name]:
-                file_messages.append(
-                    f"{files.path}/{name} does not match its sha256 in the submission "
-                    "(changed after submit)"
-                )
-        if file_messages:
-            messages += [f"{where}: {message}" for message in file_messages]
+        if archive not in archives:
+            try:
+                archives[archive] = read_archive(root / archive)
+            except SawBenchError as error:
+                archives[archive] = str(error)
+        stored = archives[archive]
+        if isinstance(stored, str):
+            messages.append(f"{where}: verified, but its run files cannot be read: {stored}")
+            continue
+        if folder not in stored:
+            messages.append(f"{where}: verified, but {archive} has no run folder {folder}/")
+            continue
+        mismatched = [
+            name for name in RUN_FILES if sha256_bytes(stored[folder][name]) != files.sha256[name]
+        ]
+        if mismatched:
+            messages += [
+                f"{where}: {files.path}/{name} does not match its sha256 in the submission "
+                "(changed after submit)"
+                for name in mismatched
+            ]
             continue
         try:
-            loaded = load_run(folder)
-            shared = shared_fields(loaded)
-            incomplete = incomplete_reason(loaded)
-            recomputed = seed_result(loaded, files.model_dump())
+            with run_folders({folder: stored[folder]}) as temporary:
+                loaded = load_run(temporary / folder)
+                shared = shared_fields(loaded)
+                incomplete = incomplete_reason(loaded)
+                recomputed = seed_result(loaded, files.model_dump())
         except (
             SawBenchError,
             ValueError,
