@@ -22,7 +22,8 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from saw_bench.weighting import completion_logprobs, objective_advantages, objective_gramian
+from saw_bench.policy import completion_logprobs
+from saw_bench.weighting import objective_advantages, objective_gramian
 
 ROLLOUTS, PROMPT_TOKENS, COMPLETION_TOKENS, GROUP_SIZE, OBJECTIVES = 64, 40, 80, 8, 3
 #: plain's fastest round (seconds), measured first by the parametrisation order
@@ -91,8 +92,12 @@ def test_gramian_cost_relative_to_a_plain_update(benchmark, setup, variant):
         kwargs = {}
     else:
         function = objective_gramian
-        args = (model, sequences, attention, completion_mask, COMPLETION_TOKENS, advantages)
-        kwargs = options
+
+        def logprobs():
+            return completion_logprobs(model, sequences, attention, COMPLETION_TOKENS)
+
+        args = (model, completion_mask, advantages, logprobs)
+        kwargs = {**options, "share_head": True}
     gramian = benchmark.pedantic(function, args, kwargs, rounds=3, warmup_rounds=1)
     assert gramian.shape == (OBJECTIVES, OBJECTIVES)
     if benchmark.stats is None:  # benchmarks disabled (plain test runs)

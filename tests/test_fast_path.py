@@ -13,10 +13,15 @@ import torch
 from scipy import stats
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-from saw_bench.policy import FastLlama, fast_llama, load_policy, unsupported_reason
+from saw_bench.policy import (
+    FastLlama,
+    completion_logprobs,
+    fast_llama,
+    load_policy,
+    unsupported_reason,
+)
 from saw_bench.policy import _fast as fast_module
 from saw_bench.training.rollouts import RolloutTensors
-from saw_bench.weighting import completion_logprobs
 
 VOCAB = 61
 PAD = 0

@@ -14,11 +14,10 @@ from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_jsonl
 from saw_bench.harness.run import train
 from saw_bench.harness.statistics import normalised_auc
-from saw_bench.policy import load_policy
+from saw_bench.policy import completion_logprobs, load_policy
 from saw_bench.training import TrainConfig, Trainer
 from saw_bench.training.rollouts import RolloutTensors, derive_seed, sample_items
 from saw_bench.training.update import policy_update
-from saw_bench.weighting import completion_logprobs
 
 SMALL = dict(
     prompts_per_step=3,
@@ -174,9 +173,9 @@ def test_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(SawBenchError, match="unknown training option"):
         train("toolcall", steps=1, out_dir=tmp_path / "x", learning_rat=1.0)
     with pytest.raises(SawBenchError, match="steps must be a positive integer"):
-        TrainConfig(steps=0).validate()
+        TrainConfig(steps=0)
     with pytest.raises(SawBenchError, match="unknown estimator 'ppo'"):
-        TrainConfig(estimator="ppo").validate()
+        TrainConfig(estimator="ppo")
     with pytest.raises(SawBenchError, match="has no config.json"):
         train(resume=tmp_path)
 

@@ -12,10 +12,10 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from saw_bench.core.errors import SawBenchError
+from saw_bench.policy import completion_logprobs
 from saw_bench.weighting import (
     AGENTS,
     ObjectiveBatch,
-    completion_logprobs,
     gramian_parameters,
     make_agent,
     objective_advantages,
@@ -242,6 +242,13 @@ def rollouts():
     }
 
 
+def model_logprobs(model, rollouts, temperature=0.7):
+    """The Gramian's log-probabilities from the model's own forward (its LM head shareable)."""
+    return lambda: completion_logprobs(
+        model, rollouts["sequences"], rollouts["attention"], 7, temperature=temperature
+    )
+
+
 def reference_gramian(model, rollouts, names, temperature=1.0) -> np.ndarray:
     """K backward passes of sum_i A_ik mean_t logp_it / n (the same gradient as the policy loss
     at ratio 1), from the full logits, reading .grad of the named parameters."""
@@ -319,14 +326,12 @@ def test_gramian_matches_separate_backward_passes(rollouts, tied, parameters, se
     expected = reference_gramian(model, rollouts, names, temperature=0.7)
     got = objective_gramian(
         model,
-        rollouts["sequences"],
-        rollouts["attention"],
         rollouts["completion_mask"],
-        7,
         rollouts["advantages"],
-        temperature=0.7,
+        model_logprobs(model, rollouts),
         parameters=parameters,
         separate_passes=separate_passes,
+        share_head=True,
     )
     assert got.shape == (3, 3) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
@@ -357,15 +362,11 @@ def test_gramian_on_the_fast_path_matches_separate_backward_passes(
     )
     got = objective_gramian(
         model,
-        rollouts["sequences"],
-        rollouts["attention"],
         rollouts["completion_mask"],
-        7,
         rollouts["advantages"],
-        temperature=0.7,
+        lambda: tensors.logprobs(model, 0.7),
         parameters=parameters,
         separate_passes=separate_passes,
-        logprobs=lambda: tensors.logprobs(model, 0.7),
     )
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
     assert all(p.grad is None for p in model.parameters())
@@ -375,11 +376,9 @@ def test_the_full_gramian_sees_more_than_the_subset(rollouts):
     model = tiny_llama()
     args = (
         model,
-        rollouts["sequences"],
-        rollouts["attention"],
         rollouts["completion_mask"],
-        7,
         rollouts["advantages"],
+        model_logprobs(model, rollouts, temperature=1.0),
     )
     subset = objective_gramian(*args, parameters="subset")
     full = objective_gramian(*args, parameters="full")
@@ -391,9 +390,14 @@ def test_gramian_rejects_mismatched_shapes(rollouts):
     with pytest.raises(ValueError, match=r"objective_advantages must have shape \(6, K\)"):
         objective_gramian(
             model,
-            rollouts["sequences"],
-            rollouts["attention"],
             rollouts["completion_mask"],
-            7,
             rollouts["advantages"][:4],
+            model_logprobs(model, rollouts),
+        )
+    with pytest.raises(ValueError, match=r"one value per completion token, shape \(6, 5\)"):
+        objective_gramian(
+            model,
+            rollouts["completion_mask"][:, :5],
+            rollouts["advantages"],
+            model_logprobs(model, rollouts),
         )

@@ -15,6 +15,7 @@ from saw_bench.policy._hf import (
     plain_chat,
 )
 from saw_bench.policy._load import load_policy
+from saw_bench.policy._logprobs import completion_logprobs
 from saw_bench.policy._tiny import (
     RECIPE_VERSION,
     TinyRecipe,
@@ -33,6 +34,7 @@ __all__ = [
     "TinyRecipe",
     "build_tiny_policy",
     "cache_dir",
+    "completion_logprobs",
     "default_recipe",
     "fast_llama",
     "load_policy",

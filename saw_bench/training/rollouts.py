@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from saw_bench.core.task import Item, TextTask
-from saw_bench.policy import GenerationBatch, Policy, fast_llama
-from saw_bench.weighting import completion_logprobs
+from saw_bench.policy import GenerationBatch, Policy, completion_logprobs, fast_llama
 
 
 @dataclass(frozen=True)

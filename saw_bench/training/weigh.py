@@ -64,23 +64,22 @@ def gramian_callable(
     temperature: float,
     fast: bool = True,
 ) -> Callable[[], np.ndarray]:
-    def logprobs() -> torch.Tensor:
-        return tensors.logprobs(model, temperature, fast)
-
+    # off the fast path the log-probabilities come from the model's own forward, whose LM head
+    # the Gramian can share across the objectives
     covered = fast and fast_llama(model, training=True) is not None
+
+    def logprobs() -> torch.Tensor:
+        return tensors.logprobs(model, temperature, fast=covered)
 
     def gramian() -> np.ndarray:
         return objective_gramian(
             model,
-            tensors.sequences,
-            tensors.attention,
             tensors.completion_mask,
-            tensors.completion_length,
             torch.as_tensor(objective_advantages(rewards, group_ids), dtype=torch.float32),
-            temperature=temperature,
+            logprobs,
             parameters=getattr(agent, "parameters", "subset"),
             separate_passes=getattr(agent, "separate_passes", False),
-            logprobs=logprobs if covered else None,
+            share_head=not covered,
         )
 
     return gramian

@@ -12,7 +12,6 @@ from saw_bench.core.errors import SawBenchError
 from saw_bench.weighting._base import ObjectiveBatch, WeightingAgent, normalise_to_sum
 from saw_bench.weighting._drw_grad import DRWGradWeighting
 from saw_bench.weighting._gramian import (
-    completion_logprobs,
     gramian_parameters,
     objective_advantages,
     objective_gramian,
@@ -74,7 +73,6 @@ __all__ = [
     "MGDAWeighting",
     "PCGradWeighting",
     "UPGradWeighting",
-    "completion_logprobs",
     "gramian_parameters",
     "objective_advantages",
     "objective_gramian",

@@ -22,9 +22,11 @@ Two costs (section 3 of the design reference):
   released code (arXiv 2509.11452), which the +159-189% overhead they report measures
   (3.1 x plain for K = 3 over all parameters).
 
-``parameters="full"`` takes every trainable parameter. The model is put in training mode for
-the computation (as in the update) and its mode restored afterwards; ``.grad`` is untouched.
-torch is imported inside the functions, so the weighting package stays importable without it.
+``parameters="full"`` takes every trainable parameter. The log-probabilities come from the
+caller (the trainer: :func:`saw_bench.policy.completion_logprobs` or the fast path), so this
+module needs no model code of its own. The model is put in training mode for the computation
+(as in the update) and its mode restored afterwards; ``.grad`` is untouched. torch is imported
+inside the functions, so the weighting package stays importable without it.
 """
 
 from __future__ import annotations
@@ -65,30 +67,6 @@ def objective_advantages(rewards: np.ndarray, group_ids: np.ndarray) -> np.ndarr
     return group_normalise(rewards, np.asarray(group_ids))
 
 
-def completion_logprobs(
-    model: torch.nn.Module,
-    sequences: torch.Tensor,
-    attention: torch.Tensor,
-    completion_length: int,
-    temperature: float = 1.0,
-) -> torch.Tensor:
-    """log pi(token) of the last ``completion_length`` tokens, (rows, completion_length).
-
-    Position ids follow the attention mask, as in generation with left padding. Models whose
-    forward takes ``logits_to_keep`` (Hugging Face causal LMs) apply the LM head to the
-    completion positions only; the values are those of the full logits."""
-    import torch
-
-    positions = (attention.long().cumsum(-1) - 1).clamp(min=0)
-    inputs = {"input_ids": sequences, "attention_mask": attention, "position_ids": positions}
-    if _takes_logits_to_keep(model):
-        inputs["logits_to_keep"] = completion_length + 1
-    logits = model(**inputs).logits
-    logits = logits[:, -completion_length - 1 : -1].float() / temperature
-    targets = sequences[:, -completion_length:]
-    return torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-
-
 def gramian_parameters(
     model: torch.nn.Module, parameters: str = "subset"
 ) -> list[tuple[str, torch.nn.Parameter]]:
@@ -126,69 +104,48 @@ def gramian_parameters(
 
 def objective_gramian(
     model: torch.nn.Module,
-    sequences: torch.Tensor,
-    attention: torch.Tensor,
     completion_mask: torch.Tensor,
-    completion_length: int,
     objective_advantages: torch.Tensor,
+    logprobs: Callable[[], torch.Tensor],
     *,
-    temperature: float = 1.0,
     parameters: str = "subset",
     separate_passes: bool = False,
-    logprobs: Callable[[], torch.Tensor] | None = None,
+    share_head: bool = False,
 ) -> np.ndarray:
     """G[k, l] = g_k . g_l for the per-objective policy losses L_k (module docstring), (K, K).
 
-    sequences, attention: (n, P + T) prompt + completion ids and mask, as in the update;
-    completion_mask: (n, T), 1 on completion tokens; objective_advantages: (n, K).
-    ``logprobs``: computes the (n, T) completion log-probabilities with gradients another way
-    (the trainer's fast path); the output layer's backward then runs once per objective."""
+    completion_mask: (n, T), 1 on completion tokens; objective_advantages: (n, K);
+    ``logprobs()``: the (n, T) completion log-probabilities under ``model``, with gradients
+    (for example :func:`saw_bench.policy.completion_logprobs` with the step's rollouts and
+    temperature). ``share_head``: ``logprobs`` runs the model's output-embeddings module once,
+    on hidden states of shape (n, positions, d) whose positions -T-1 .. -2 predict the
+    completion (a Hugging Face forward, as ``completion_logprobs``); the head's backward then
+    runs once instead of once per objective when the chosen parameters lie below it."""
     import torch
 
     check_parameter_set(parameters)
-    rows, length = completion_mask.shape
+    rows = completion_mask.shape[0]
     advantages = torch.as_tensor(objective_advantages, dtype=torch.float32)
-    advantages = advantages.to(sequences.device)
-    if length != completion_length or sequences.shape[0] != rows:
-        raise ValueError(
-            f"completion_mask must have shape ({sequences.shape[0]}, {completion_length}), "
-            f"but got {tuple(completion_mask.shape)}"
-        )
+    advantages = advantages.to(completion_mask.device)
     if advantages.ndim != 2 or advantages.shape[0] != rows:
         raise ValueError(
             f"objective_advantages must have shape ({rows}, K), but got {tuple(advantages.shape)}"
         )
     chosen = [p for _, p in gramian_parameters(model, parameters)]
-    mask = completion_mask.to(sequences.device).float()
+    mask = completion_mask.float()
     was_training = model.training
     model.train()
     try:
         if separate_passes:
             gradients = [
                 _objective_gradients(
-                    model,
-                    sequences,
-                    attention,
-                    mask,
-                    advantages[:, k : k + 1],
-                    chosen,
-                    temperature,
-                    share_head=False,
-                    logprobs=logprobs,
+                    model, logprobs, mask, advantages[:, k : k + 1], chosen, share_head=False
                 )[0]
                 for k in range(advantages.shape[1])
             ]
         else:
             gradients = _objective_gradients(
-                model,
-                sequences,
-                attention,
-                mask,
-                advantages,
-                chosen,
-                temperature,
-                share_head=logprobs is None,
-                logprobs=logprobs,
+                model, logprobs, mask, advantages, chosen, share_head=share_head
             )
     finally:
         model.train(was_training)
@@ -209,14 +166,11 @@ def batch_gramian(batch: ObjectiveBatch, agent: str) -> np.ndarray:
 # ---------------------------------------------------------------------- helpers
 def _objective_gradients(
     model: torch.nn.Module,
-    sequences: torch.Tensor,
-    attention: torch.Tensor,
+    logprobs: Callable[[], torch.Tensor],
     mask: torch.Tensor,
     advantages: torch.Tensor,
     chosen: list[torch.nn.Parameter],
-    temperature: float,
     share_head: bool,
-    logprobs: Callable[[], torch.Tensor] | None = None,
 ) -> list[tuple[torch.Tensor | None, ...]]:
     """One forward pass, then dL_k/d(chosen) for each column k of ``advantages``.
 
@@ -237,13 +191,15 @@ def _objective_gradients(
     if head is not None:
         hook = head.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
     try:
-        if logprobs is None:
-            values = completion_logprobs(model, sequences, attention, length, temperature)
-        else:
-            values = logprobs()
+        values = logprobs()
     finally:
         if hook is not None:
             hook.remove()
+    if values.shape != mask.shape:
+        raise ValueError(
+            f"logprobs() must return one value per completion token, shape "
+            f"{tuple(mask.shape)}, but got {tuple(values.shape)}"
+        )
     outputs, grad_outputs = values, list(upstream)
     if len(captured) == 1 and captured[0].requires_grad and captured[0].shape[1] > length:
         hidden = captured[0]  # (n, positions, d); completion tokens at positions -T-1 .. -2
@@ -335,11 +291,3 @@ def _embedding_parameter_ids(model: torch.nn.Module) -> set[int]:
             ids.update(id(p) for p in module.parameters())
     return ids
 
-
-def _takes_logits_to_keep(model: torch.nn.Module) -> bool:
-    import inspect
-
-    try:
-        return "logits_to_keep" in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
