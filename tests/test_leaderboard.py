@@ -626,6 +626,23 @@ def test_committed_leaderboard_is_valid_and_its_generated_files_are_current(tmp_
         )
 
 
+def test_committed_leaderboard_is_compact_and_holds_only_what_submit_and_build_write():
+    """At most 10 MB: submissions, one archive per verified submission, generated files."""
+    root = REPOSITORY / "leaderboard"
+    files = [path for path in root.rglob("*") if path.is_file()]
+    assert sum(path.stat().st_size for path in files) <= 10_000_000
+    allowed = {"README.md", *GENERATED}
+    for path in files:
+        relative = path.relative_to(root)
+        where = relative.parts[0]
+        if where == "submissions":
+            assert len(relative.parts) == 3 and path.suffix == ".json", relative
+        elif where == "runs":
+            assert len(relative.parts) == 3 and path.name.endswith(".tar.xz"), relative
+        else:
+            assert str(relative) in allowed, f"leaderboard/{relative} is written by no verb"
+
+
 def test_baseline_specs_cover_the_reference_grid():
     from saw_bench.harness.sweep import load_spec
 
