@@ -1,55 +1,37 @@
-"""Reward functions of ``saw/Summarize-Synth-v0``: the deterministic, offline ``reference`` judge.
+"""Reward functions of the summarisation tasks: the deterministic, offline ``reference`` judge.
 
-Both functions take an item and a summary (the completion with any leading "TL;DR:" already
-removed, see :func:`strip_prefix`) and return a value in [0, 10]. They never raise.
+Each function takes an item and a summary (the completion with any leading "TL;DR:" already
+removed, see :func:`strip_prefix`) and returns a value in [0, 10]. None of them raises. ROUGE
+(Lin 2004, "ROUGE: A Package for Automatic Evaluation of Summaries") is computed by Google's
+``rouge_score`` package; its tokenizer lowercases and keeps only ``[a-z0-9]`` runs, so "$450"
+counts as "450". The quality/conciseness pair follows the SAW paper's Reddit TL;DR setting
+(arXiv 2606.07705), where an LLM judge scores both (:mod:`.llm_judge`).
 
-quality (0-10)
-    ``10 * (0.6 * fact_recall + 0.4 * rougeL_f1)``.
+quality (``saw/Summarize-Synth-v0``)
+    ``10 * (0.6 * fact_recall + 0.4 * rougeL_f1)``: ``fact_recall`` is the share of the item's
+    fact strings found in the summary as case-insensitive substrings (the summary cut to 2000
+    characters); ``rougeL_f1`` is ROUGE-L F1 against the item's reference
+    (``RougeScorer(["rougeL"], use_stemmer=False)``) of the summary's first
+    ``ROUGE_MAX_WORDS`` = 100 whitespace words (the LCS costs O(len(summary) x
+    len(reference))). The reference scores exactly 10.
 
-    * ``fact_recall``: share of the item's fact strings found in the summary as
-      case-insensitive substrings (the whole scored summary, at most 2000 characters).
-    * ``rougeL_f1``: ROUGE-L F1 of the summary against the item's reference, computed by
-      the ``rouge_score`` package (``RougeScorer(["rougeL"], use_stemmer=False)``; its
-      tokenizer lowercases and keeps only ``[a-z0-9]`` runs, so "$450" counts as "450").
-      Only the first ``ROUGE_MAX_WORDS`` = 100 whitespace words of the summary are given to
-      ROUGE: the LCS costs O(len(summary) * len(reference)), and a 100-word summary is already
-      five times over any word budget, so the cut changes no score a sensible summary gets.
+rouge_quality (``saw/Summarize-TLDR-v0``, items without fact lists)
+    ``10 * (rouge1_f1 + rougeL_f1) / 2`` against the reference, with Porter stemming (as
+    ``RougeScorer(["rouge1", "rougeL"], use_stemmer=True)``, each word's stem memoised). The
+    summary is cut to its first ``max(ROUGE_MAX_WORDS, 3 * word_budget)`` words, never fewer
+    than the reference has, so the reference scores exactly 10.
 
-    The reference itself has recall 1 and ROUGE-L 1, so it scores exactly 10. Worked example:
-    reference "my roommate Marek owes me $450" (6 tokens), facts ["Marek", "$450"], summary
-    "Marek owes money" (3 tokens): recall 1/2; LCS "marek owes" = 2, precision 2/3, recall
-    2/6, F1 = 2 * (2/3) * (1/3) / (2/3 + 1/3) = 4/9; quality = 10 * (0.3 + 0.4 * 4/9) = 4.78.
+conciseness
+    With ``w`` the summary's whitespace-separated words and ``B`` the item's ``word_budget``:
+    0 when ``w == 0``; 10 when ``1 <= w <= B``; ``10 * (3B - w) / (2B)`` when ``B < w < 3B``;
+    0 when ``w >= 3B``. No credit for pasting the post back: 0 when the longest run of
+    consecutive tokens shared by summary and post is longer than ``COPY_RUN_SHARE`` = 60% of
+    the post's tokens, or when ``w > B`` and more than ``COPY_OVERLAP_SHARE`` = 80% of the
+    summary's tokens are post tokens. Tokens are the lowercased ``[a-z0-9]+`` runs, as for
+    ROUGE.
 
-rouge_quality (0-10), the quality of items without fact lists (``saw/Summarize-TLDR-v0``)
-    ``10 * (rouge1_f1 + rougeL_f1) / 2`` against the item's reference, both from
-    ``RougeScorer(["rouge1", "rougeL"], use_stemmer=True)`` (Porter stemming, as usual for
-    summarisation, so "borrowed" matches "borrows"). The summary is cut to its first
-    ``max(ROUGE_MAX_WORDS, 3 * word_budget)`` words, never fewer than the reference has, so
-    the reference scores exactly 10. Worked example: reference "I lent my brother money"
-    (5 tokens), summary "my brother lent money" (4 tokens): all 4 summary unigrams are in the
-    reference, ROUGE-1 P = 4/4, R = 4/5, F1 = 8/9; the longest common subsequence is
-    "my brother money" (3), ROUGE-L P = 3/4, R = 3/5, F1 = 2/3; quality =
-    10 * (8/9 + 2/3) / 2 = 70/9 = 7.78.
-
-conciseness (0-10)
-    With ``w`` the number of whitespace-separated words of the summary and ``B`` the item's
-    ``word_budget``:
-
-    * ``w == 0`` (empty or blank summary): 0;
-    * ``1 <= w <= B``: 10;
-    * ``B < w < 3B``: linear, ``10 * (3B - w) / (2B)``; ``w >= 3B``: 0.
-      With B = 20: 20 words -> 10, 30 words -> 7.5, 40 words -> 5, 60 words -> 0.
-
-    No credit for pasting the post back: the conciseness is 0 when either
-
-    * the longest run of consecutive tokens shared by summary and post is longer than
-      ``COPY_RUN_SHARE`` = 60% of the post's tokens (a 50-token post: a shared run of 31
-      tokens or more), or
-    * ``w > B`` and more than ``COPY_OVERLAP_SHARE`` = 80% of the summary's tokens are post
-      tokens (a long summary stitched from the post's words).
-
-    Tokens here are the lowercased ``[a-z0-9]+`` runs, as for ROUGE. The reference is at most
-    ``B`` words and much shorter than 60% of its post, so it scores 10.
+Worked numbers for each rule are on the docs page concepts/environments.md ("Worked numbers of
+the reference judge").
 """
 
 from __future__ import annotations

@@ -8,19 +8,18 @@ each group, :func:`objective_advantages`), the policy loss at ratio 1 is::
     g_k = dL_k / dtheta          (the policy gradient with advantage A_k)
     G   = [g_k . g_l]_kl         (K x K, float64)
 
-Two costs (section 3 of the design reference):
+Two ways to compute it:
 
 - cheap (default): ONE forward pass gives all K losses; K backward passes through the retained
   graph reach only the chosen parameters. With ``parameters="subset"`` (the last transformer
   block and the final norm; tied embeddings and the LM head are left out) the LM head's backward
   (costly with a large vocabulary) runs once, shared by the objectives, and the K backward
-  passes go through the final norm and one block only. Measured, K = 3, 64 rollouts: 0.57 x a
-  plain forward+backward on a random 24-layer, 152k-vocabulary Llama (bf16, one H200); 0.8-0.9 x
-  on the 4-layer tiny-policy size on one CPU thread (benchmarks/test_gramian_cost.py), where the
-  last block is a quarter of the network.
-- ``separate_passes=True``: one forward and one backward per objective, the cost of Lu et al.'s
-  released code (arXiv 2509.11452), which the +159-189% overhead they report measures
-  (3.1 x plain for K = 3 over all parameters).
+  passes go through the final norm and one block only.
+- ``separate_passes=True``: one forward and one backward per objective, as in the released code
+  of Lu et al. (arXiv 2509.11452), whose reported overhead measures that cost.
+
+What each costs, measured, is on the docs page concepts/speed.md ("The gradient agents'
+Gramian").
 
 ``parameters="full"`` takes every trainable parameter. The log-probabilities come from the
 caller (the trainer: :func:`saw_bench.policy.completion_logprobs` or the fast path), so this
