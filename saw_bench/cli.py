@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -39,7 +40,7 @@ def list_everything() -> str:
         if entry.description:
             lines.append(f"      {entry.description}")
     lines.append("Estimators (--estimator):")
-    lines += [f"  {name:<14} {description}" for name, (_, description) in ESTIMATORS.items()]
+    lines += [f"  {name:<14} {estimator.description}" for name, estimator in ESTIMATORS.items()]
     lines.append("Weighting agents (--weighting):")
     lines += [f"  {name:<14} {agent.description}" for name, agent in sorted(AGENTS.items())]
     return "\n".join(lines)
@@ -48,12 +49,9 @@ def list_everything() -> str:
 def load_config_file(path: Path) -> dict[str, Any]:
     """A TOML file of TrainConfig fields (top level, or under a [train] table)."""
     from saw_bench.core.files import read_toml
-    from saw_bench.training.config import check_option_names
 
     data = read_toml(path, "config file")
-    data = data.get("train", data)
-    check_option_names(data, f"config file {path}")
-    return data
+    return data.get("train", data)
 
 
 #: TrainConfig fields that ``run`` takes as flags (``--set key=value`` reaches every field)
@@ -78,14 +76,14 @@ RUN_FLAGS = (
     "checkpoint_every",
     "backend",
 )
+#: TrainConfig fields that ``sweep`` takes as flags for every run of the grid
+SWEEP_FLAGS = ("steps", "model", "backend")
 
 
 def parse_settings(settings: Sequence[str] | None, flag: str = "--set") -> dict[str, Any]:
     """``key=value`` pairs; a value is read as TOML (``3``, ``0.5``, ``true``, ``[1, 2]``,
     ``{a = 1}``, ``"text"``) and otherwise taken as plain text (``model=gpt2``)."""
     import tomllib
-
-    from saw_bench.training.config import check_option_names
 
     values: dict[str, Any] = {}
     for setting in settings or []:
@@ -97,12 +95,15 @@ def parse_settings(settings: Sequence[str] | None, flag: str = "--set") -> dict[
             values[key] = tomllib.loads(f"value = {text.strip()}")["value"]
         except tomllib.TOMLDecodeError:
             values[key] = text.strip()
-    check_option_names(values, flag)
     return values
 
 
 def run_command(args: argparse.Namespace) -> str:
-    """Train with the CLI's flags (over --set, over the config file); returns the final table."""
+    """Train with the CLI's flags (over --set, over the config file); returns the final table.
+
+    The options are checked once, where the run's TrainConfig is built; an unknown name is
+    reported as a key of the file or flag it came from."""
+    from saw_bench.core.options import reading
     from saw_bench.harness.run import summary_table, train
 
     if args.resume:
@@ -126,11 +127,13 @@ def run_command(args: argparse.Namespace) -> str:
             resume=args.resume, steps=args.steps, progress=True, log_every=args.log_every
         )
     else:
-        options = load_config_file(Path(args.config)) if args.config else {}
-        options.update(parse_settings(args.set))
+        from_file = load_config_file(Path(args.config)) if args.config else {}
+        settings = parse_settings(args.set)
         flags = {name: getattr(args, name) for name in RUN_FLAGS}
+        options = {**from_file, **settings}
         options.update({key: value for key, value in flags.items() if value is not None})
-        run_dir = train(out_dir=args.out, progress=True, log_every=args.log_every, **options)
+        with reading(f"config file {args.config}", from_file), reading("--set", settings):
+            run_dir = train(out_dir=args.out, progress=True, log_every=args.log_every, **options)
     rank = _launched_rank()
     if rank:  # another process of `accelerate launch`: the main one writes and prints the summary
         return f"run folder: {run_dir} (process {rank} of a multi-process run)"
@@ -151,24 +154,27 @@ def _launched_rank() -> int:
 
 def sweep_command(args: argparse.Namespace) -> str:
     """A sweep from a TOML file and/or flags (flags win); returns the comparison table."""
+    import dataclasses
+
+    from saw_bench.core.options import reading
     from saw_bench.harness.sweep import SweepSpec, load_spec, sweep
 
     spec = load_spec(Path(args.config)) if args.config else SweepSpec()
+    changes: dict[str, Any] = {}
     for flag, name in (("task", "tasks"), ("estimator", "estimators"), ("weighting", "weightings")):
         values = _split_list(getattr(args, flag))
         if values:
-            setattr(spec, name, values)
+            changes[name] = values
     if args.seeds:
-        spec.seeds = [_integer("--seeds", value) for value in _split_list(args.seeds)]
+        changes["seeds"] = [_integer("--seeds", value) for value in _split_list(args.seeds)]
     if args.workers is not None:
-        spec.workers = args.workers
-    if args.steps is not None:
-        spec.train["steps"] = args.steps
-    if args.model is not None:
-        spec.train["model"] = args.model
-    if args.backend is not None:
-        spec.train["backend"] = args.backend
-    spec.train.update(parse_settings(args.set))
+        changes["workers"] = args.workers
+    flags = {name: getattr(args, name) for name in SWEEP_FLAGS if getattr(args, name) is not None}
+    settings = parse_settings(args.set)
+    if flags or settings:
+        changes["train"] = {**spec.train, **flags, **settings}
+    with reading("--set", settings):
+        spec = dataclasses.replace(spec, **changes)  # the merged spec, checked where built
     out = Path(args.out) if args.out else Path("sweeps") / time.strftime("sweep-%Y%m%d-%H%M%S")
     resources = {"num_cpus": args.ray_cpus, "num_gpus": args.ray_gpus}
     folder = sweep(
@@ -204,7 +210,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from saw_bench.training.config import OPTION_TYPES, default_value, describe_options, option_help
+    from saw_bench.training.config import describe_options
 
     parser = ArgumentParser(
         prog="python -m saw_bench",
@@ -225,15 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or in --config FILE:\n" + describe_options(),
     )
     for name in RUN_FLAGS:
-        default = default_value(name)
-        shown = "" if default is None else f" (default {default})"
-        run.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            type=_flag_type(OPTION_TYPES[name]),
-            metavar=name.upper(),
-            help=f"{option_help(name)}{shown}",
-        )
+        _add_option_flag(run, name)
     run.add_argument(
         "--set",
         action="append",
@@ -261,13 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--estimator", action="append", help="estimators (comma-separated)")
     sweep.add_argument("--weighting", action="append", help="agents (comma-separated)")
     sweep.add_argument("--seeds", action="append", help="seeds, e.g. 0,1,2")
-    sweep.add_argument("--steps", type=int, help="training steps of every run")
-    sweep.add_argument("--model", help="'tiny' (default) or a Hugging Face id or local path")
+    for name in SWEEP_FLAGS:
+        _add_option_flag(sweep, name, every_run=True)
     sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
-    sweep.add_argument(
-        "--backend",
-        help="training loop of every run: saw-bench (default) or trl",
-    )
     sweep.add_argument(
         "--ray",
         metavar="ADDRESS",
@@ -330,10 +324,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_option_flag(parser: argparse.ArgumentParser, name: str, every_run: bool = False) -> None:
+    """``--name-with-dashes`` for the TrainConfig field ``name``: its type, choices, help and
+    default come from the field. The value is checked where the TrainConfig is built."""
+    from saw_bench.training.config import OPTION_TYPES, default_value, option_choices, option_help
+
+    default = default_value(name)
+    shown = "" if default is None else f" (default {default})"
+    choices = option_choices(name)
+    parser.add_argument(
+        f"--{name.replace('_', '-')}",
+        dest=name,
+        type=_flag_type(OPTION_TYPES[name]),
+        metavar=f"{{{','.join(choices)}}}" if choices and len(choices) <= 4 else name.upper(),
+        help=f"{'every run: ' if every_run else ''}{option_help(name)}{shown}",
+    )
+
+
 def _flag_type(hint: Any) -> Any:
-    """The argparse type of a TrainConfig field: int or float (``X | None`` too), else text."""
-    for kind in (int, float):
-        if hint is kind or hint == kind | None:
+    """How a flag's text is read for a TrainConfig field of type ``hint``: as a float when
+    the field takes numbers, an int when it takes integers (``X | None`` too), else as text."""
+    members = typing.get_args(hint) or (hint,)
+    for kind in (float, int):
+        if kind in members:
             return kind
     return str
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -165,13 +166,30 @@ def test_a_sweep_folder_refuses_another_grid(finished_sweep, grid_file, tmp_path
 
 def test_spec_validation_names_the_bad_value():
     with pytest.raises(SawBenchError, match="sweep seeds must be integers >= 0, but got -1"):
-        SweepSpec(seeds=[0, -1]).validate()
+        SweepSpec(seeds=[0, -1])
     with pytest.raises(SawBenchError, match="lists a value twice"):
-        SweepSpec(weightings=["saw", "saw"]).validate()
+        SweepSpec(weightings=["saw", "saw"])
     with pytest.raises(SawBenchError, match=r"unknown training option\(s\) \['lr'\]"):
-        SweepSpec(train={"lr": 1.0}).validate()
+        SweepSpec(train={"lr": 1.0})
     with pytest.raises(SawBenchError, match="group_size must be a positive integer"):
-        SweepSpec(train={"group_size": 0}).validate()
+        SweepSpec(train={"group_size": 0})
+
+
+def test_a_spec_is_checked_where_it_is_built_and_where_it_is_changed():
+    with pytest.raises(SawBenchError, match=r"sweep tasks must be a non-empty list of strings"):
+        SweepSpec(tasks=[])
+    with pytest.raises(SawBenchError, match="sweep workers must be an integer >= 0, but got -1"):
+        SweepSpec(workers=-1)
+    with pytest.raises(SawBenchError, match=r"\[train\] sets \['seed'\], which the grid decides"):
+        SweepSpec(train={"seed": 3})
+    spec = SweepSpec(estimators=["grpo"], weightings=["static"], seeds=[0])
+    with pytest.raises(SawBenchError, match="unknown estimator 'ppo'; choose one of grpo, gdpo"):
+        dataclasses.replace(spec, estimators=["grpo", "ppo"])
+    # the merged options of a grid point are checked together
+    with pytest.raises(
+        SawBenchError, match=r"minibatches \(9\) exceeds the rollouts per step \(8\)"
+    ):
+        dataclasses.replace(spec, train={"prompts_per_step": 2, "group_size": 4, "minibatches": 9})
 
 
 def _run_config(tmp_path: Path, options: dict) -> Path:

@@ -173,9 +173,9 @@ def test_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(SawBenchError, match="unknown training option"):
         train("toolcall", steps=1, out_dir=tmp_path / "x", learning_rat=1.0)
     with pytest.raises(SawBenchError, match="steps must be a positive integer"):
-        TrainConfig(steps=0).validate()
+        TrainConfig(steps=0)
     with pytest.raises(SawBenchError, match="unknown estimator 'ppo'"):
-        TrainConfig(estimator="ppo").validate()
+        TrainConfig(estimator="ppo")
     with pytest.raises(SawBenchError, match="has no config.json"):
         train(resume=tmp_path)
 

@@ -19,7 +19,6 @@ from saw_bench.core.files import read_json, read_jsonl, write_json_atomic
 from saw_bench.harness.plots import plot_run
 from saw_bench.harness.statistics import normalised_auc
 from saw_bench.training import TrainConfig, Trainer
-from saw_bench.training.config import check_option_names
 from saw_bench.training.trainer import RunTrainer, saved_config
 
 
@@ -56,7 +55,6 @@ def train(
             Path(resume), steps=steps, progress=progress, log_every=log_every, config=config
         )
     else:
-        check_option_names(options, what="training option")
         config = TrainConfig(
             task=task,
             weighting=weighting,

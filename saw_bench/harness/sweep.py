@@ -39,78 +39,63 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_toml, write_json_atomic
+from saw_bench.core.options import NonNegativeInt, OptionError, checked, reading
 from saw_bench.harness._ray import RayExecutor, task_resources
 
 INDEX = "sweep.json"
-SPEC_KEYS = ("tasks", "estimators", "weightings", "seeds", "workers", "train")
 #: Per-run TrainConfig fields that the grid itself sets; not allowed in the ``[train]`` table.
 GRID_FIELDS = ("task", "estimator", "weighting", "seed")
 
 
-@dataclass
+def _once_each(values: list[Any], info: ValidationInfo) -> list[Any]:
+    if len(set(map(str, values))) != len(values):
+        raise OptionError(f"sweep {info.field_name} lists a value twice: {values!r}")
+    return values
+
+
+def _without_grid_fields(train: dict[str, Any]) -> dict[str, Any]:
+    grid = sorted(set(train) & set(GRID_FIELDS))
+    if grid:
+        raise OptionError(
+            f"[train] sets {grid}, which the grid decides; use tasks, estimators, "
+            "weightings and seeds instead"
+        )
+    return train
+
+
+Names = Annotated[list[str], Field(min_length=1), AfterValidator(_once_each)]
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), AfterValidator(_once_each)]
+
+
+@checked(noun="sweep option", subject="sweep ")
 class SweepSpec:
-    """The grid and the training options every run of it shares."""
+    """The grid and the training options every run of it shares. Built, it is checked
+    (:mod:`saw_bench.core.options`), and so is the TrainConfig of every grid point: a bad
+    value stops the sweep before any run starts."""
 
-    tasks: list[str] = field(default_factory=lambda: ["toolcall"])
-    estimators: list[str] = field(default_factory=lambda: ["grpo"])
-    weightings: list[str] = field(default_factory=lambda: ["static", "saw"])
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    workers: int = 0  # 0: one worker per two cores, at least one
-    train: dict[str, Any] = field(default_factory=dict)
+    tasks: Names = field(default_factory=lambda: ["toolcall"])
+    estimators: Names = field(default_factory=lambda: ["grpo"])
+    weightings: Names = field(default_factory=lambda: ["static", "saw"])
+    seeds: Seeds = field(default_factory=lambda: [0, 1, 2])
+    workers: NonNegativeInt = 0  # 0: one worker per two cores, at least one
+    train: Annotated[dict[str, Any], AfterValidator(_without_grid_fields)] = field(
+        default_factory=dict
+    )
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         from saw_bench.training.config import TrainConfig
-        from saw_bench.training.estimators import ESTIMATORS
-        from saw_bench.weighting import AGENTS
 
-        for name in ("tasks", "estimators", "weightings", "seeds"):
-            values = getattr(self, name)
-            if not isinstance(values, list) or not values:
-                raise SawBenchError(f"sweep {name} must be a non-empty list, but got {values!r}")
-            if len(set(map(str, values))) != len(values):
-                raise SawBenchError(f"sweep {name} lists a value twice: {values!r}")
-        for task in self.tasks:
-            registry.resolve(task)  # UnknownTaskError names the choices
-        for estimator in self.estimators:
-            if estimator not in ESTIMATORS:
-                raise SawBenchError(
-                    f"unknown estimator {estimator!r}; choose from {', '.join(ESTIMATORS)}"
-                )
-        for weighting in self.weightings:
-            if weighting not in AGENTS:
-                raise SawBenchError(
-                    f"unknown weighting agent {weighting!r}; choose from "
-                    f"{', '.join(sorted(AGENTS))}"
-                )
-        for seed in self.seeds:
-            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-                raise SawBenchError(f"sweep seeds must be integers >= 0, but got {seed!r}")
-        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
-            raise SawBenchError(f"workers must be an integer >= 0, but got {self.workers!r}")
-        if not isinstance(self.train, dict):
-            raise SawBenchError(f"sweep [train] must be a table, but got {self.train!r}")
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        unknown = sorted(set(self.train) - names)
-        if unknown:
-            raise SawBenchError(
-                f"unknown training option(s) {unknown} in the sweep's [train] table; valid "
-                f"options: {', '.join(sorted(names - set(GRID_FIELDS)))}"
-            )
-        grid = sorted(set(self.train) & set(GRID_FIELDS))
-        if grid:
-            raise SawBenchError(
-                f"[train] sets {grid}, which the grid decides; use tasks, estimators, "
-                "weightings and seeds instead"
-            )
-        for point in self.runs():  # catches bad option values before any run starts
-            TrainConfig(**point["train"]).validate()
+        for point in self.runs():  # the merged options of each run, checked where built
+            TrainConfig(**point["train"])
 
     def runs(self) -> list[dict[str, Any]]:
         """One entry per grid point: its id and the full training options."""
@@ -143,17 +128,8 @@ def load_spec(path: Path) -> SweepSpec:
     ``workers`` and a ``[train]`` table of training options shared by every run."""
     path = Path(path)
     data = read_toml(path, "sweep file")
-    unknown = sorted(set(data) - set(SPEC_KEYS))
-    if unknown:
-        raise SawBenchError(
-            f"sweep file {path}: unknown key(s) {unknown}; valid keys: {', '.join(SPEC_KEYS)}"
-        )
-    spec = SweepSpec(**data)
-    try:
-        spec.validate()
-    except SawBenchError as error:
-        raise SawBenchError(f"sweep file {path}: {error}") from None
-    return spec
+    with reading(f"sweep file {path}"):
+        return SweepSpec(**data)
 
 
 def sweep(
@@ -174,7 +150,6 @@ def sweep(
     Returns the sweep folder. Failed runs are recorded in ``sweep.json`` with their error and do
     not stop the others; :class:`SawBenchError` is raised at the end when any run failed.
     """
-    spec.validate()
     if ray_address is not None:
         task_resources(ray_resources)  # Ray installed and the resources valid, before any file
     out_dir = Path(out_dir)

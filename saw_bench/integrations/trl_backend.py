@@ -84,7 +84,6 @@ class TrlTrainer(RunTrainer):
         from accelerate import PartialState
         from transformers import PrinterCallback, ProgressCallback
 
-        config.validate()
         config.resolve_defaults()
         check_log_every(log_every)
         if config.epochs != 1 or config.minibatches != 1:

@@ -48,14 +48,24 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import Field
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from tqdm.auto import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from saw_bench.core.options import (
+    NonNegative,
+    NonNegativeInt,
+    OptionError,
+    Positive,
+    PositiveInt,
+    Share,
+    checked,
+)
 from saw_bench.core.registry import import_object, load_task, resolve, spec
 from saw_bench.core.task import Item, TextTask
 from saw_bench.policy._answer import answer_items
@@ -89,62 +99,43 @@ BUCKET_BATCHES = 8
 BUILD_THREADS = 2
 
 
-@dataclass(frozen=True)
+#: The smallest vocabulary: the 256 bytes and the special tokens.
+MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
+
+
+@checked(noun="recipe option", frozen=True)
 class TinyRecipe:
-    """Everything that determines a tiny policy. Hashed into its cache folder's name."""
+    """Everything that determines a tiny policy. Hashed into its cache folder's name. Built, it
+    is checked (:mod:`saw_bench.core.options`); a bad value raises one OptionError line."""
 
     task: str = DEFAULT_TASK
     task_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
     # tokenizer and model
-    vocab_size: int = 2048
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    ffn_size: int = 384
-    max_position: int = 1024
+    vocab_size: Annotated[int, Field(ge=MIN_VOCAB_SIZE)] = 2048
+    hidden_size: PositiveInt = 128
+    num_layers: PositiveInt = 4
+    num_heads: PositiveInt = 4
+    ffn_size: PositiveInt = 384
+    max_position: PositiveInt = 1024
     # supervised warm start
-    sft_steps: int = 1000
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    warmup_steps: int = 30
-    final_lr_fraction: float = 0.1  # cosine decay from learning_rate to this share of it
-    weight_decay: float = 0.0
-    corrupt_fraction: float = 0.5
+    sft_steps: NonNegativeInt = 1000
+    batch_size: PositiveInt = 16
+    learning_rate: Positive = 3e-3
+    warmup_steps: NonNegativeInt = 30
+    final_lr_fraction: Share = 0.1  # cosine decay from learning_rate to this share of it
+    weight_decay: NonNegative = 0.0
+    corrupt_fraction: Share = 0.5
     seed: int = 0
     # held-out figures
-    max_new_tokens: int = 96
-    eval_items: int = 100
+    max_new_tokens: PositiveInt = 96
+    eval_items: NonNegativeInt = 100
 
     def __post_init__(self) -> None:
-        positive = (
-            "vocab_size",
-            "hidden_size",
-            "num_layers",
-            "num_heads",
-            "ffn_size",
-            "max_position",
-            "batch_size",
-            "max_new_tokens",
-        )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, but got {getattr(self, name)}")
         if self.hidden_size % self.num_heads:
-            raise ValueError(
+            raise OptionError(
                 f"hidden_size must be a multiple of num_heads, but got {self.hidden_size} and "
                 f"{self.num_heads}"
             )
-        if self.vocab_size < 256 + len(SPECIAL_TOKENS):
-            raise ValueError(
-                f"vocab_size must hold the 256 bytes and {len(SPECIAL_TOKENS)} special tokens, "
-                f"but got {self.vocab_size}"
-            )
-        if not 0 <= self.corrupt_fraction <= 1:
-            raise ValueError(f"corrupt_fraction must be in [0, 1], but got {self.corrupt_fraction}")
-        if self.sft_steps < 0 or self.warmup_steps < 0 or self.eval_items < 0:
-            raise ValueError("sft_steps, warmup_steps and eval_items must be >= 0")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, but got {self.learning_rate}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -21,6 +21,7 @@ exactly. The run's summary and curves are the harness's (:mod:`saw_bench.harness
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Self
@@ -36,10 +37,11 @@ from saw_bench.core.files import (
     truncate_jsonl,
     write_json_atomic,
 )
+from saw_bench.core.options import reading
 from saw_bench.core.task import TextTask
 from saw_bench.policy import load_policy
 from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
-from saw_bench.training.config import TrainConfig, check_option_names
+from saw_bench.training.config import TrainConfig
 from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.training.evaluation import held_out_items, held_out_row
 from saw_bench.training.provenance import resolved_config
@@ -67,7 +69,6 @@ def default_run_dir(config: TrainConfig) -> Path:
 def new_run_dir(config: TrainConfig, out_dir: str | Path | None) -> Path:
     """The folder of a new run (``out_dir``, or one named after the run under ``runs/``),
     created; refused when it already holds a run."""
-    config.validate()
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(config)
     if (run_dir / "config.json").exists():
         raise SawBenchError(
@@ -86,10 +87,10 @@ def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
     saved = read_json(config_path).get("train")
     if not isinstance(saved, dict):
         raise SawBenchError(f"{config_path} has no 'train' table of training options")
-    check_option_names(saved, str(config_path))
-    config = TrainConfig(**saved)
+    with reading(str(config_path)):
+        config = TrainConfig(**saved)
     if steps is not None:
-        config.steps = max(config.steps, steps)
+        config = dataclasses.replace(config, steps=max(config.steps, steps))
     return config
 
 
@@ -180,7 +181,6 @@ class Trainer(RunTrainer):
     def __init__(
         self, config: TrainConfig, run_dir: Path, progress: bool, log_every: int = 1
     ) -> None:
-        config.validate()
         config.resolve_defaults()
         check_log_every(log_every)  # before minutes of model loading, not after
         self.config = config
@@ -190,7 +190,7 @@ class Trainer(RunTrainer):
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.task, self.agent = task_and_agent(config)
-        self.estimate = ESTIMATORS[config.estimator][0]
+        self.estimate = ESTIMATORS[config.estimator].function
         torch.manual_seed(config.seed)
         # task= picks the tiny policy built for this task; other models ignore the task
         policy_task = registry.resolve(config.task) if config.model == "tiny" else None
