@@ -18,7 +18,6 @@ The package in layers, each importing only the ones before it:
 - ``saw_bench.cli``: ``python -m saw_bench``, one library call per verb.
 """
 
-from saw_bench import _moved
 from saw_bench.core import VERSION
 from saw_bench.core.env import TextEnv
 from saw_bench.core.errors import DataError, SawBenchError, UnknownTaskError
@@ -54,22 +53,15 @@ __all__ = [
     "train",
 ]
 
-_moved.install()  # the earlier flat module paths (saw_bench.trainer, ...) keep working
-
 import saw_bench.envs  # noqa: E402,F401 - registers the shipped environment families
 
 load_plugins()
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
-    """``saw_bench.train`` without importing torch at ``import saw_bench``; the earlier flat
-    modules (``saw_bench.registry``, ...) as attributes, as they were."""
+    """``saw_bench.train`` without importing torch at ``import saw_bench``."""
     if name == "train":
         from saw_bench.harness.run import train
 
         return train
-    if f"saw_bench.{name}" in _moved.MOVED or f"saw_bench.{name}" in _moved.ALIASES:
-        import importlib
-
-        return importlib.import_module(f"saw_bench.{name}")
     raise AttributeError(f"module 'saw_bench' has no attribute {name!r}")

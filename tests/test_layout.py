@@ -9,7 +9,6 @@ too (the root ``saw_bench`` excepted: every module runs it).
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 
 import pytest
@@ -123,7 +122,7 @@ def layer(name: str) -> str:
     parts = name.split(".")
     if len(parts) > 1 and parts[1] in LAYERS:
         return parts[1]
-    return "top"  # saw_bench itself, cli, __main__, _moved
+    return "top"  # saw_bench itself, cli, __main__
 
 
 def layer_violations(graph: dict[str, set[str]]) -> list[str]:
@@ -173,51 +172,17 @@ def test_the_checks_see_circles_inside_functions_and_upward_imports(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    ("old", "name", "new"),
-    [
-        ("saw_bench.trainer", "TrainConfig", "saw_bench.training.config"),
-        ("saw_bench.trainer", "train", "saw_bench.harness.run"),
-        ("saw_bench.analysis", "compare", "saw_bench.harness.analysis"),
-        ("saw_bench.analysis", "load_runs", "saw_bench.harness.runs"),
-        ("saw_bench.runio", "read_jsonl", "saw_bench.core.files"),
-        ("saw_bench.registry", "register", "saw_bench.core.registry"),
-        ("saw_bench.sweep", "run_one", "saw_bench.harness.sweep"),
-        ("saw_bench.estimators", "group_normalise", "saw_bench.core.scores"),
-        ("saw_bench.runs", "aggregate_score", "saw_bench.core.scores"),
-    ],
-)
-def test_earlier_import_paths_resolve_to_the_new_homes_with_a_warning(old, name, new):
+def test_importing_saw_bench_installs_no_import_hook_and_specs_name_the_env_class():
     import importlib
-
-    import saw_bench  # noqa: F401 - installs the finder
-
-    module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} moved to {new}\."):
-        value = getattr(module, name)
-    new_name = "normalised_aggregate" if name == "aggregate_score" else name
-    assert value is getattr(importlib.import_module(new), new_name)
-
-
-def test_an_earlier_path_without_the_name_says_where_its_contents_went():
-    import saw_bench.trainer as old
-
-    with pytest.raises(
-        AttributeError,
-        match=r"saw_bench.trainer was split up: 'no_such'.*"
-        r"saw_bench.training",
-    ):
-        old.no_such  # noqa: B018
-
-
-def test_the_env_entry_point_of_recorded_specs_is_the_same_class_without_a_warning():
-    import importlib
+    import sys
 
     import saw_bench
     from saw_bench.core.env import TextEnv
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        entry = importlib.import_module("saw_bench.env").TextEnv
-    assert entry is TextEnv
-    assert saw_bench.make("saw/ToolCall-Synth-v0").spec.entry_point == "saw_bench.env:TextEnv"
+    assert not [f for f in sys.meta_path if type(f).__module__.startswith("saw_bench")]
+    entry = saw_bench.make("saw/ToolCall-Synth-v0").spec.entry_point
+    assert entry == "saw_bench.core.env:TextEnv"
+    module, name = entry.split(":")
+    assert getattr(importlib.import_module(module), name) is TextEnv
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("saw_bench.trainer")  # the flat layout that never shipped

@@ -6,6 +6,7 @@ saw/ToolCall-Synth-v0; the expected scores are worked out there with plain arith
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -30,6 +31,7 @@ from leaderboard_runs import (
     write_sweep,
 )
 
+from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard import (
     GENERATED,
@@ -185,6 +187,22 @@ def test_submitting_the_same_runs_again_gives_the_same_files(valid_leaderboard: 
         archive = tmp_path / "lb/runs" / path.parent.name / f"{path.stem}.tar.xz"
         original_archive = valid_leaderboard / "runs" / path.parent.name / archive.name
         assert archive.read_bytes() == original_archive.read_bytes()
+
+
+def test_env_spec_hash_covers_id_and_kwargs_and_no_module_path(tmp_path: Path):
+    """Runs recorded before code moved (another entry point, another task module) still
+    validate: the hash is of the id and the kwargs alone."""
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    for config in (tmp_path / "sweep").rglob("config.json"):
+        data = json.loads(config.read_text())
+        data["env_spec"]["entry_point"] = "saw_bench.env:TextEnv"
+        data["env_spec"]["kwargs"]["task"] = "an.old.module:ToolCallTask"
+        config.write_text(json.dumps(data))
+    (path,) = submit(tmp_path / "sweep", "moved code", "tests", tmp_path / "lb/submissions")
+    kwargs = {k: v for k, v in registry.spec(TASK_ID).kwargs.items() if k != "task"}
+    text = json.dumps({"id": TASK_ID, "kwargs": kwargs}, sort_keys=True, separators=(",", ":"))
+    assert load(path)["task"]["env_spec_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert validate(tmp_path / "lb") == []
 
 
 def test_submit_without_copying_runs_is_self_reported_and_valid(tmp_path: Path):

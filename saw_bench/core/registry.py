@@ -27,7 +27,7 @@ from saw_bench.core.errors import UnknownTaskError
 from saw_bench.core.task import TextTask
 
 NAMESPACE = "saw"
-ENTRY_POINT = "saw_bench.env:TextEnv"
+ENTRY_POINT = "saw_bench.core.env:TextEnv"
 PLUGIN_GROUP = "saw_bench.envs"
 
 

@@ -2,7 +2,8 @@
 
 A submission is comparable with the installed benchmark only when its environment id is
 registered under the same version and the spec and data hashes match (Gymnasium's rule: bump
-``-vN`` when data, prompt, scorer or bounds change).
+``-vN`` when data, prompt, scorer or bounds change). The spec hash covers the id and the kwargs,
+not the module paths (see :func:`~saw_bench.leaderboard._runs.env_spec_sha256`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
-from saw_bench.leaderboard._runs import canonical_json, sha256_text
+from saw_bench.leaderboard._runs import env_spec_sha256
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _describe(env_id: str, spec_json: str) -> InstalledTask:
         ) from None
     return InstalledTask(
         env_id=env_id,
-        env_spec_sha256=sha256_text(canonical_json(json.loads(spec_json))),
+        env_spec_sha256=env_spec_sha256(json.loads(spec_json)),
         data_sha256=data_sha256,
         objectives=tuple((o.name, float(o.low), float(o.high)) for o in task.objectives),
     )

@@ -49,6 +49,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def env_spec_sha256(env_spec: dict[str, Any]) -> str:
+    """The hash that says two runs ran the same environment: sha256 of the canonical JSON of
+    its id (with the version) and its kwargs, without module paths (the class that implements
+    a task, Gymnasium's entry point), so moving code keeps results comparable. The task's data
+    is hashed apart (``data_sha256``)."""
+    kwargs = env_spec.get("kwargs") or {}
+    kwargs = {key: value for key, value in kwargs.items() if key != "task"}
+    return sha256_text(canonical_json({"id": env_spec.get("id"), "kwargs": kwargs}))
+
+
 def slugify(text: str) -> str:
     """Lower-case letters, digits, dots and dashes: ``"My SAW run!"`` -> ``"my-saw-run"``."""
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
@@ -147,7 +157,7 @@ def shared_fields(run: Run) -> dict[str, Any]:
     train = {key: value for key, value in config["train"].items() if key != "seed"}
     return {
         "env_id": run.task_id,
-        "env_spec_sha256": sha256_text(canonical_json(env_spec)),
+        "env_spec_sha256": env_spec_sha256(env_spec),
         "objectives": [
             {"name": o.name, "low": float(o.low), "high": float(o.high)} for o in run.objectives
         ],

@@ -54,7 +54,8 @@ class TaskRef(_Strict):
         StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+-v[0-9]+$", max_length=128),
     ] = Field(description="registered environment id, e.g. saw/ToolCall-Synth-v0")
     env_spec_sha256: Sha256 = Field(
-        description="sha256 of the canonical JSON of the Gymnasium EnvSpec (EnvSpec.to_json())"
+        description="sha256 of the canonical JSON of the environment's id and kwargs (module "
+        "paths left out)"
     )
     data_sha256: Sha256 = Field(description="the task's data_fingerprint(): sha256 of its items")
     objectives: list[ObjectiveBounds] = Field(min_length=1, max_length=MAX_OBJECTIVES)
@@ -99,7 +100,10 @@ class Overhead(_Strict):
 class RunFiles(_Strict):
     path: Annotated[
         str, StringConstraints(pattern=r"^runs/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", max_length=300)
-    ] = Field(description="run folder, relative to the leaderboard folder")
+    ] = Field(
+        description="run folder, relative to the leaderboard folder: runs/<task>/<id>/seed-<n> "
+        "is the folder seed-<n>/ of the archive runs/<task>/<id>.tar.xz"
+    )
     sha256: dict[RunFileName, Sha256]
 
 
