@@ -186,7 +186,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     )
     from saw_bench.harness.report import compare_command
 
-    return compare_command([str(folder)], csv=None, png=None, threshold=0.9)
+    return compare_command([str(folder)], out=folder)  # the sweep's own folder
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -287,8 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = verbs.add_parser("compare", help="compare agents across seeds (table, CSV, PNG)")
     compare.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
-    compare.add_argument("--csv", help="write the table as CSV here")
-    compare.add_argument("--png", help="write the curves plot here")
+    compare.add_argument(
+        "--out",
+        help="folder for comparison.csv and comparison.png (default comparisons/compare-<time>)",
+    )
+    compare.add_argument("--csv", help="write the table as CSV here instead")
+    compare.add_argument("--png", help="write the curves plot here instead")
     compare.add_argument(
         "--threshold",
         type=float,
@@ -298,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
     report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
-    report.add_argument("--html", required=True, help="the HTML file to write")
+    report.add_argument("--out", help="folder for report.html (default reports/report-<time>)")
+    report.add_argument("--html", help="write the HTML page here instead")
 
     evaluate = verbs.add_parser("eval", help="held-out evaluation of a saved policy")
     evaluate.add_argument("--task", help="task id or alias (default: the run's task, or toolcall)")
@@ -390,11 +395,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "compare":
             from saw_bench.harness.report import compare_command
 
-            print(compare_command(args.paths, csv=args.csv, png=args.png, threshold=args.threshold))
+            print(
+                compare_command(
+                    args.paths, csv=args.csv, png=args.png, threshold=args.threshold, out=args.out
+                )
+            )
         elif args.verb == "report":
             from saw_bench.harness.report import report_command
 
-            print(report_command(args.paths, html=args.html))
+            print(report_command(args.paths, html=args.html, out=args.out))
         elif args.verb == "eval":
             print(eval_command(args))
         elif args.verb == "submit":

@@ -511,19 +511,45 @@ def test_to_csv_writes_every_number(hand_made, tmp_path):
 
 
 # ---------------------------------------------------------------------- the CLI's function
-def test_compare_command_writes_csv_and_png_next_to_the_sweep(tmp_path):
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_compare_command_writes_into_a_new_folder_of_its_own_and_leaves_the_inputs(
+    tmp_path, monkeypatch
+):
     root = hand_made_sweep(tmp_path / "sweep")
-    text = compare_command([str(root)], csv=None, png=None, threshold=0.9)
-    assert (root / "comparison.csv").is_file()
-    assert (root / "comparison.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "20 [20, 20]" in text and str(root / "comparison.csv") in text
-
-
-def test_compare_command_on_one_run_writes_beside_it(tmp_path):
     write_run(tmp_path / "runs" / "one", "static", 0, [(0, 0.2), (10, 0.5)])
-    compare_command([str(tmp_path / "runs" / "one")], csv=None, png=None, threshold=0.9)
-    assert (tmp_path / "runs" / "comparison.csv").is_file()
-    assert not (tmp_path / "runs" / "one" / "comparison.csv").exists()
+    before = snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    first = compare_command([str(root), str(tmp_path / "runs" / "one")])
+    second = compare_command([str(root)])
+    assert snapshot(root) == {
+        k.removeprefix("sweep/"): v for k, v in before.items() if k.startswith("sweep/")
+    }
+    assert {
+        k: v for k, v in snapshot(tmp_path).items() if not k.startswith("comparisons/")
+    } == before
+    folders = sorted((tmp_path / "comparisons").iterdir())
+    assert len(folders) == 2 and all(f.name.startswith("compare-") for f in folders)
+    for folder, text in zip(folders, (first, second), strict=True):
+        assert sorted(p.name for p in folder.iterdir()) == ["comparison.csv", "comparison.png"]
+        assert (folder / "comparison.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        assert f"table: {Path('comparisons') / folder.name / 'comparison.csv'}" in text
+    assert "20 [20, 20]" in second
+
+
+def test_compare_command_writes_where_out_says(tmp_path):
+    root = hand_made_sweep(tmp_path / "sweep")
+    before = snapshot(root)
+    text = compare_command([str(root)], out=tmp_path / "mine")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
+        "comparison.csv",
+        "comparison.png",
+    ]
+    assert str(tmp_path / "mine" / "comparison.csv") in text
+    assert snapshot(root) == before
 
 
 def test_compare_command_honours_explicit_paths(tmp_path):

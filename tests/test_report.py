@@ -155,6 +155,20 @@ def test_report_command_writes_and_says_where(tmp_path):
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
 
 
+def test_report_command_writes_into_a_new_folder_of_its_own_or_out(tmp_path, monkeypatch):
+    root = hand_made_sweep(tmp_path / "sweep")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    monkeypatch.chdir(tmp_path)
+    line = report_command([str(root)])
+    (folder,) = (tmp_path / "reports").iterdir()
+    assert folder.name.startswith("report-")
+    assert line.startswith(f"report: {Path('reports') / folder.name / 'report.html'} (5 runs")
+    assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
+    report_command([str(root)], out=tmp_path / "mine")
+    assert (tmp_path / "mine" / "report.html").is_file()
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
 def test_report_command_errors_name_the_bad_value(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SawBenchError, match="no run folders .* under .*empty"):

@@ -209,7 +209,8 @@ def _run_config(tmp_path: Path, options: dict) -> Path:
 
 def test_a_sweep_gives_a_comparison_table_csv_and_an_html_report(finished_sweep, tmp_path, capsys):
     csv = tmp_path / "table.csv"
-    assert main(["compare", str(finished_sweep), "--csv", str(csv)]) == 0
+    args = ["--csv", str(csv), "--png", str(tmp_path / "curves.png")]
+    assert main(["compare", str(finished_sweep), *args]) == 0
     table = capsys.readouterr().out
     assert "static" in table and "saw" in table
     rows = csv.read_text().splitlines()

@@ -23,25 +23,36 @@ from saw_bench.harness.plots import (
 )
 from saw_bench.harness.runs import LoadedRuns, Run, load_runs, no_runs_message
 
-
 # ---------------------------------------------------------------------- compare
-def default_output_folder(paths: Sequence[str | Path]) -> Path:
-    """Where ``compare`` writes by default: the first path when it is a sweep folder or a folder
-    of runs, the folder that holds it when it is a single run folder, else the current folder."""
-    if not paths:
-        return Path.cwd()
-    first = Path(paths[0])
-    if (first / "config.json").is_file():
-        return first.resolve().parent
-    return first if first.is_dir() else Path.cwd()
+#: verb -> the folder that holds its outputs, one new folder per call
+OUTPUT_FOLDERS = {"compare": "comparisons", "report": "reports"}
 
 
-def compare_command(paths: list[str], csv: str | None, png: str | None, threshold: float) -> str:
-    """``python -m saw_bench compare PATH... [--csv FILE] [--png FILE] [--threshold F]``.
+def new_output_folder(verb: str, parent: str | Path = ".") -> Path:
+    """A new folder of a verb's own, e.g. ``comparisons/compare-<time>`` (with ``-2``, ``-3``,
+    ... when one exists already): where ``compare`` and ``report`` write without ``--out``,
+    never into the folders they read."""
+    base = Path(parent) / OUTPUT_FOLDERS[verb] / time.strftime(f"{verb}-%Y%m%d-%H%M%S")
+    folder, number = base, 1
+    while folder.exists():
+        number += 1
+        folder = base.with_name(f"{base.name}-{number}")
+    return folder
 
-    Loads the runs, prints the table, writes the full table as CSV and the curves as PNG
-    (defaults: ``comparison.csv`` and ``comparison.png`` in :func:`default_output_folder`).
-    ``threshold`` is the fraction of the static agent's gain. Returns the text.
+
+def compare_command(
+    paths: list[str],
+    csv: str | None = None,
+    png: str | None = None,
+    threshold: float = 0.9,
+    out: str | Path | None = None,
+) -> str:
+    """``python -m saw_bench compare PATH... [--out FOLDER] [--csv FILE] [--png FILE]``.
+
+    Loads the runs, prints the table, writes the full table as CSV and the curves as PNG:
+    ``comparison.csv`` and ``comparison.png`` in ``out`` (default: a new folder from
+    :func:`new_output_folder`), or the files ``csv`` and ``png`` name. Nothing is written into
+    the folders read. ``threshold`` is the fraction of the static agent's gain. Returns the text.
     """
     if not (isinstance(threshold, int | float) and 0 < threshold <= 1):
         raise SawBenchError(f"--threshold must be in (0, 1], but got {threshold!r}")
@@ -51,7 +62,7 @@ def compare_command(paths: list[str], csv: str | None, png: str | None, threshol
     if not loaded.runs:
         raise SawBenchError(no_runs_message(paths, loaded.skipped))
     comparison = compare(loaded, threshold_fraction=threshold)
-    folder = default_output_folder(paths)
+    folder = Path(out) if out else new_output_folder("compare")
     csv_path = Path(csv) if csv else folder / "comparison.csv"
     png_path = Path(png) if png else folder / "comparison.png"
     comparison.to_csv(csv_path)
@@ -257,12 +268,16 @@ def render_html(comparison: Comparison, sources: Sequence[str] = ()) -> str:
     return "\n".join(parts)
 
 
-def report_command(paths: list[str], html: str) -> str:
-    """``python -m saw_bench report PATH... --html FILE``: write the report; returns a line."""
+def report_command(
+    paths: list[str], html: str | Path | None = None, out: str | Path | None = None
+) -> str:
+    """``python -m saw_bench report PATH... [--out FOLDER] [--html FILE]``: write the report,
+    ``report.html`` in ``out`` (default: a new folder from :func:`new_output_folder`) or the file
+    ``html`` names; returns a line."""
     if not paths:
         raise SawBenchError("give at least one run folder, sweep folder or folder of runs")
     if not html:
-        raise SawBenchError("give the HTML file to write (--html FILE)")
+        html = (Path(out) if out else new_output_folder("report")) / "report.html"
     loaded = load_runs(paths)
     if not loaded.runs:
         raise SawBenchError(no_runs_message(paths, loaded.skipped))
