@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from saw_bench.training.estimators import gdpo_advantages, grpo_advantages
+from saw_bench.training.estimators import ESTIMATORS, gdpo_advantages, grpo_advantages
 
 # Two prompts, two rollouts each, two binary objectives.
 # Prompt 0: (1, 0) and (0, 0).  Prompt 1: (1, 1) and (0, 0).
@@ -71,3 +71,26 @@ def test_shapes_are_checked():
         grpo_advantages(REWARDS, GROUPS, np.ones(3))
     with pytest.raises(ValueError, match="group_ids"):
         gdpo_advantages(REWARDS, GROUPS[:3], EQUAL)
+
+
+def test_each_estimator_record_holds_its_function_description_and_trl_options():
+    """One record per name; the TRL options are TRL 1.16's GRPOConfig names for the same
+    aggregation (GRPO: sum the rewards, then normalise; GDPO: normalise each, then sum)."""
+    assert list(ESTIMATORS) == ["grpo", "gdpo"]
+    grpo, gdpo = ESTIMATORS["grpo"], ESTIMATORS["gdpo"]
+    assert (grpo.name, grpo.function, gdpo.name, gdpo.function) == (
+        "grpo",
+        grpo_advantages,
+        "gdpo",
+        gdpo_advantages,
+    )
+    assert "GRPO" in grpo.description and "GDPO" in gdpo.description
+    assert grpo.trl_options == {
+        "multi_objective_aggregation": "sum_then_normalize",
+        "scale_rewards": "group",
+    }
+    assert gdpo.trl_options == {
+        "multi_objective_aggregation": "normalize_then_sum",
+        "scale_rewards": "group",
+    }
+    assert grpo.verl_options == gdpo.verl_options == {}  # no verl backend yet

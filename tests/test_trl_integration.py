@@ -36,7 +36,11 @@ from saw_bench.integrations.trl import (  # noqa: E402
 )
 from saw_bench.integrations.trl_backend import PROGRESS_FILE  # noqa: E402
 from saw_bench.policy import load_policy  # noqa: E402
-from saw_bench.training.estimators import gdpo_advantages, grpo_advantages  # noqa: E402
+from saw_bench.training.estimators import (  # noqa: E402
+    ESTIMATORS,
+    gdpo_advantages,
+    grpo_advantages,
+)
 from saw_bench.weighting import AGENTS, ObjectiveBatch, make_agent  # noqa: E402
 
 BOUNDS = [(0.0, 1.0), (-3.0, 3.0)]
@@ -402,10 +406,10 @@ def test_trl_backend_writes_the_run_folder_of_saw_benchs_trainer(trl_run, own_ru
         assert row["tokens"] > 0
 
 
-def test_trl_runs_are_read_by_compare_and_eval(trl_run, own_run, capsys):
+def test_trl_runs_are_read_by_compare_and_eval(trl_run, own_run, capsys, tmp_path):
     (run,) = load_runs([trl_run]).runs
     assert run.backend == "trl"
-    assert main(["compare", str(trl_run), str(own_run)]) == 0
+    assert main(["compare", str(trl_run), str(own_run), "--out", str(tmp_path / "c")]) == 0
     table = capsys.readouterr().out
     assert "saw-ema [trl]" in table and "saw-ema " in table.replace("saw-ema [trl]", "")
     assert main(["eval", "--model", str(trl_run), "--items", "4"]) == 0
@@ -493,3 +497,12 @@ def test_ctrl_c_stops_a_trl_run_after_the_step_with_a_checkpoint_that_resumes(
     assert [row["step"] for row in read_jsonl(stopped / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
     assert [row["step"] for row in read_jsonl(stopped / "eval.jsonl")] == [0, 2, 4, 6]
     assert read_json(stopped / "summary.json")["steps"] == 6
+
+
+def test_trl_aggregation_is_a_copy_of_the_estimator_records_trl_options():
+    assert trl_aggregation("gdpo") == ESTIMATORS["gdpo"].trl_options
+    options = trl_aggregation("grpo")
+    options["scale_rewards"] = "batch"
+    assert ESTIMATORS["grpo"].trl_options["scale_rewards"] == "group"
+    with pytest.raises(SawBenchError, match="unknown estimator 'ppo'; choose one of grpo, gdpo"):
+        trl_aggregation("ppo")

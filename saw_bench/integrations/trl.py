@@ -54,6 +54,7 @@ import torch
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.task import TextTask
+from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.weighting import (
     AGENTS,
     ObjectiveBatch,
@@ -327,14 +328,13 @@ def _completion_text(completion: Any) -> str:
 
 
 def trl_aggregation(estimator: str) -> dict[str, str]:
-    """The GRPOConfig options under which TRL's advantages equal saw-bench's ``estimator``."""
-    options = {
-        "grpo": {"multi_objective_aggregation": "sum_then_normalize", "scale_rewards": "group"},
-        "gdpo": {"multi_objective_aggregation": "normalize_then_sum", "scale_rewards": "group"},
-    }
-    if estimator not in options:
-        raise SawBenchError(f"unknown estimator {estimator!r}; choose one of {', '.join(options)}")
-    return options[estimator]
+    """The GRPOConfig options under which TRL's advantages equal saw-bench's ``estimator``
+    (its :class:`~saw_bench.training.estimators.Estimator` record's ``trl_options``)."""
+    if estimator not in ESTIMATORS:
+        raise SawBenchError(
+            f"unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}"
+        )
+    return dict(ESTIMATORS[estimator].trl_options)
 
 
 __all__ = [

@@ -5,12 +5,18 @@
 """
 
 from saw_bench.training.config import TrainConfig, describe_options
-from saw_bench.training.estimators import ESTIMATORS, gdpo_advantages, grpo_advantages
+from saw_bench.training.estimators import (
+    ESTIMATORS,
+    Estimator,
+    gdpo_advantages,
+    grpo_advantages,
+)
 from saw_bench.training.evaluation import evaluate_policy, format_evaluation
 from saw_bench.training.trainer import Trainer, default_run_dir
 
 __all__ = [
     "ESTIMATORS",
+    "Estimator",
     "TrainConfig",
     "Trainer",
     "default_run_dir",

@@ -19,11 +19,15 @@ Choices (they differ between reference implementations): standard deviations are
 ones (ddof = 1, as ``torch.std`` in TRL's GRPOTrainer; a group of one rollout gets std 0);
 eps = 1e-4 as in TRL; advantages are per sequence (every token of a completion gets its
 sequence's advantage; TRL does the same, verl whitens over tokens instead).
+
+:data:`ESTIMATORS` holds one :class:`Estimator` record per name: the function, a description,
+and the options under which another trainer computes the same advantages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,12 +70,47 @@ def gdpo_advantages(
     return batch_normalise(per_objective @ weights, eps)
 
 
-Estimator = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+#: (rewards (n, K), group_ids (n,), weights (K,)) -> advantages (n,)
+AdvantageFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-ESTIMATORS: dict[str, tuple[Estimator, str]] = {
-    "grpo": (grpo_advantages, "weighted sum of rewards, then group normalisation (GRPO)"),
-    "gdpo": (
-        gdpo_advantages,
-        "group-normalise each objective, weighted sum, batch normalisation (GDPO)",
-    ),
+
+@dataclass(frozen=True)
+class Estimator:
+    """One advantage estimator and how other trainers compute the same advantages.
+
+    ``trl_options``: the ``trl.GRPOConfig`` options under which TRL's ``GRPOTrainer`` gives
+    these advantages (:func:`saw_bench.integrations.trl.trl_aggregation` returns them).
+    ``verl_options``: the same for verl's trainer; empty while saw-bench has no verl backend
+    (verl's ``algorithm.adv_estimator`` values ``grpo`` and ``gdpo`` differ from these in eps,
+    one-rollout groups and, for ``gdpo``, whitening over tokens)."""
+
+    name: str
+    function: AdvantageFunction
+    description: str
+    trl_options: dict[str, str]
+    verl_options: dict[str, str] = field(default_factory=dict)
+
+
+ESTIMATORS: dict[str, Estimator] = {
+    estimator.name: estimator
+    for estimator in (
+        Estimator(
+            name="grpo",
+            function=grpo_advantages,
+            description="weighted sum of rewards, then group normalisation (GRPO)",
+            trl_options={
+                "multi_objective_aggregation": "sum_then_normalize",
+                "scale_rewards": "group",
+            },
+        ),
+        Estimator(
+            name="gdpo",
+            function=gdpo_advantages,
+            description="group-normalise each objective, weighted sum, batch normalisation (GDPO)",
+            trl_options={
+                "multi_objective_aggregation": "normalize_then_sum",
+                "scale_rewards": "group",
+            },
+        ),
+    )
 }
