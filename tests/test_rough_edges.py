@@ -343,12 +343,13 @@ def test_comparison_curves_keep_the_legend_off_the_plotted_lines(finished_run):
 
 
 # ---------------------------------------------------------------------- the template
-def test_the_template_registers_the_alias_the_readme_shows():
+def test_the_template_registers_the_alias_the_tutorial_shows():
     from saw_bench.core.registry import unregister
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    template = (Path(__file__).resolve().parents[1] / "envs/_template/__init__.py").read_text()
-    assert "alias=" in template and 'alias="mytask"' in readme
+    root = Path(__file__).resolve().parents[1]
+    tutorial = (root / "docs/tutorials/add-an-environment.md").read_text()
+    template = (root / "envs/_template/__init__.py").read_text()
+    assert "alias=" in template and 'alias="mytask"' in tutorial
     unregister("saw/Template-Echo-v0")
     name = "saw_bench.envs._template"
     try:  # registered now, whether or not an earlier test imported the template
