@@ -2,7 +2,7 @@
 (run folders are read by :mod:`saw_bench.harness.runs`, intervals come from
 :mod:`saw_bench.harness.statistics`).
 
-Definitions (the README section "Comparing runs" states the same):
+Definitions (the docs page concepts/comparing-runs.md states the same):
 
 - normalised score of objective k: (x_k - low_k) / (high_k - low_k) with the task's bounds from
   ``config.json``; the **aggregate** is the mean over objectives, weighted by the run's

@@ -1,9 +1,10 @@
 """Finished run folders, read for comparison: config, held-out curve and per-step metrics.
 
-A run folder is a folder with ``config.json`` (see ARCHITECTURE.md for the layout). Reading checks
-every field it uses and raises :class:`SawBenchError` naming the file and the problem; folders of
-runs that did not finish are skipped with the reason (:class:`SkippedRun`). The **aggregate** of a
-run is recomputed here from its per-objective held-out means and the task's bounds (see
+A run folder is a folder with ``config.json`` (the docs page concepts/architecture.md, "A run
+on disk", gives the layout). Reading checks every field it uses and raises
+:class:`SawBenchError` naming the file and the problem; folders of runs that did not finish are
+skipped with the reason (:class:`SkippedRun`). The **aggregate** of a run is recomputed here
+from its per-objective held-out means and the task's bounds (see
 :func:`saw_bench.core.scores.normalised_aggregate`), so every run is judged by one definition.
 """
 

@@ -1,7 +1,8 @@
 """GRPO/GDPO training of a causal LM on a TextTask, with a weighting agent choosing the
 objectives' weights at every step.
 
-One step reads top to bottom like the flow in ARCHITECTURE.md, one module per phase::
+One step reads top to bottom like the flow on the docs page concepts/training-step.md, one
+module per phase::
 
     items      = sample_items(train items, step)           (a pure function of seed, step)
     rollouts   = generate_rollouts(policy, items)          rollouts.py   -> "generate"
