@@ -14,7 +14,7 @@ Kwargs
     default rises about geometrically from 2 to 8 (K=2) or 16 (K=4: 2, 4, 8, 16). A word of a
     d-word codebook is in about 1/d of the prompts, so its digit is learnt about d times more
     slowly: under static weights ``req1`` saturates early while the last requirement lags
-    (the measured steps to 90% per objective are in the README).
+    (the measured steps to 90% per objective are on the docs page concepts/environments.md).
     ``noise``: ``{objective: sigma}``. Adds ``sigma * u`` to that objective's reward on the
     *train* split, ``u`` uniform on [-1, 1), drawn deterministically from the completion, its
     item and the seed (one completion always gets the same reward), then clipped to [0, 1]:

@@ -36,7 +36,8 @@ Train and test
       with the test fillers and closing questions.
     * ``"novel"``: every table is the test split's own (new wording throughout), for models
       with a language prior. A ~1M-parameter model trained from scratch on the train posts
-      has no vocabulary outside them: on these posts it stays below 1 of 10 in quality.
+      has no vocabulary outside them (its measured quality on these posts is on the docs page
+      concepts/environments.md).
 
 Determinism
     Each split draws from its own ``random.Random`` seeded with a string naming the seed, the

@@ -31,13 +31,8 @@ Tables
         ``test_phrasings``: ``"seen"`` (the default) words each function's clause with the
         train phrasings and mentions; ``"novel"`` uses the test phrasings (new words for known
         functions).
-        A ~1M-parameter model trained from scratch knows no words beyond its training requests.
-        Its held-out correctness stays near the minimum with novel phrasings; with novel
-        frames (only four short ones) its greedy correctness was -1.68 of [-3, 3], with seen
-        frames -1.07 (500 warm-start steps), so the default measures copying unseen values into
-        calls. The tiny policy's 1,000-step warm start reaches -0.33 greedy on seen frames
-        (-1.40 sampled at T=1), and RL raises it from there (see
-        :mod:`saw_bench.policy._tiny`).
+        The defaults measure copying unseen values into calls. What the novel settings do to a
+        model trained from scratch, measured, is on the docs page concepts/environments.md.
 
 Items
     Each split has exact shares of three kinds, shuffled:
