@@ -96,6 +96,48 @@ def test_resume_after_a_torn_last_row_continues_from_the_checkpoint(finished_run
     assert [row["step"] for row in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
 
 
+def _cut_in_the_middle(text: str) -> str:
+    return text[: len(text.splitlines()[0]) // 2]  # row 1 torn, row 2 gone
+
+
+def _without_last_line(text: str) -> str:
+    return "".join(line + "\n" for line in text.splitlines()[:-1])
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "message"),
+    [
+        ("metrics.jsonl", _cut_in_the_middle, "holds 0 whole row(s), but the checkpoint was "),
+        ("metrics.jsonl", _without_last_line, "holds 1 whole row(s), but the checkpoint was "),
+        ("eval.jsonl", _without_last_line, "rows 2 to 2 are missing"),
+    ],
+)
+def test_resume_refuses_files_that_lost_rows_the_checkpoint_recorded(
+    name, damage, message, finished_run, tmp_path, capsys
+):
+    """The checkpoint at step 2 counted 2 metrics rows and 2 evaluations (steps 0 and 2)."""
+    run = copy_run(finished_run, tmp_path / "run")
+    (run / name).write_text(damage((run / name).read_text()))
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["run", "--resume", str(run), "--steps", "3"]) == 2
+    error = one_line_error(capsys)
+    assert name in error and message in error and "restore the file" in error
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_resume_drops_a_whole_row_past_the_checkpoint_and_writes_the_step_again(
+    finished_run, tmp_path, capsys
+):
+    run = copy_run(finished_run, tmp_path / "run")
+    rows = read_jsonl(run / "metrics.jsonl")
+    with (run / "metrics.jsonl").open("a") as stream:  # written after the last checkpoint
+        stream.write(json.dumps({**rows[-1], "step": 3, "stray": True}) + "\n")
+    assert main(["run", "--resume", str(run), "--steps", "3"]) == 0
+    resumed = read_jsonl(run / "metrics.jsonl")
+    assert [row["step"] for row in resumed] == [1, 2, 3]
+    assert resumed[:2] == rows and "stray" not in resumed[2]
+
+
 def test_a_single_process_run_prints_its_table_whatever_rank_the_environment_holds(
     finished_run, tmp_path, capsys, monkeypatch
 ):

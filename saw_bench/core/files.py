@@ -5,7 +5,7 @@ A run killed at any moment leaves no torn file: whole files are written to a tem
 the same folder and renamed over the target (``os.replace`` is atomic on POSIX), and JSON Lines
 files only ever grow by whole lines, flushed and synced one row at a time. On resume,
 :func:`truncate_jsonl` cuts a JSON Lines file back to the rows a checkpoint knew about, so no row
-is duplicated.
+is duplicated, and refuses a file that holds fewer, so no row is lost silently.
 """
 
 from __future__ import annotations
@@ -105,10 +105,26 @@ def read_jsonl(path: Path, missing_ok: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
-def truncate_jsonl(path: Path, rows: int) -> None:
-    """Keep the first ``rows`` complete rows of a JSON Lines file (atomically)."""
+def check_rows(path: Path, rows: int) -> list[dict[str, Any]]:
+    """The whole rows of a JSON Lines file a checkpoint counted ``rows`` of; a file holding
+    fewer lost rows after the checkpoint was written (cut, or edited): a SawBenchError that
+    says which rows are missing, and the file is left as it is."""
     path = Path(path)
-    kept = read_jsonl(path)[:rows]
+    kept = read_jsonl(path)
+    if len(kept) < rows:
+        raise SawBenchError(
+            f"{path} holds {len(kept)} whole row(s), but the checkpoint was saved after "
+            f"{rows}: rows {len(kept) + 1} to {rows} are missing (the file was cut or edited); "
+            "nothing was resumed: restore the file from a copy, or start the run again"
+        )
+    return kept
+
+
+def truncate_jsonl(path: Path, rows: int) -> None:
+    """Keep the first ``rows`` complete rows of a JSON Lines file (atomically); a file with
+    fewer is refused by :func:`check_rows`, never continued from silently."""
+    path = Path(path)
+    kept = check_rows(path, rows)[:rows]
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(handle, "w") as stream:
         for row in kept:

@@ -33,6 +33,7 @@ from saw_bench.core import registry
 from saw_bench.core.errors import RunInterrupted, SawBenchError
 from saw_bench.core.files import (
     append_jsonl,
+    check_rows,
     read_json,
     read_jsonl,
     truncate_jsonl,
@@ -379,5 +380,8 @@ class Trainer(RunTrainer):
         self.step = progress["step"]
         self.elapsed_seconds = progress["elapsed_seconds"]
         self.tokens_total = progress["tokens_total"]
-        truncate_jsonl(self.run_dir / "metrics.jsonl", progress["metrics_rows"])
-        truncate_jsonl(self.run_dir / "eval.jsonl", progress["eval_rows"])
+        files = {"metrics.jsonl": progress["metrics_rows"], "eval.jsonl": progress["eval_rows"]}
+        for name, rows in files.items():  # both whole before either is cut back
+            check_rows(self.run_dir / name, rows)
+        for name, rows in files.items():
+            truncate_jsonl(self.run_dir / name, rows)
