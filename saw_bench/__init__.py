@@ -7,12 +7,15 @@ The environment API::
     task = saw_bench.load_task("toolcall")             # the same task, for batch scoring
     run_dir = saw_bench.train("toolcall", weighting="saw")
 
-The package in layers, each importing only the ones before it:
+The package in layers, each importing only its own and the ones before it (enforced by
+tests/test_layout.py; the docs page concepts/architecture.md describes them):
 
 - ``saw_bench.core``: the task contract, Gymnasium face, registry, shared scores, files.
-- ``saw_bench.envs``: the environment families (the repository's ``envs/`` folder).
-- ``saw_bench.weighting`` and ``saw_bench.policy``: weighting agents; models and tokenizers.
+- ``saw_bench.envs`` and ``saw_bench.weighting``: the environment families (the repository's
+  ``envs/`` folder); the weighting agents.
+- ``saw_bench.policy``: models and tokenizers, the fast path, the tiny embedded policy.
 - ``saw_bench.training``: the GRPO/GDPO loop, one module per phase of a step.
+- ``saw_bench.integrations``: TRL's GRPOTrainer with the agents plugged in, the ``trl`` backend.
 - ``saw_bench.harness``: runs on disk, sweeps, comparisons, plots, reports.
 - ``saw_bench.leaderboard``: submissions, verification, the generated page.
 - ``saw_bench.cli``: ``python -m saw_bench``, one library call per verb.
