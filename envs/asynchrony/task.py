@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, SkipValidation
+
+from saw_bench.core.options import NonNegativeInt, OptionError, check, checked_call
 from saw_bench.core.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
@@ -71,6 +74,11 @@ def default_difficulty(k: int) -> tuple[int, ...]:
     return DEFAULT_DIFFICULTY[k]
 
 
+#: Number of requirements (objectives).
+K = Annotated[int, Field(ge=K_RANGE[0], le=K_RANGE[1])]
+Size = Annotated[int, Field(ge=1)]
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -80,27 +88,23 @@ class AsyncTask(TextTask):
 
     max_completion_chars = 256
 
+    @checked_call  # each keyword is checked against its type before the body runs
     def __init__(
         self,
         *,
-        k: int = 2,
-        difficulty: Sequence[int] | None = None,
-        noise: Mapping[str, float] | None = None,
-        conflict: Sequence[str] | None = None,
-        seed: int = 0,
-        train_size: int = 2000,
-        test_size: int = 200,
+        k: K = 2,
+        # checked below, against k and the objective names
+        difficulty: SkipValidation[Sequence[int] | None] = None,
+        noise: SkipValidation[Mapping[str, float] | None] = None,
+        conflict: SkipValidation[Sequence[str] | None] = None,
+        seed: NonNegativeInt = 0,
+        train_size: Size = 2000,
+        test_size: Size = 200,
     ) -> None:
-        self.k, self.difficulty = _check_k(k), _check_difficulty(difficulty, k)
+        self.k, self.difficulty = k, _check_difficulty(difficulty, k)
         names = _names(self.k)
         self.noise = _check_noise(noise, names)
         self.conflict = _check_conflict(conflict, names)
-        for label, value in (("seed", seed), ("train_size", train_size), ("test_size", test_size)):
-            if not _is_int(value) or value < (0 if label == "seed" else 1):
-                raise ValueError(
-                    f"{label} must be an integer >= {0 if label == 'seed' else 1}, "
-                    f"but got {value!r}"
-                )
         self.seed, self.sizes = seed, {"train": train_size, "test": test_size}
         self.objectives = self.objectives_for(k=self.k, difficulty=self.difficulty)
         self.tables = data.codebooks(seed, self.difficulty)
@@ -111,7 +115,7 @@ class AsyncTask(TextTask):
 
     @classmethod
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
-        k = _check_k(kwargs.get("k", 2))
+        k = check("k", kwargs.get("k", 2), K)
         difficulty = _check_difficulty(kwargs.get("difficulty"), k)
         return tuple(
             Objective(
@@ -168,13 +172,6 @@ def _names(k: int) -> tuple[str, ...]:
     return tuple(f"req{index + 1}" for index in range(k))
 
 
-def _check_k(k: object) -> int:
-    low, high = K_RANGE
-    if not _is_int(k) or not low <= k <= high:  # type: ignore[operator]
-        raise ValueError(f"k must be an integer from {low} to {high}, but got {k!r}")
-    return k  # type: ignore[return-value]
-
-
 def _check_difficulty(difficulty: object, k: int) -> tuple[int, ...]:
     if difficulty is None:
         return default_difficulty(k)
@@ -185,7 +182,7 @@ def _check_difficulty(difficulty: object, k: int) -> tuple[int, ...]:
         or len(difficulty) != k
         or not all(_is_int(keys) and low <= keys <= high for keys in difficulty)
     ):
-        raise ValueError(
+        raise OptionError(
             f"difficulty must list {k} integers from {low} to {high} (code words per "
             f"requirement), but got {difficulty!r}"
         )
@@ -196,16 +193,16 @@ def _check_noise(noise: object, names: tuple[str, ...]) -> dict[str, float]:
     if noise is None:
         return {}
     if not isinstance(noise, Mapping):
-        raise ValueError(f"noise must map objective names to sigmas, but got {noise!r}")
+        raise OptionError(f"noise must map objective names to sigmas, but got {noise!r}")
     unknown = sorted(set(map(str, noise)) - set(names))
     if unknown:
-        raise ValueError(f"noise names unknown objective(s) {unknown}; objectives: {list(names)}")
+        raise OptionError(f"noise names unknown objective(s) {unknown}; objectives: {list(names)}")
     checked = {}
     for name, sigma in noise.items():
         if isinstance(sigma, bool) or not isinstance(sigma, int | float):
-            raise ValueError(f"noise sigma for {name} must be a number, but got {sigma!r}")
+            raise OptionError(f"noise sigma for {name} must be a number, but got {sigma!r}")
         if not 0 <= sigma <= MAX_NOISE:
-            raise ValueError(f"noise sigma for {name} must be in [0, {MAX_NOISE}], got {sigma}")
+            raise OptionError(f"noise sigma for {name} must be in [0, {MAX_NOISE}], got {sigma}")
         checked[name] = float(sigma)
     return checked
 
@@ -220,7 +217,7 @@ def _check_conflict(conflict: object, names: tuple[str, ...]) -> tuple[int, int]
         or not all(name in names for name in conflict)
         or conflict[0] == conflict[1]
     ):
-        raise ValueError(
+        raise OptionError(
             f"conflict must name two different objectives of {list(names)}, but got {conflict!r}"
         )
     return names.index(conflict[0]), names.index(conflict[1])

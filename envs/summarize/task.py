@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import SkipValidation
 
+from saw_bench.core.options import PositiveInt, checked_call
 from saw_bench.core.task import Item, Message, Objective, TextTask
 
 from . import data, rewards
@@ -54,6 +56,11 @@ def summary_objectives(judge: str, reference_quality: str) -> tuple[Objective, .
             JUDGE_CONCISENESS.get(judge, CONCISENESS_RULE),
         ),
     )
+
+
+#: The options of :class:`SummarizeSynthTask` with a fixed set of values.
+Difficulty = Literal[data.DIFFICULTIES]  # type: ignore[valid-type]
+TestTemplates = Literal[data.TEST_TEMPLATES]  # type: ignore[valid-type]
 
 
 def check_size(name: str, size: object) -> None:
@@ -169,26 +176,19 @@ class SummarizeSynthTask(SummarizeTask):
     #: where RL raises it (2.2 of 10 sampled at T=1).
     tiny_recipe = {"sft_steps": 500}
 
+    @checked_call  # each keyword is checked against its type before the body runs
     def __init__(
         self,
         *,
         seed: int = 0,
-        train_size: int = 2000,
-        test_size: int = 200,
-        difficulty: str = "short",
-        test_templates: str = "seen",
-        judge: str = "reference",
-        judge_kwargs: dict[str, Any] | None = None,
+        train_size: PositiveInt = 2000,
+        test_size: PositiveInt = 200,
+        difficulty: Difficulty = "short",
+        test_templates: TestTemplates = "seen",
+        # checked by make_judge, which the TL;DR task shares
+        judge: SkipValidation[str] = "reference",
+        judge_kwargs: SkipValidation[dict[str, Any] | None] = None,
     ) -> None:
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ValueError(f"seed must be an integer, but got {seed!r}")
-        check_size("train_size", train_size)
-        check_size("test_size", test_size)
-        if difficulty not in data.DIFFICULTIES:
-            raise ValueError(
-                f"difficulty must be one of {', '.join(data.DIFFICULTIES)}, but got {difficulty!r}"
-            )
-        data.check_test_templates(test_templates)
         self.seed, self.difficulty, self.test_templates = seed, difficulty, test_templates
         self.sizes = {"train": train_size, "test": test_size}
         self._items: dict[str, list[Item]] = {}

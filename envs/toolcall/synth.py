@@ -63,9 +63,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from saw_bench.core.invented import invented_word, look_alike
+from saw_bench.core.options import OptionError, PositiveInt, Share, checked_call
 from saw_bench.core.task import Item
 from saw_bench.envs.toolcall.task import ToolCallTask
 
@@ -660,28 +663,10 @@ SMALL_TALK = (
 
 
 # --------------------------------------------------------------------------- the task
-def _check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, but got {value!r}")
-    if low is None:
-        return value
-    if high is None and value < low:
-        raise ValueError(f"{name} must be at least {low}, but got {value}")
-    if high is not None and not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, but got {value}")
-    return value
-
-
-def _check_share(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number between 0 and 1, but got {value!r}")
-    return float(value)
-
-
-def _check_seen_or_novel(name: str, value: Any) -> str:
-    if value not in ("seen", "novel"):
-        raise ValueError(f"{name} must be 'seen' or 'novel', but got {value!r}")
-    return value
+#: Whether test requests are framed and worded as in training ("seen") or not ("novel").
+SeenOrNovel = Literal["seen", "novel"]
+Candidates = Annotated[int, Field(ge=1, le=MAX_N_CANDIDATES)]
+Parameters = Annotated[int, Field(ge=1, le=MAX_PARAMETERS)]
 
 
 def _render(param: Param, value: Any) -> str:
@@ -702,41 +687,37 @@ class ToolCallSynthTask(ToolCallTask):
     (``brevity``, ``think_target_words``, ...) go to :class:`ToolCallTask`.
     """
 
+    @checked_call  # each keyword is checked against its type before the body runs
     def __init__(
         self,
         *,
         seed: int = 0,
-        train_size: int = 2000,
-        test_size: int = 200,
-        n_candidates: int = 3,
-        max_parameters: int = 4,
-        multi_call_share: float = 0.2,
-        no_call_share: float = 0.15,
-        test_phrasings: str = "seen",
-        test_frames: str = "seen",
+        train_size: PositiveInt = 2000,
+        test_size: PositiveInt = 200,
+        n_candidates: Candidates = 3,
+        max_parameters: Parameters = 4,
+        multi_call_share: Share = 0.2,
+        no_call_share: Share = 0.15,
+        test_phrasings: SeenOrNovel = "seen",
+        test_frames: SeenOrNovel = "seen",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prompt_style", "compact")
         super().__init__(**kwargs)
-        self.seed = _check_int("seed", seed)
-        self.train_size = _check_int("train_size", train_size, 1)
-        self.test_size = _check_int("test_size", test_size, 1)
-        self.n_candidates = _check_int("n_candidates", n_candidates, 1, MAX_N_CANDIDATES)
-        self.max_parameters = _check_int("max_parameters", max_parameters, 1, MAX_PARAMETERS)
-        self.multi_call_share = _check_share("multi_call_share", multi_call_share)
-        self.no_call_share = _check_share("no_call_share", no_call_share)
+        self.seed, self.train_size, self.test_size = seed, train_size, test_size
+        self.n_candidates, self.max_parameters = n_candidates, max_parameters
+        self.multi_call_share, self.no_call_share = float(multi_call_share), float(no_call_share)
         if self.multi_call_share + self.no_call_share > 1:
-            raise ValueError(
+            raise OptionError(
                 "multi_call_share + no_call_share must be at most 1, but got "
                 f"{multi_call_share} + {no_call_share}"
             )
         if self.n_candidates < 2 and self.multi_call_share > 0:
-            raise ValueError(
+            raise OptionError(
                 "multi_call_share must be 0 when n_candidates is 1 (a two-call item shows two "
                 f"functions), but got {multi_call_share}"
             )
-        self.test_phrasings = _check_seen_or_novel("test_phrasings", test_phrasings)
-        self.test_frames = _check_seen_or_novel("test_frames", test_frames)
+        self.test_phrasings, self.test_frames = test_phrasings, test_frames
         self._items: dict[str, list[Item]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
