@@ -138,6 +138,30 @@ def test_resume_drops_a_whole_row_past_the_checkpoint_and_writes_the_step_again(
     assert resumed[:2] == rows and "stray" not in resumed[2]
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--weighting", "nosuchagent"], "unknown weighting agent 'nosuchagent'"),
+        (["--set", "task_kwargs={train_size = 0}"], "train_size"),
+    ],
+)
+def test_a_run_with_bad_options_leaves_no_run_folder(options, message, tmp_path, capsys):
+    out = tmp_path / "runs" / "new"
+    assert main(["run", "--steps", "2", "--out", str(out), *options]) == 2
+    assert message in one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_resume_names_a_missing_folder_and_refuses_fewer_steps(finished_run, tmp_path, capsys):
+    assert main(["run", "--resume", str(tmp_path / "nowhere")]) == 2
+    assert f"cannot resume {tmp_path / 'nowhere'}: no such folder" in one_line_error(capsys)
+    run = copy_run(finished_run, tmp_path / "run")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["run", "--resume", str(run), "--steps", "1"]) == 2
+    assert "with steps=1: it is a 2-step run; give 2 or more steps" in one_line_error(capsys)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
 def test_a_single_process_run_prints_its_table_whatever_rank_the_environment_holds(
     finished_run, tmp_path, capsys, monkeypatch
 ):

@@ -22,6 +22,7 @@ exactly. The run's summary and curves are the harness's (:mod:`saw_bench.harness
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -82,8 +83,11 @@ def new_run_dir(config: TrainConfig, out_dir: str | Path | None) -> Path:
 
 
 def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
-    """The options a run was started with (its config.json), ``steps`` raising the target."""
+    """The options a run was started with (its config.json), ``steps`` raising the target (a
+    lower one is refused)."""
     config_path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise SawBenchError(f"cannot resume {run_dir}: no such folder")
     if not config_path.exists():
         raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
     saved = read_json(config_path).get("train")
@@ -91,8 +95,13 @@ def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
         raise SawBenchError(f"{config_path} has no 'train' table of training options")
     with reading(str(config_path)):
         config = TrainConfig(**saved)
+    if steps is not None and steps < config.steps:
+        raise SawBenchError(
+            f"cannot resume {run_dir} with steps={steps}: it is a {config.steps}-step run; give "
+            f"{config.steps} or more steps to train it further, or none to finish it"
+        )
     if steps is not None:
-        config = dataclasses.replace(config, steps=max(config.steps, steps))
+        config = dataclasses.replace(config, steps=steps)
     return config
 
 
@@ -131,8 +140,15 @@ class RunTrainer:
     def create(
         cls, config: TrainConfig, out_dir: str | Path | None, progress: bool, log_every: int = 1
     ) -> Self:
+        existed = out_dir is not None and Path(out_dir).exists()
         run_dir = new_run_dir(config, out_dir)
-        trainer = cls(config, run_dir, progress, log_every)
+        try:
+            trainer = cls(config, run_dir, progress, log_every)
+        except BaseException:
+            if not existed:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # the folder this call made, while still empty
+            raise
         if trainer.is_main_process:
             write_json_atomic(run_dir / "config.json", trainer.resolved_config())
         return trainer
