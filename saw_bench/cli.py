@@ -299,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.9,
         help="share of static's gain (first to final aggregate) to reach (default 0.9)",
     )
+    compare.add_argument(
+        "--absolute-threshold",
+        type=float,
+        help="a normalised aggregate in (0, 1] every agent must reach, instead of the share "
+        "of static's gain (for comparisons without static runs)",
+    )
 
     report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
     report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
@@ -397,7 +403,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(
                 compare_command(
-                    args.paths, csv=args.csv, png=args.png, threshold=args.threshold, out=args.out
+                    args.paths,
+                    csv=args.csv,
+                    png=args.png,
+                    threshold=args.threshold,
+                    out=args.out,
+                    absolute_threshold=args.absolute_threshold,
                 )
             )
         elif args.verb == "report":

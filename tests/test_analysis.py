@@ -645,3 +645,22 @@ def test_difference_from_static_is_paired_by_seed_with_its_minimum_detectable_ef
     text = compare_command([str(tmp_path)], None, None, 0.9)
     assert f"+0.050 [{low:+.3f}, {high:+.3f}]" in text
     assert f"{expected_mde:.3f}" in text
+
+
+def test_without_static_runs_the_note_names_the_flag_that_gives_a_threshold(tmp_path, capsys):
+    from saw_bench.cli import main
+
+    root = hand_made_sweep(tmp_path / "sweep")
+    for run in (root / "runs").glob("static-*"):
+        for file in run.iterdir():
+            file.unlink()
+        run.rmdir()
+    assert main(["compare", str(root), "--out", str(tmp_path / "c")]) == 0
+    assert "compare --absolute-threshold X" in capsys.readouterr().out
+    argv = ["compare", str(root), "--out", str(tmp_path / "c"), "--absolute-threshold", "0.45"]
+    assert main(argv) == 0
+    (saw,) = pd.read_csv(tmp_path / "c" / "comparison.csv").itertuples()
+    # seeds reach 0.45 at steps 10 and 20; the third (0.449 at the end) never does
+    assert saw.threshold == 0.45
+    assert (saw.threshold_reached, saw.threshold_censored) == (2, 1)
+    assert saw.steps_to_threshold == pytest.approx(15.0)

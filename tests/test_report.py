@@ -216,3 +216,28 @@ def test_plot_run_takes_dollar_signs_in_names_as_text(tmp_path):
     config["task_id"] = "saw/$Money-v0"
     (folder / "config.json").write_text(json.dumps(config))
     assert plot_run(folder).is_file()
+
+
+def test_score_axes_span_the_objectives_bounds_so_small_moves_look_small(tmp_path):
+    from saw_bench.harness.plots import comparison_figure
+
+    figure = comparison_figure(compare(load_runs(hand_made_sweep(tmp_path / "sweep"))))
+    limits = {
+        axes.get_title(): tuple(round(value, 9) for value in axes.get_ylim())
+        for axes in figure.axes
+        if axes.get_title().endswith("(held-out)")
+    }
+    # a in [0, 1], b in [0, 10], the aggregate in [0, 1], each with 3% margins
+    assert limits == {
+        "a (held-out)": (-0.03, 1.03),
+        "b (held-out)": (-0.3, 10.3),
+        "normalised aggregate (held-out)": (-0.03, 1.03),
+    }
+
+
+def test_the_report_says_dashed_threshold_only_when_the_line_is_drawn(tmp_path):
+    runs = load_runs(hand_made_sweep(tmp_path / "sweep")).runs
+    with_static = write_report(compare(runs), tmp_path / "a.html").read_text()
+    assert "dashed: threshold 0.470" in with_static  # 0.2 + 0.9 x (0.5 - 0.2)
+    only_saw = [run for run in runs if run.agent == "saw"]
+    assert "dashed:" not in write_report(compare(only_saw), tmp_path / "b.html").read_text()

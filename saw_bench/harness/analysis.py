@@ -387,7 +387,10 @@ def compare(
         consequence = (
             "no overhead"
             if absolute_threshold is not None
-            else ("no threshold and no overhead; pass an absolute threshold to get a threshold")
+            else (
+                "no threshold and no overhead; add static runs, or give an absolute threshold "
+                "(compare --absolute-threshold X, compare(absolute_threshold=X) in Python)"
+            )
         )
         notes.append(
             f"{task_id} {estimator}: no run of the static agent (default options)"

@@ -69,6 +69,7 @@ def _objective_axes(axes: Axes, groups: Sequence[Group], index: int) -> None:
     _draw_groups(axes, groups, objective.name, weights=False)
     axes.set_title(_text(f"{objective.name} (held-out)"))
     axes.set_ylabel(_text(f"score [{objective.low:g}, {objective.high:g}]"))
+    _bounded(axes, objective.low, objective.high)
 
 
 def _aggregate_axes(axes: Axes, groups: Sequence[Group], threshold: float) -> None:
@@ -77,6 +78,14 @@ def _aggregate_axes(axes: Axes, groups: Sequence[Group], threshold: float) -> No
         axes.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
     axes.set_title("normalised aggregate (held-out)")
     axes.set_ylabel("aggregate [0, 1]")
+    _bounded(axes, 0.0, 1.0)
+
+
+def _bounded(axes: Axes, low: float, high: float) -> None:
+    """A score axis spans the objective's bounds (3% margins), so a move of 0.1 on a scale of
+    10 looks like one, not like a crash."""
+    margin = 0.03 * (high - low)
+    axes.set_ylim(low - margin, high + margin)
 
 
 def _weight_axes(axes: Axes, groups: Sequence[Group], index: int) -> None:
@@ -86,7 +95,8 @@ def _weight_axes(axes: Axes, groups: Sequence[Group], index: int) -> None:
     axes.set_ylabel("weight")
 
 
-def _panel_threshold(comparison: Comparison, groups: Sequence[Group]) -> float:
+def panel_threshold(comparison: Comparison, groups: Sequence[Group]) -> float:
+    """The threshold line of a panel: the groups' one threshold, else NaN (none drawn)."""
     values = {float(comparison.group_row(g).threshold) for g in groups}
     values = {v for v in values if not math.isnan(v)}
     return values.pop() if len(values) == 1 else math.nan
@@ -131,7 +141,7 @@ def aggregate_figure(comparison: Comparison, task_id: str, estimator: str) -> Fi
     """The normalised aggregate against step, one band per agent, threshold dashed."""
     groups = comparison.groups_of(task_id, estimator)
     figure, axes = _grid(1, 1)
-    _aggregate_axes(axes[0][0], groups, _panel_threshold(comparison, groups))
+    _aggregate_axes(axes[0][0], groups, panel_threshold(comparison, groups))
     figure.suptitle(_text(f"{task_id}  {estimator}"))
     _legend(figure, axes[0][0])
     return figure
@@ -157,7 +167,7 @@ def comparison_figure(comparison: Comparison) -> Figure:
         for index in range(count):
             _objective_axes(scores[index], groups, index)
             _weight_axes(weights[index], groups, index)
-        _aggregate_axes(scores[count], groups, _panel_threshold(comparison, groups))
+        _aggregate_axes(scores[count], groups, panel_threshold(comparison, groups))
         for unused in [*scores[count + 1 :], *weights[count:]]:
             unused.set_axis_off()
         scores[0].annotate(

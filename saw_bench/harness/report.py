@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from saw_bench.harness.plots import (
     _png,
     aggregate_figure,
     objective_figure,
+    panel_threshold,
     plot_comparison,
     weights_figure,
 )
@@ -46,13 +48,15 @@ def compare_command(
     png: str | None = None,
     threshold: float = 0.9,
     out: str | Path | None = None,
+    absolute_threshold: float | None = None,
 ) -> str:
     """``python -m saw_bench compare PATH... [--out FOLDER] [--csv FILE] [--png FILE]``.
 
     Loads the runs, prints the table, writes the full table as CSV and the curves as PNG:
     ``comparison.csv`` and ``comparison.png`` in ``out`` (default: a new folder from
     :func:`new_output_folder`), or the files ``csv`` and ``png`` name. Nothing is written into
-    the folders read. ``threshold`` is the fraction of the static agent's gain. Returns the text.
+    the folders read. ``threshold`` is the fraction of the static agent's gain;
+    ``absolute_threshold`` (a normalised aggregate) replaces that rule. Returns the text.
     """
     if not (isinstance(threshold, int | float) and 0 < threshold <= 1):
         raise SawBenchError(f"--threshold must be in (0, 1], but got {threshold!r}")
@@ -61,7 +65,9 @@ def compare_command(
     loaded = load_runs(paths)
     if not loaded.runs:
         raise SawBenchError(no_runs_message(paths, loaded.skipped))
-    comparison = compare(loaded, threshold_fraction=threshold)
+    comparison = compare(
+        loaded, threshold_fraction=threshold, absolute_threshold=absolute_threshold
+    )
     folder = Path(out) if out else new_output_folder("compare")
     csv_path = Path(csv) if csv else folder / "comparison.csv"
     png_path = Path(png) if png else folder / "comparison.png"
@@ -230,12 +236,13 @@ def render_html(comparison: Comparison, sources: Sequence[str] = ()) -> str:
     parts.append("<h2>Curves</h2>")
     for task_id, estimator in comparison.panels():
         parts.append(f"<h3>{e(task_id)} &middot; {e(estimator)}</h3>")
+        threshold = panel_threshold(comparison, comparison.groups_of(task_id, estimator))
+        aggregate = "Normalised aggregate (mean over seeds, 95% band)"
+        if not math.isnan(threshold):
+            aggregate += f"; dashed: threshold {threshold:.3f}"
         figures = [
             (objective_figure, "Held-out score per objective (mean over seeds, 95% band)"),
-            (
-                aggregate_figure,
-                "Normalised aggregate (mean over seeds, 95% band); dashed: threshold",
-            ),
+            (aggregate_figure, aggregate),
             (weights_figure, "Weights per objective over training (mean over seeds, 95% band)"),
         ]
         for build, caption in figures:
