@@ -289,4 +289,3 @@ def _embedding_parameter_ids(model: torch.nn.Module) -> set[int]:
         if module is not None:
             ids.update(id(p) for p in module.parameters())
     return ids
-
