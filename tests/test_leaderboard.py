@@ -217,6 +217,18 @@ def test_submit_without_copying_runs_is_self_reported_and_valid(tmp_path: Path):
     assert validate(tmp_path / "lb") == []
 
 
+def test_submit_says_which_run_folders_it_left_out_and_why(tmp_path: Path):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    unfinished = write_run(tmp_path / "sweep" / "runs" / "killed", agent="saw", seed=3)
+    (unfinished / "summary.json").unlink()
+    text = submit_command([tmp_path / "sweep"], "grid", "tests", tmp_path / "lb/submissions")
+    assert "wrote 1 submission(s):" in text and "seeds 0, 1, 2)" in text
+    assert (
+        f"left out 1 run folder(s):\n  {unfinished}: unfinished: no summary.json "
+        "(last recorded step 4)"
+    ) in text
+
+
 def test_incomplete_runs_are_submitted_as_self_reported(tmp_path: Path):
     for seed in SEEDS:
         write_run(tmp_path / "runs" / f"s{seed}", seed=seed, metrics_rows=3 if seed == 1 else 4)

@@ -18,13 +18,16 @@ def submit_command(
     out_root: str | Path = "leaderboard/submissions",
 ) -> str:
     """``python -m saw_bench submit RUN_OR_SWEEP_DIR... --name NAME``: what was written."""
-    written = submit_runs(paths, name, submitter, out_root)
+    written, skipped = submit_runs(paths, name, submitter, out_root)
     lines = [f"wrote {len(written)} submission(s):"]
     for entry in written:
         seeds = ", ".join(str(seed) for seed in entry.seeds)
         lines.append(f"  {entry.path}  ({entry.status}, seeds {seeds})")
         if entry.reason:
             lines.append(f"    self-reported because: {entry.reason}")
+    if skipped:
+        lines.append(f"left out {len(skipped)} run folder(s):")
+        lines += [f"  {run.path}: {run.reason}" for run in skipped]
     lines.append(
         "check them with `python -m saw_bench leaderboard validate` and regenerate the tables "
         "with `python -m saw_bench leaderboard build`"

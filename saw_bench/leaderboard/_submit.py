@@ -16,11 +16,11 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import write_bytes_atomic
-from saw_bench.harness.runs import Run, load_run, load_runs, no_runs_message
+from saw_bench.harness.runs import Run, SkippedRun, load_run, load_runs, no_runs_message
 from saw_bench.leaderboard._archive import (
     SUFFIX,
     RunArchive,
@@ -75,7 +75,15 @@ def submit(
     ``copy_runs=False`` packs nothing and marks it ``self-reported``. Nothing is written unless
     every configuration passes validation. Raises SawBenchError naming the bad value or file.
     """
-    return [written.path for written in submit_runs(paths, name, submitter, out_root, copy_runs)]
+    submitted = submit_runs(paths, name, submitter, out_root, copy_runs)
+    return [written.path for written in submitted.written]
+
+
+class Submitted(NamedTuple):
+    """What :func:`submit_runs` wrote, and the run folders it left out (unfinished) with why."""
+
+    written: list[Written]
+    skipped: list[SkippedRun]
 
 
 def submit_runs(
@@ -84,8 +92,9 @@ def submit_runs(
     submitter: str,
     out_root: str | Path = "leaderboard/submissions",
     copy_runs: bool = True,
-) -> list[Written]:
-    """:func:`submit`, with the status of each written submission and why it is not verified."""
+) -> Submitted:
+    """:func:`submit`, with the status of each written submission, why it is not verified, and
+    the unfinished run folders left out."""
     name = _check_text("name", name)
     submitter = _check_text("submitter", submitter)
     if not slugify(name):
@@ -129,7 +138,7 @@ def submit_runs(
         written.append(
             Written(path, submission["status"], list(submission["seeds"]), plan["reason"])
         )
-    return written
+    return Submitted(written, list(loaded.skipped))
 
 
 def _check_text(label: str, value: Any) -> str:
