@@ -104,7 +104,7 @@ def run_command(args: argparse.Namespace) -> str:
     The options are checked once, where the run's TrainConfig is built; an unknown name is
     reported as a key of the file or flag it came from."""
     from saw_bench.core.options import reading
-    from saw_bench.harness.run import summary_table, train
+    from saw_bench.training.config import TrainConfig
 
     if args.resume:
         ignored = [
@@ -123,6 +123,8 @@ def run_command(args: argparse.Namespace) -> str:
                 f"and --log-every apply, but got {', '.join(ignored)} (start a new run with "
                 "--out to change options)"
             )
+        from saw_bench.harness.run import train
+
         run_dir = train(
             resume=args.resume, steps=args.steps, progress=True, log_every=args.log_every
         )
@@ -133,10 +135,15 @@ def run_command(args: argparse.Namespace) -> str:
         options = {**from_file, **settings}
         options.update({key: value for key, value in flags.items() if value is not None})
         with reading(f"config file {args.config}", from_file), reading("--set", settings):
-            run_dir = train(out_dir=args.out, progress=True, log_every=args.log_every, **options)
+            config = TrainConfig(**options)  # checked before torch is imported
+        from saw_bench.harness.run import train_config
+
+        run_dir = train_config(config, out_dir=args.out, progress=True, log_every=args.log_every)
     rank = _launched_rank()
     if rank:  # another process of `accelerate launch`: the main one writes and prints the summary
         return f"run folder: {run_dir} (process {rank} of a multi-process run)"
+    from saw_bench.harness.run import summary_table
+
     return summary_table(run_dir)
 
 

@@ -201,3 +201,28 @@ def test_eval_of_a_run_folder_scores_its_checkpoint_greedily(tmp_path, small_mod
 def test_eval_of_a_missing_model_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["eval", "--model", str(tmp_path / "nothing-here")]) == 2
     assert "neither an existing folder nor a Hugging Face id" in capsys.readouterr().err
+
+
+def test_help_and_argument_errors_import_no_heavy_library():
+    """--help and bad arguments answer before torch, transformers, datasets, pandas or
+    matplotlib are imported (each costs seconds); measured by what a fresh process loaded."""
+    code = """
+import contextlib, io, sys
+from saw_bench.cli import main
+argvs = (["--help"], ["run", "--help"], ["sweep", "--help"], ["compare", "--help"],
+         ["run", "--steps", "abc"], ["run", "--estimator", "ppo"],
+         ["run", "--weighting", "nosuch"], ["bogus"])
+codes = []
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    for argv in argvs:
+        try:
+            codes.append(main(argv))
+        except SystemExit as error:
+            codes.append(error.code)
+heavy = ("torch", "transformers", "datasets", "pandas", "matplotlib", "torchjd", "scipy")
+print(codes, sorted(name for name in heavy if name in sys.modules))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[0, 0, 0, 0, 2, 2, 2, 2] []", result.stderr

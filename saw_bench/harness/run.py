@@ -67,6 +67,26 @@ def train(
         trainer = trainer_class(config.backend).create(
             config, out_dir=out_dir, progress=progress, log_every=log_every
         )
+    return finish(trainer, plot)
+
+
+def train_config(
+    config: TrainConfig,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+    log_every: int = 1,
+    plot: bool = True,
+) -> Path:
+    """:func:`train` from a ready :class:`~saw_bench.training.TrainConfig` (checked when it was
+    built, e.g. by the CLI before it imports torch); returns the run folder."""
+    trainer = trainer_class(config.backend).create(
+        config, out_dir=out_dir, progress=progress, log_every=log_every
+    )
+    return finish(trainer, plot)
+
+
+def finish(trainer: RunTrainer, plot: bool = True) -> Path:
+    """Run ``trainer`` to its last step, then write the summary and (``plot``) the curves."""
     run_dir = trainer.run()
     if not trainer.is_main_process:
         return run_dir  # another process of a multi-process TRL run writes the files
