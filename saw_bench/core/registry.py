@@ -1,10 +1,10 @@
 """Registration of saw-bench environments, aliases and plug-ins.
 
 Every environment is a Gymnasium registration under the ``saw/`` namespace whose entry point is
-the string ``"saw_bench.env:TextEnv"`` and whose kwargs name the task class as a
+the string ``"saw_bench.core.env:TextEnv"`` and whose kwargs name the task class as a
 ``"module:Class"`` string, so ``EnvSpec.to_json()`` works and nothing is imported before use.
-``saw_bench.env`` is a permanent alias of :mod:`saw_bench.core.env`: run configs record (and
-the leaderboard hashes) the spec with that entry point.
+Run configs record the whole spec; the leaderboard hashes only its id and kwargs (module paths
+left out), so results stay comparable when code moves.
 
 Other packages add environments without forking saw-bench by declaring an entry point in the
 group ``saw_bench.envs`` that names a module (its import runs its ``register`` calls) or a

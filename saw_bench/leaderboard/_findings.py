@@ -9,8 +9,8 @@ the findings page, from the valid submissions.
 - **Weight sensitivity**: static with one objective up-weighted (priorities such as 4:1 and 1:4,
   or one objective at 4 and the rest at 1) against static with another one up-weighted, same
   task, estimator, model, options and seeds. For each of the two up-weighted objectives, the
-  per-seed difference of its final normalised score (its own weighting minus the other) is
-  bootstrapped. A task where no such interval excludes 0 is *insensitive to weighting at this
+  per-seed difference of its final normalised score (its own weighting minus the other) gets a
+  paired t interval. A task where no such interval excludes 0 is *insensitive to weighting at this
   scale*: no weighting agent can be told apart there, whatever it does.
 - **Findings**: per task, estimator and model, SAW minus static with its interval and
   minimum detectable effect, steps to static's threshold (its first score plus 90% of its gain,
