@@ -58,9 +58,16 @@ def register(
 
     ``task`` is the task class as ``"package.module:Class"``; ``kwargs`` are passed to it
     (variants are extra ids with other kwargs). ``alias`` is a short name for the CLI.
+
+    Every id, shipped or from a plug-in, is in the ``saw/`` namespace: saw-bench has one
+    registry and one leaderboard keyed by these ids, kept apart from the other environments in
+    Gymnasium's registry, and every verb accepts an id without its namespace.
     """
     if not id.startswith(f"{NAMESPACE}/"):
-        raise ValueError(f"saw-bench ids live in the {NAMESPACE!r} namespace, but got {id!r}")
+        raise ValueError(
+            f"saw-bench ids live in the {NAMESPACE!r} namespace (one registry and one leaderboard "
+            f"for every family), but got {id!r}; use {NAMESPACE + '/' + id.rpartition('/')[2]!r}"
+        )
     if ":" not in task:
         raise ValueError(f"task must be a 'module:Class' string, but got {task!r}")
     if alias is not None and alias in _ALIASES and _ALIASES[alias] != id:
