@@ -186,3 +186,17 @@ def write_members(archive: Path, members: dict[str, bytes]) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+
+
+def write_protocols(leaderboard: Path, model: str | None = "tiny-toolcall", **train: Any) -> Path:
+    """``protocols.toml`` for TASK_ID with the settings write_run uses (``train`` overrides
+    them; ``model=None`` leaves the policy open)."""
+    settings = {"steps": STEPS, "prompts_per_step": 4, "group_size": 2, **train}
+    table = ", ".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    lines = [f'["{TASK_ID}"]', f"train = {{ {table} }}"]
+    if model is not None:
+        lines.append(f'model = {{ name = "{model}", revision = "0123456789ab" }}')
+    leaderboard.mkdir(parents=True, exist_ok=True)
+    path = leaderboard / "protocols.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -6,7 +6,9 @@ saw/ToolCall-Synth-v0; the expected scores are worked out there with plain arith
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import math
 import re
@@ -27,6 +29,7 @@ from leaderboard_runs import (
     expected_final_normalised,
     scores,
     write_members,
+    write_protocols,
     write_run,
     write_sweep,
 )
@@ -57,6 +60,7 @@ def valid_leaderboard(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("valid")
     write_sweep(base / "sweep")
     submit([base / "sweep"], "Hand-made grid", "tests", out_root=base / "leaderboard/submissions")
+    write_protocols(base / "leaderboard")
     return base / "leaderboard"
 
 
@@ -102,9 +106,9 @@ def test_submit_writes_one_verified_submission_per_configuration(valid_leaderboa
                 run["run_files"]["path"]
                 == f"runs/toolcall-synth-v0/{data['id']}/seed-{run['seed']}"
             )
-    # nothing but the archives and the submissions is written under the leaderboard
+    # submit writes nothing but the archives and the submissions (the fixture adds protocols)
     written = sorted(p.relative_to(valid_leaderboard).parts[0] for p in valid_leaderboard.iterdir())
-    assert written == ["runs", "submissions"]
+    assert written == ["protocols.toml", "runs", "submissions"]
     assert all(p.suffixes == [".tar", ".xz"] for p in (valid_leaderboard / "runs").rglob("*.*"))
 
 
@@ -203,6 +207,96 @@ def test_env_spec_hash_covers_id_and_kwargs_and_no_module_path(tmp_path: Path):
     text = json.dumps({"id": TASK_ID, "kwargs": kwargs}, sort_keys=True, separators=(",", ":"))
     assert load(path)["task"]["env_spec_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert validate(tmp_path / "lb") == []
+
+
+def test_only_verified_entries_on_the_protocol_are_ranked_and_counted(tmp_path: Path):
+    """A consistent forgery (self-reported runs far better than any real one) and a verified
+    entry trained with another batch are listed apart: neither is ranked nor counted."""
+    from test_leaderboard_findings import rewrite_points, static_points
+
+    lb = tmp_path / "lb"
+    submit(write_sweep(tmp_path / "honest"), "Honest", "tests", lb / "submissions")
+    for seed in SEEDS:
+        changes = {"prompts_per_step": 8}
+        write_run(tmp_path / "other" / f"s{seed}", agent="saw", seed=seed, train_changes=changes)
+        forged = write_run(tmp_path / "forged" / f"s{seed}", agent="saw", seed=seed)
+        rewrite_points(forged, static_points(seed, format_gain=0.2, correctness_gain=1.4))
+    submit(tmp_path / "other", "Other batch", "tests", lb / "submissions")
+    submit(tmp_path / "forged", "Forged", "tests", lb / "submissions", copy_runs=False)
+    write_protocols(lb)
+    assert validate(lb) == []
+    assert build(lb) == []
+    data = json.loads((lb / "leaderboard.json").read_text())
+    (task,) = data["tasks"]
+    assert [(e["name"], e["agent"], e["rank"]) for e in task["entries"]] == [
+        ("Honest", "saw", 1),
+        ("Honest", "static", 2),
+    ]
+    assert [(e["name"], e["apart"]) for e in task["apart"]] == [
+        ("Other batch", "off protocol: prompts_per_step 8 (protocol 4)"),
+        ("Forged", "self-reported: not recomputed from run files"),
+    ]
+    forged_mean = next(e for e in task["apart"] if e["name"] == "Forged")["final_normalised"]
+    assert forged_mean["mean"] > task["entries"][0]["final_normalised"]["mean"]  # it would lead
+    (comparison,) = data["saw_vs_static"]["comparisons"]
+    assert comparison["difference"]["mean"] == pytest.approx(SAW_FORMAT_GAIN / 2)
+    markdown = (lb / "LEADERBOARD.md").read_text()
+    protocol = (
+        "Protocol (what a ranked entry used): 4 steps, 4 prompts x 2 completions a step; "
+        "policy tiny-toolcall (revision 0123456789ab)."
+    )
+    assert protocol in markdown and "Listed apart (not ranked" in markdown
+    rows = list(csv.DictReader(io.StringIO((lb / "leaderboard.csv").read_text())))
+    assert sorted((row["name"], row["rank"], row["listed_apart"][:12]) for row in rows) == [
+        ("Forged", "", "self-reporte"),
+        ("Honest", "1", ""),
+        ("Honest", "2", ""),
+        ("Other batch", "", "off protocol"),
+    ]
+
+
+def test_without_a_protocol_a_task_ranks_nothing(valid_leaderboard: Path, tmp_path: Path):
+    board = Path(shutil.copytree(valid_leaderboard, tmp_path / "lb"))
+    (board / "protocols.toml").unlink()
+    assert build(board) == []
+    (task,) = json.loads((board / "leaderboard.json").read_text())["tasks"]
+    assert task["entries"] == [] and len(task["apart"]) == 2
+    assert {entry["apart"] for entry in task["apart"]} == {"the task has no protocol yet"}
+    assert "No protocol yet" in (board / "LEADERBOARD.md").read_text()
+    assert "cannot say whether SAW beats static" in (board / "LEADERBOARD.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[oops", "protocols.toml is not valid TOML"),
+        ('["saw/NoSuch-v0"]\ntrain = { steps = 4 }', "['saw/NoSuch-v0'] is not an installed"),
+        (f'["{TASK_ID}"]\ntrain = {{ stepz = 4 }}', "unknown or unsupported option(s) ['stepz']"),
+        (f'["{TASK_ID}"]\ntrain = {{ steps = 4 }}\ncolour = 1', "colour: Extra inputs"),
+    ],
+)
+def test_validate_names_a_broken_protocols_file(valid_leaderboard, tmp_path, text, message):
+    board = Path(shutil.copytree(valid_leaderboard, tmp_path / "lb"))
+    (board / "protocols.toml").write_text(text)
+    problems = validate(board)
+    assert [p.path.name for p in problems] == ["protocols.toml"]
+    assert message in problems[0].message
+    assert build(board, tmp_path / "out") and not (tmp_path / "out").exists()
+
+
+def test_a_self_reported_entry_hears_which_field_is_wrong_but_not_the_value(tmp_path: Path):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    (path,) = submit(
+        tmp_path / "sweep", "mine", "tests", tmp_path / "lb/submissions", copy_runs=False
+    )
+    data = load(path)
+    data["runs"][0]["final"]["format"] = 0.95  # the curve's last point says 0.85
+    data["summary"]["final_normalised"] = 0.99
+    save(path, data)
+    messages = " | ".join(problem.message for problem in validate(tmp_path / "lb"))
+    assert "runs[0] (seed 0) final format does not match the last curve point" in messages
+    assert "summary.final_normalised does not match, recomputed from the per-seed" in messages
+    assert "0.85" not in messages and "0.95" not in messages
 
 
 def test_submit_without_copying_runs_is_self_reported_and_valid(tmp_path: Path):
@@ -583,7 +677,7 @@ def test_build_writes_deterministic_tables_with_hand_computed_numbers(valid_lead
     assert f"## {TASK_ID}" in markdown
     csv_lines = (tmp_path / "first" / "leaderboard.csv").read_text().splitlines()
     assert len(csv_lines) == 3
-    assert csv_lines[0].startswith("env_id,rank,id,name")
+    assert csv_lines[0].startswith("env_id,rank,listed_apart,id,name")
     page = (tmp_path / "first" / "index.html").read_text()
     assert page.count("<svg") == 2  # the trade-off plot and the weights of the one comparison
     assert 'class="sortable"' in page
@@ -601,6 +695,7 @@ def test_verdict_says_when_saw_loses(tmp_path: Path):
         saw_eval.write_text(static_eval.read_text())
         static_eval.write_text(saw_text)
     submit(tmp_path / "runs", "swapped", "tests", tmp_path / "lb/submissions")
+    write_protocols(tmp_path / "lb")
     assert build(tmp_path / "lb") == []
     markdown = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
     assert "No: static weights beat SAW in every comparison" in markdown
@@ -661,7 +756,7 @@ def test_committed_leaderboard_is_compact_and_holds_only_what_submit_and_build_w
     root = REPOSITORY / "leaderboard"
     files = [path for path in root.rglob("*") if path.is_file()]
     assert sum(path.stat().st_size for path in files) <= 10_000_000
-    allowed = {"README.md", ".gitignore", *GENERATED}
+    allowed = {"README.md", ".gitignore", "protocols.toml", *GENERATED}
     for path in files:
         relative = path.relative_to(root)
         where = relative.parts[0]
@@ -778,6 +873,7 @@ def test_runs_of_the_trl_backend_are_submitted_apart_and_labelled(tmp_path):
             )
     written = submit(tmp_path / "runs", "Engines", "tests", out_root=tmp_path / "lb/submissions")
     assert len(written) == 2
+    write_protocols(tmp_path / "lb")  # the protocol leaves the engine open
     assert build(tmp_path / "lb") == []
     entries = json.loads((tmp_path / "lb/leaderboard.json").read_text())["tasks"][0]["entries"]
     assert sorted(entry["backend"] for entry in entries) == ["saw-bench", "trl"]

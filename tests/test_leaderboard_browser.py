@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from leaderboard_runs import expected_final_normalised, write_sweep
+from leaderboard_runs import expected_final_normalised, write_protocols, write_sweep
 
 from saw_bench.leaderboard import build, submit
 
@@ -47,6 +47,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("page")
     write_sweep(base / "sweep", agents=AGENTS)
     submit(base / "sweep", "Browser grid", "tests", base / "leaderboard/submissions")
+    write_protocols(base / "leaderboard")
     assert build(base / "leaderboard") == []
     return base / "leaderboard" / "index.html"
 
@@ -84,7 +85,7 @@ def test_page_shows_the_ranked_table_and_sorts_by_clicked_column(browser, page: 
     ranked = sorted(AGENTS, key=lambda agent: -means[agent])
     assert _column(browser, "agent") == ranked
     assert _column(browser, "rank") == ["1", "2", "3"]
-    shown = [cell.split(" ")[0] for cell in _column(browser, "normalised")]
+    shown = [cell.split()[0] for cell in _column(browser, "normalised")]
     assert shown == [f"{means[agent]:.3f}" for agent in ranked]
 
     _click(browser, "normalised")  # ascending
@@ -98,3 +99,23 @@ def test_page_shows_the_ranked_table_and_sorts_by_clicked_column(browser, page: 
     assert verdict.startswith("Yes: SAW beat static weights")
     plot = browser.find_element(By.CSS_SELECTOR, "figure svg")
     assert plot.size["width"] > 100 and plot.size["height"] > 100
+
+
+def test_committed_page_fits_a_1280_px_window_and_links_its_findings(browser):
+    """The committed board (many columns, long names) needs no sideways scrolling at 1280 px,
+    and the link to the findings is a link, not Markdown text."""
+    from selenium.webdriver.common.by import By
+
+    page = Path(__file__).resolve().parents[1] / "leaderboard" / "index.html"
+    browser.set_window_size(1280, 900)
+    browser.get(page.as_uri())
+    viewport = browser.execute_script("return document.documentElement.clientWidth")
+    widths = [table.size["width"] for table in browser.find_elements(By.CSS_SELECTOR, "table")]
+    assert widths and max(widths) <= viewport, (max(widths), viewport)
+    assert "[FINDINGS.md](FINDINGS.md)" not in browser.find_element(By.TAG_NAME, "body").text
+    link = browser.find_element(By.CSS_SELECTOR, 'a[href="FINDINGS.md"]')
+    assert link.text == "FINDINGS.md"
+    protocols = browser.find_elements(By.CSS_SELECTOR, "p.protocol")
+    assert len(protocols) == 6 and all(
+        "Protocol (what a ranked entry used)" in p.text for p in protocols
+    )

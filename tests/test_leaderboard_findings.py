@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from leaderboard_runs import EVAL_STEPS, STEPS, expected_final_normalised, scores, write_run
+from leaderboard_runs import (
+    EVAL_STEPS,
+    STEPS,
+    expected_final_normalised,
+    scores,
+    write_protocols,
+    write_run,
+)
 from scipy import stats
 
 from saw_bench.harness.statistics import (
@@ -130,6 +137,7 @@ def make_leaderboard(tmp_path: Path, sensitive: bool) -> Path:
             )
             rewrite_points(folder, static_points(seed, *changes), priorities)
     submit([runs], "Hand-made grid", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    write_protocols(tmp_path / "leaderboard")
     root = tmp_path / "leaderboard"
     assert build(root) == []
     return root
@@ -227,6 +235,7 @@ def test_findings_of_two_policies_at_one_setting_name_the_policy(tmp_path):
             for agent in ("static", "saw"):
                 write_run(runs / f"{model}-{agent}-s{seed}", agent=agent, seed=seed, model=model)
     submit([runs], "Two policies", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    write_protocols(tmp_path / "leaderboard", model=None)  # any policy is on protocol
     root = tmp_path / "leaderboard"
     assert build(root) == []
     findings = data_of(root)["findings"]
@@ -261,6 +270,7 @@ def test_runs_from_before_the_backend_option_pair_with_saw_bench_backend_runs(tm
             train_changes={"backend": "saw-bench"},
         )
     submit(tmp_path / "runs", "Mixed ages", "tests", out_root=tmp_path / "lb/submissions")
+    write_protocols(tmp_path / "lb")
     assert build(tmp_path / "lb") == []
     data = json.loads((tmp_path / "lb/leaderboard.json").read_text())
     assert len(data["saw_vs_static"]["comparisons"]) == 1
@@ -276,6 +286,7 @@ def test_a_verdict_needs_the_paired_t_interval_to_exclude_zero(tmp_path):
         saw = write_run(runs / f"saw-s{seed}", agent="saw", seed=seed)
         rewrite_points(saw, static_points(seed, format_gain=gain))
     submit([runs], "Close call", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    write_protocols(tmp_path / "leaderboard")
     root = tmp_path / "leaderboard"
     assert build(root) == []
     (comparison,) = data_of(root)["saw_vs_static"]["comparisons"]

@@ -40,6 +40,7 @@ from saw_bench.leaderboard._findings import (
     setting_key,
 )
 from saw_bench.leaderboard._page import csv_table, findings_page, html_page, markdown_page
+from saw_bench.leaderboard._protocols import off_protocol_reason, read_protocols
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
 
@@ -84,24 +85,39 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
     by_task: dict[str, list[tuple[Path, Submission]]] = {}
     for path, submission in checked:
         by_task.setdefault(submission.task.env_id, []).append((path, submission))
+    protocols = read_protocols(root)
     tasks = []
     comparisons: list[dict[str, Any]] = []
     every: list[Submission] = []
     for env_id in sorted(by_task):
         members = by_task[env_id]
-        entries = [_entry(path, submission, root) for path, submission in members]
+        protocol = protocols.get(env_id)
+        reasons = [off_protocol_reason(submission, protocol) for _, submission in members]
+        ranked = [m for m, reason in zip(members, reasons, strict=True) if reason is None]
+        entries = [_entry(path, submission, root) for path, submission in ranked]
         entries.sort(key=lambda entry: (-entry["final_normalised"]["mean"], entry["id"]))
         for rank, entry in enumerate(entries, start=1):
             entry["rank"] = rank
+        apart = [
+            {**_entry(path, submission, root), "rank": None, "apart": reason}
+            for (path, submission), reason in zip(members, reasons, strict=True)
+            if reason is not None
+        ]
+        apart.sort(
+            key=lambda entry: (entry["apart"], -entry["final_normalised"]["mean"], entry["id"])
+        )
         objectives = members[0][1].task.objectives
         tasks.append(
             {
                 "env_id": env_id,
                 "objectives": [o.model_dump() for o in objectives],
+                "protocol": None if protocol is None else protocol.describe(),
                 "entries": entries,
+                "apart": apart,
             }
         )
-        task_submissions = [submission for _, submission in members]
+        # only ranked entries (verified, on the task's protocol) enter the verdicts
+        task_submissions = [submission for _, submission in ranked]
         task_checks = sensitivity_checks(task_submissions)
         task_comparisons = _comparisons(task_submissions, task_checks)
         tasks[-1]["sensitivity"] = list(task_checks.values())

@@ -78,11 +78,10 @@ def _percent(interval: dict[str, float] | None) -> str:
     return f"{100 * interval['mean']:.2f}%"
 
 
-def _columns(task: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, Any]]]]:
-    """One task's table: (header, "number" or "text", [(shown text, sort value) per entry])."""
-    entries = task["entries"]
+def _columns(entries: list[dict[str, Any]], task: dict[str, Any]) -> list[Column]:
+    """A table of a task's entries: (header, "number" or "text", [(shown text, sort value) per
+    entry]); ranked entries lead with their rank, the ones listed apart with why."""
 
-    Column = tuple[str, str, list[tuple[str, Any]]]
     Key = Callable[[dict[str, Any]], Any]
 
     def text(header: str, key: Key) -> Column:
@@ -98,8 +97,11 @@ def _columns(task: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, Any]]
         return header, "number", [(show(v), None if v is None else v["mean"]) for v in values]
 
     names = [objective["name"] for objective in task["objectives"]]
+    ranked = all(entry["rank"] is not None for entry in entries)
     return [
-        number("rank", lambda e: e["rank"]),
+        number("rank", lambda e: e["rank"])
+        if ranked
+        else text("listed apart", lambda e: e["apart"]),
         text("name", lambda e: e["name"]),
         text("agent", _agent_text),
         text("estimator", lambda e: e["estimator"]),
@@ -115,6 +117,19 @@ def _columns(task: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, Any]]
         text("submitter", lambda e: e["submitter"]),
         text("id", lambda e: e["id"]),
     ]
+
+
+Column = tuple[str, str, list[tuple[str, Any]]]
+_APART = (
+    "Listed apart (not ranked, not counted in any verdict): self-reported entries and entries "
+    "trained off the task's protocol."
+)
+
+
+def _protocol_text(task: dict[str, Any]) -> str:
+    if task["protocol"] is None:
+        return "No protocol yet: no entry of this task is ranked or counted in a verdict."
+    return f"Protocol (what a ranked entry used): {task['protocol']}."
 
 
 def _agent_text(entry: dict[str, Any]) -> str:
@@ -138,7 +153,9 @@ _INTRO = (
     "percentile-bootstrap interval; every difference (SAW minus static, the sides of a "
     "sensitivity check) has a 95% paired t interval over the seeds both ran. `verified` "
     "entries were recomputed from run files committed under `runs/`; `self-reported` ones "
-    "were checked for consistency only."
+    "were checked for consistency only. A task's table ranks the verified entries trained on "
+    "its protocol (`protocols.toml`: steps, batch, evaluation, policy); self-reported entries "
+    "and entries trained otherwise are listed apart and never counted in a verdict."
 )
 
 
@@ -164,17 +181,26 @@ def markdown_page(data: dict[str, Any]) -> str:
     for task in data["tasks"]:
         bounds = ", ".join(f"{o['name']} [{o['low']:g}, {o['high']:g}]" for o in task["objectives"])
         lines += ["", f"## {task['env_id']}", "", f"Objectives: {bounds}.", ""]
+        lines += [_protocol_text(task), ""]
         if task.get("sensitivity"):
             lines += ["Weight sensitivity:", ""]
             lines += [f"- {_sensitivity_line(check)}" for check in task["sensitivity"]]
             lines.append("")
-        columns = _columns(task)
-        lines.append("| " + " | ".join(header for header, _, _ in columns) + " |")
-        lines.append("|" + "|".join("---" for _ in columns) + "|")
-        for row in range(len(task["entries"])):
-            cells = [_markdown_text(cells[row][0]) for _, _, cells in columns]
-            lines.append("| " + " | ".join(cells) + " |")
+        if task["entries"]:
+            lines += _markdown_table(task["entries"], task)
+        if task["apart"]:
+            lines += ["", _APART, "", *_markdown_table(task["apart"], task)]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_table(entries: list[dict[str, Any]], task: dict[str, Any]) -> list[str]:
+    columns = _columns(entries, task)
+    lines = ["| " + " | ".join(header for header, _, _ in columns) + " |"]
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    for row in range(len(entries)):
+        cells = [_markdown_text(cells[row][0]) for _, _, cells in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _markdown_text(text: str) -> str:
@@ -184,10 +210,11 @@ def _markdown_text(text: str) -> str:
 def csv_table(data: dict[str, Any]) -> str:
     rows = []
     for task in data["tasks"]:
-        for entry in task["entries"]:
+        for entry in [*task["entries"], *task["apart"]]:
             row: dict[str, Any] = {
                 "env_id": task["env_id"],
                 "rank": entry["rank"],
+                "listed_apart": entry.get("apart"),
                 "id": entry["id"],
                 "name": entry["name"],
                 "submitter": entry["submitter"],
@@ -213,8 +240,10 @@ def csv_table(data: dict[str, Any]) -> str:
             row["file"] = entry["file"]
             rows.append(row)
     if not rows:
-        return "env_id,rank,id,name,submitter,status,agent,estimator,model,seeds\n"
-    return pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
+        return "env_id,rank,listed_apart,id,name,submitter,status,agent,estimator,model,seeds\n"
+    table = pd.DataFrame(rows)
+    table["rank"] = table["rank"].astype("Int64")  # blank for the entries listed apart
+    return table.to_csv(index=False, lineterminator="\n")
 
 
 def _flat(prefix: str, interval: dict[str, float] | None) -> dict[str, float | None]:
@@ -247,8 +276,11 @@ document.querySelectorAll("table.sortable th").forEach((header) => {
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 90em; padding: 0 1em; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; white-space: nowrap; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+td.number { white-space: nowrap; }
+td.text { max-width: 12em; }
+.ci { color: #555; font-size: 0.85em; }
 th { background: #f3f3f3; cursor: pointer; user-select: none; }
 th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
@@ -285,28 +317,17 @@ def html_page(data: dict[str, Any]) -> str:
             f'<section id="{slug}">',
             f"<h2>{escape(task['env_id'])}</h2>",
             f"<p>Objectives: {escape(bounds)}.</p>",
+            f'<p class="protocol">{escape(_protocol_text(task))}</p>',
         ]
         if task.get("sensitivity"):
             parts.append("<p>Weight sensitivity:</p><ul>")
             parts += [f"<li>{escape(_sensitivity_line(c))}</li>" for c in task["sensitivity"]]
             parts.append("</ul>")
-        parts += [
-            f'<div class="scroll"><table class="sortable" id="table-{slug}">',
-        ]
-        columns = _columns(task)
-        headers = "".join(
-            f'<th data-type="{kind}">{escape(header)}</th>' for header, kind, _ in columns
-        )
-        parts.append(f"<thead><tr>{headers}</tr></thead>")
-        parts.append("<tbody>")
-        for row in range(len(task["entries"])):
-            cells = []
-            for _, _, column_cells in columns:
-                text, value = column_cells[row]
-                value = "" if value is None else str(value)
-                cells.append(f'<td data-value="{escape(value)}">{escape(text)}</td>')
-            parts.append(f"<tr>{''.join(cells)}</tr>")
-        parts += ["</tbody>", "</table></div>"]
+        if task["entries"]:
+            parts += _html_table(task["entries"], task, f"table-{slug}")
+        if task["apart"]:
+            parts.append(f"<p>{escape(_APART)}</p>")
+            parts += _html_table(task["apart"], task, f"apart-{slug}")
         parts.append(
             f"<figure>{_tradeoff_svg(task)}<figcaption>Final held-out scores per submission "
             "(mean over seeds, 95% bootstrap intervals): the trade-off between the objectives"
@@ -316,6 +337,53 @@ def html_page(data: dict[str, Any]) -> str:
     parts += _findings_html(data["findings"])
     parts += [f"<script>{_SORT_SCRIPT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+#: Columns the page states once above a table when every row has the same value.
+_FOLDED = ("steps", "model", "status")
+
+
+def _html_table(entries: list[dict[str, Any]], task: dict[str, Any], table_id: str) -> list[str]:
+    """A sortable table that fits a laptop window: columns with one value for every row are
+    stated once above it, and an interval sits under its mean."""
+    escape = html.escape
+    columns = _columns(entries, task)
+    shared = [
+        (header, cells[0][0])
+        for header, _, cells in columns
+        if header in _FOLDED and len(entries) > 1 and len({text for text, _ in cells}) == 1
+    ]
+    columns = [column for column in columns if column[0] not in dict(shared)]
+    # the name cell also says who submitted the entry, and shows its id on hover
+    byline = {header: cells for header, _, cells in columns if header in ("submitter", "id")}
+    columns = [column for column in columns if column[0] not in byline]
+    headers = "".join(
+        f'<th data-type="{kind}">{escape(header)}</th>' for header, kind, _ in columns
+    )
+    parts = []
+    if shared:
+        every = ", ".join(f"{header} {text}" for header, text in shared)
+        parts.append(f'<p class="shared">Every entry below: {escape(every)}.</p>')
+    parts += [
+        f'<div class="scroll"><table class="sortable" id="{table_id}">',
+        f"<thead><tr>{headers}</tr></thead>",
+        "<tbody>",
+    ]
+    for row in range(len(entries)):
+        cells = []
+        for header, kind, column_cells in columns:
+            text, value = column_cells[row]
+            value = "" if value is None else str(value)
+            shown, title = escape(text), ""
+            if kind == "number" and " [" in text:  # mean, then its interval under it
+                mean, interval = text.split(" [", 1)
+                shown = f'{escape(mean)}<br><span class="ci">[{escape(interval)}</span>'
+            if header == "name":
+                shown += f'<br><span class="ci">by {escape(byline["submitter"][row][0])}</span>'
+                title = f' title="id: {escape(byline["id"][row][0])}"'
+            cells.append(f'<td class="{kind}" data-value="{escape(value)}"{title}>{shown}</td>')
+        parts.append(f"<tr>{''.join(cells)}</tr>")
+    return [*parts, "</tbody>", "</table></div>"]
 
 
 # ---------------------------------------------------------------------- findings
@@ -558,7 +626,9 @@ def _weights_svg(row: dict[str, Any]) -> str:
 
 
 def _markdown_to_html(text: str) -> str:
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+    """Code spans and links, the Markdown the page's fixed texts use."""
+    text = re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', text)
 
 
 def _tradeoff_svg(task: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from saw_bench.core.scores import normalised_aggregate
 from saw_bench.harness.runs import load_run
 from saw_bench.leaderboard._archive import RunArchive, archive_of, read_archive, run_folders
 from saw_bench.leaderboard._installed import installed_task
+from saw_bench.leaderboard._protocols import PROTOCOLS_FILE, read_protocols
 from saw_bench.leaderboard._runs import (
     MAX_SUBMISSION_BYTES,
     config_digest,
@@ -92,6 +93,12 @@ def check_leaderboard(root: Path) -> tuple[list[Problem], list[tuple[Path, Submi
     for submission_id, paths in owners.items():
         for path in paths[1:]:
             problems.append(Problem(path, f"duplicate id {submission_id!r}: {paths[0]} has it"))
+    try:
+        read_protocols(root)
+    except SawBenchError as error:
+        problems.append(
+            Problem(root / PROTOCOLS_FILE, str(error).removeprefix(f"{root / PROTOCOLS_FILE}: "))
+        )
     rejected = {problem.path for problem in problems}
     problems.sort(key=lambda problem: (str(problem.path), problem.message))
     return problems, [(path, s) for path, s in valid if path not in rejected]
@@ -308,11 +315,19 @@ def _check_configuration(submission: Submission) -> list[str]:
         submission.task.model_dump(), submission.model.model_dump(), submission.train
     )
     if digest != submission.config_sha256:
+        recomputed = f" (recomputed {digest[:12]}...)" if _reveal(submission) else ""
         messages.append(
-            f"config_sha256 does not match the task, model and train fields (recomputed "
-            f"{digest[:12]}...)"
+            f"config_sha256 does not match the task, model and train fields{recomputed}"
         )
     return messages
+
+
+def _reveal(submission: Submission) -> bool:
+    """Whether messages may print the recomputed value of an inconsistent field: for a
+    verified submission (recomputed from its own run files) they may; for a self-reported one
+    they name the field only, so they help an honest submitter find a mistake without handing
+    a forger the numbers to type in."""
+    return submission.status == "verified"
 
 
 def _check_results(submission: Submission) -> list[str]:
@@ -325,6 +340,7 @@ def _check_results(submission: Submission) -> list[str]:
         len(priorities) == len(names) and min(priorities) >= 0 and sum(priorities) > 0
     )
     messages = []
+    reveal = _reveal(submission)
     seeds = submission.seeds
     if len(set(seeds)) != len(seeds):
         messages.append(f"seeds {seeds} repeat a seed")
@@ -373,6 +389,8 @@ def _check_results(submission: Submission) -> list[str]:
                     messages.append(
                         f"{where} curve[{i}].normalised = {point.normalised!r} does not match "
                         f"{expected!r}, recomputed from its objectives"
+                        if reveal
+                        else f"{where} curve[{i}].normalised does not match its objectives"
                     )
         last = run.curve[-1]
         for name in names:
@@ -380,23 +398,31 @@ def _check_results(submission: Submission) -> list[str]:
                 messages.append(
                     f"{where} final {name} = {run.final[name]!r} does not match the last curve "
                     f"point ({last.objectives[name]!r})"
+                    if reveal
+                    else f"{where} final {name} does not match the last curve point"
                 )
         if not _close(run.final_normalised, last.normalised):
             messages.append(
                 f"{where} final_normalised = {run.final_normalised!r} does not match the last "
                 f"curve point ({last.normalised!r})"
+                if reveal
+                else f"{where} final_normalised does not match the last curve point"
             )
         area = curve_auc([point.model_dump() for point in run.curve])
         if not _same(run.normalised_auc, area):
             messages.append(
                 f"{where} normalised_auc = {run.normalised_auc!r} does not match {area!r}, "
                 "recomputed from its curve"
+                if reveal
+                else f"{where} normalised_auc does not match the area under its curve"
             )
     if not consistent:
         return messages
     dumped = [run.model_dump() for run in submission.runs]
     recomputed = summarise(dumped, names)
-    for difference in _differences(submission.summary.model_dump(), recomputed, "summary"):
+    for difference in _differences(
+        submission.summary.model_dump(), recomputed, "summary", reveal=reveal
+    ):
         messages.append(f"{difference}, recomputed from the per-seed results (mean over seeds)")
     if submission.hardware != distinct_hardware(dumped):
         messages.append("hardware does not list the runs' hardware (each distinct one once)")
@@ -501,8 +527,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _differences(submitted: Any, expected: Any, where: str, limit: int = 5) -> list[str]:
-    """Where two JSON values differ (numbers within TOLERANCE), at most ``limit`` places."""
+def _differences(
+    submitted: Any, expected: Any, where: str, limit: int = 5, reveal: bool = True
+) -> list[str]:
+    """Where two JSON values differ (numbers within TOLERANCE), at most ``limit`` places; with
+    ``reveal=False`` the places alone, without the values."""
     found: list[str] = []
     stack = [(submitted, expected, where)]
     while stack and len(found) < limit:
@@ -519,5 +548,9 @@ def _differences(submitted: Any, expected: Any, where: str, limit: int = 5) -> l
             pairs = enumerate(zip(left, right, strict=True))
             stack += [(a, b, f"{here}[{i}]") for i, (a, b) in pairs][::-1]
         elif not _same(left, right):
-            found.append(f"{here} = {left!r} does not match {right!r}")
+            found.append(
+                f"{here} = {left!r} does not match {right!r}"
+                if reveal
+                else f"{here} does not match"
+            )
     return found
