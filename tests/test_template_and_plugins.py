@@ -3,6 +3,9 @@ through the ``saw_bench.envs`` entry-point group and tested by the registry-driv
 
 from __future__ import annotations
 
+import ast
+import importlib
+import json
 import os
 import random
 import shutil
@@ -76,16 +79,19 @@ def test_a_plugin_shapes_its_tiny_policy_through_its_task_class(tmp_path, monkey
     """Without editing saw-bench: the task class's tiny_recipe reaches the default recipe, and
     the warm start corrupts targets with the task's own corrupt_reference (the template's
     changes one syllable: same length, never the right word)."""
-    from saw_bench.policy._tiny import corrupter_for, default_recipe
+    from saw_bench.policy._tiny import TinyRecipe, corrupter_for, default_recipe
 
     site = make_plugin(tmp_path, "echo_plugin_c", "echo_plugin_c", "saw/PluginEchoC-v0")
     monkeypatch.syspath_prepend(str(site))
     try:
         assert "echo_plugin_c" in saw_bench.load_plugins()
         task = saw_bench.load_task("saw/PluginEchoC-v0")
-        assert default_recipe("saw/PluginEchoC-v0").sft_steps == 1000
-        monkeypatch.setattr(type(task), "tiny_recipe", {"sft_steps": 300})
-        assert default_recipe("saw/PluginEchoC-v0").sft_steps == 300
+        declared = template_tiny_recipe()
+        assert default_recipe("saw/PluginEchoC-v0").sft_steps == declared["sft_steps"]
+        monkeypatch.setattr(type(task), "tiny_recipe", {"sft_steps": 123})
+        assert default_recipe("saw/PluginEchoC-v0").sft_steps == 123
+        monkeypatch.setattr(type(task), "tiny_recipe", {})  # none declared: the defaults
+        assert default_recipe("saw/PluginEchoC-v0") == TinyRecipe(task="saw/PluginEchoC-v0")
         corrupt, rng = corrupter_for(task), random.Random(0)
         for item in task.split("train"):
             wrong = corrupt(item, task.reference(item), rng)
@@ -93,6 +99,71 @@ def test_a_plugin_shapes_its_tiny_policy_through_its_task_class(tmp_path, monkey
             assert task.score([item], [wrong])[0, 0] == 0.0
     finally:
         unregister("saw/PluginEchoC-v0")
+
+
+def template_tiny_recipe() -> dict:
+    """The literal ``tiny_recipe = {...}`` of the template's task class, read from its source."""
+    tree = ast.parse((TEMPLATE / "task.py").read_text())
+    (task_class,) = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    values = []
+    for node in task_class.body:
+        targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
+        if any(isinstance(target, ast.Name) and target.id == "tiny_recipe" for target in targets):
+            values.append(node.value)
+    (value,) = values
+    return ast.literal_eval(value)
+
+
+def test_the_template_declares_a_short_warm_start_that_its_default_recipe_uses():
+    from saw_bench.policy._tiny import TinyRecipe, default_recipe
+
+    declared = template_tiny_recipe()
+    assert 0 < declared["sft_steps"] < TinyRecipe().sft_steps  # shorter than ToolCall's
+    name = "saw_bench.envs._template"
+    unregister("saw/Template-Echo-v0")
+    try:  # registered now, whether or not an earlier test imported the template
+        if name in sys.modules:
+            importlib.reload(sys.modules[name])
+        else:
+            importlib.import_module(name)
+        recipe = default_recipe("template-echo")
+        assert recipe.task == "saw/Template-Echo-v0"
+        assert {key: getattr(recipe, key) for key in declared} == declared
+    finally:
+        unregister("saw/Template-Echo-v0")
+
+
+@pytest.mark.slow
+def test_the_template_is_learnt_its_held_out_exact_match_rises_over_40_default_steps(
+    tmp_path, monkeypatch
+):
+    """The template's own tiny policy (built from its recipe, a few minutes) and 40 steps at
+    the default settings: held-out exact match, sampled, rises well above its start (measured:
+    0.38 to 0.94-1.0 on 16 test items with the same policy)."""
+    monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path / "cache"))
+    name = "saw_bench.envs._template"
+    unregister("saw/Template-Echo-v0")
+    try:
+        if name in sys.modules:
+            importlib.reload(sys.modules[name])
+        else:
+            importlib.import_module(name)
+        run = saw_bench.train(task="template-echo", out_dir=tmp_path / "run", plot=False)
+    finally:
+        unregister("saw/Template-Echo-v0")
+    rows = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
+    exact = [row["objectives"]["exact"] for row in rows]
+    assert [row["step"] for row in rows] == list(range(0, 41, 4))
+    assert exact[0] < 0.8, exact  # the warm start leaves something to learn
+    assert min(exact[-2:]) >= exact[0] + 0.2, exact
+
+
+def test_register_refuses_an_id_outside_the_namespace_and_names_the_right_one():
+    with pytest.raises(ValueError, match="'saw' namespace .* use 'saw/MyTask-v0'"):
+        saw_bench.register("MyTask-v0", task="my_task.task:EchoTask")
+    with pytest.raises(ValueError, match="but got 'acme/MyTask-v0'; use 'saw/MyTask-v0'"):
+        saw_bench.register("acme/MyTask-v0", task="my_task.task:EchoTask")
+    assert "acme/MyTask-v0" not in saw_bench.registered_ids()
 
 
 def test_broken_plugin_warns_and_does_not_break_saw_bench(tmp_path, monkeypatch):

@@ -29,11 +29,18 @@ class EchoTask(TextTask):
         Objective("brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, "no extra text"),
     )
     max_completion_chars = 256
-    #: Optional: changes to the tiny policy's recipe (``saw_bench.policy.TinyRecipe`` fields),
-    #: for example ``{"sft_steps": 300}`` for a shorter warm start. Empty: the defaults.
-    tiny_recipe: ClassVar[dict[str, Any]] = {}
+    #: Optional: changes to the tiny policy's recipe (``saw_bench.policy.TinyRecipe`` fields).
+    #: Without it, the defaults tuned for ToolCall-Synth (a 2,048-token vocabulary, a 1,000-step
+    #: warm start, figures with up to 96 new tokens). Here: bytes only (256 bytes and the 7
+    #: special tokens, no merges), so a held-out word is spelt in the tokens the train words
+    #: were and copying generalises; a 400-step warm start; figures with at most 16 new tokens.
+    tiny_recipe: ClassVar[dict[str, Any]] = {
+        "vocab_size": 263,
+        "sft_steps": 400,
+        "max_new_tokens": 16,
+    }
 
-    def __init__(self, *, seed: int = 0, train_size: int = 64, test_size: int = 16) -> None:
+    def __init__(self, *, seed: int = 0, train_size: int = 1024, test_size: int = 64) -> None:
         if train_size < 1 or test_size < 1:
             raise ValueError(
                 f"train_size and test_size must be positive, but got {train_size}, {test_size}"
