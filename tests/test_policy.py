@@ -411,3 +411,26 @@ def test_a_build_without_a_terminal_logs_plain_lines_not_a_bar(tmp_path, monkeyp
     steps = [line.split()[4] for line in lines if line.startswith("tiny policy SFT: step ")]
     assert steps == [f"{n}/20" for n in range(2, 21, 2)]  # a tenth of the steps each
     assert not any("\r" in line or "it/s" in line for line in lines)
+
+
+def test_a_first_build_announces_itself_then_logs_at_least_every_few_seconds_same_weights(
+    tmp_path, monkeypatch, capsys
+):
+    recipe = tiny_recipe(sft_steps=20, eval_items=1)
+    monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path / "quiet"))
+    quiet = build_tiny_policy(recipe, progress=False).joinpath("model.safetensors").read_bytes()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path / "logged"))
+    # a tenth of ToolCall-Synth's 1,000 steps takes minutes: lines also come by the clock
+    monkeypatch.setattr(_tiny, "PROGRESS_SECONDS", 0.0)
+    folder = build_tiny_policy(recipe, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    announcement = lines[0]  # before anything else, the build says what it does and why
+    assert announcement.startswith("tiny policy: building the policy of saw/ToolCall-Synth-v0")
+    assert "first use of this task's recipe" in announcement
+    assert f"cached afterwards in {folder}" in announcement
+    assert "20 warm-start steps" in announcement and " on two free cores" in announcement
+    steps = [line.split()[4] for line in lines if line.startswith("tiny policy SFT: step ")]
+    assert steps == [f"{n}/20" for n in range(1, 21)]
+    assert lines[-1].startswith("tiny policy: built in ") and lines[-1].endswith(str(folder))
+    assert (folder / "model.safetensors").read_bytes() == quiet  # printing changes no weight
