@@ -4,9 +4,9 @@ A row holds the step, wall-clock and token counts, seconds per phase, the update
 clip fraction, and per objective the batch mean, std, coefficient of variation, weight and
 advantage share (see :func:`objective_stats`).
 
-Progress goes to a tqdm bar on a terminal; with no terminal (output piped to a log, a batch
-job) it is one plain line every ``log_every`` steps and one per held-out evaluation, so a log
-shows the run moving.
+Progress goes to a tqdm bar on a terminal, with each held-out evaluation printed above it as a
+line of its own; with no terminal (output piped to a log, a batch job) it is one plain line
+every ``log_every`` steps and one per held-out evaluation, so a log shows the run moving.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def objectives_text(stats: dict[str, dict[str, float]], names: Sequence[str]) ->
 class Progress:
     """A tqdm bar when both stdout and stderr are terminals, otherwise plain lines on
     ``stream`` (stdout): ``step 12/40 format=... loss 0.012 5.8 s/step``, every ``log_every``
-    steps and at the last, plus one line per held-out evaluation. ``enabled=False``: silent."""
+    steps and at the last. Each held-out evaluation is one line on ``stream`` either way
+    (``eval @ step 12: format=0.800 ... aggregate=0.412``); under a bar it goes through
+    ``tqdm.write``, which lifts the bar over it. ``enabled=False``: silent."""
 
     def __init__(
         self,
@@ -98,7 +100,7 @@ class Progress:
             )
 
     def evaluation(self, row: dict[str, Any]) -> None:
-        if not self.enabled or self.bar is not None:
+        if not self.enabled:
             return
         scores = " ".join(f"{name}={row['objectives'][name]:.3f}" for name in self.names)
         self._line(f"eval @ step {row['step']}: {scores} aggregate={row['normalised']:.3f}")
@@ -108,7 +110,11 @@ class Progress:
             self.bar.close()
 
     def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)  # clears the bar, prints, redraws it
+            self.stream.flush()
+        else:
+            print(text, file=self.stream, flush=True)
 
 
 def check_log_every(log_every: object) -> None:
