@@ -19,7 +19,7 @@ from conftest import comparable, small_grid
 from saw_bench.__main__ import main
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_jsonl
-from saw_bench.harness.sweep import SweepSpec, load_spec
+from saw_bench.harness.sweep import SweepSpec, load_spec, sweep
 
 RUN_IDS = [
     f"toolcall-synth-v0-grpo-{agent}-s{seed}" for agent in ("static", "saw") for seed in (0, 1)
@@ -219,3 +219,36 @@ def test_a_sweep_gives_a_comparison_table_csv_and_an_html_report(finished_sweep,
     assert main(["report", str(finished_sweep), "--html", str(html)]) == 0
     page = html.read_text()
     assert page.count("data:image/png;base64,") >= 2 and "toolcall-synth-v0-grpo-saw-s1" in page
+
+
+def logged_seconds(text: str) -> float:
+    """``12.3 s`` or ``4.5 min`` in seconds."""
+    number, unit = text.split()
+    return float(number) * (60 if unit == "min" else 1)
+
+
+def test_the_sweep_log_gives_each_runs_own_duration_not_the_time_since_the_start(
+    tmp_path, small_model
+):
+    # One worker runs the two grid points one after the other: the second starts once the
+    # first has written its last file, so its own duration is at most the time between the two
+    # runs' last writes, whereas the time since the sweep began also holds the first run.
+    grid = tmp_path / "grid.toml"
+    grid.write_text(small_grid(small_model, weightings=("static",), workers=1, train_steps=2))
+    lines: list[str] = []
+    began = time.time()
+    sweep(load_spec(grid), tmp_path / "sweep", log=lines.append)
+    finished = [line.split() for line in lines if " finished " in line and line.startswith("[")]
+    assert [words[0] for words in finished] == ["[1/2]", "[2/2]"]
+    previous_end = began
+    for words in finished:
+        run = tmp_path / "sweep" / "runs" / words[2]
+        assert words[3] == "in" and words[6:9] == ["(sweep", "running", "for"], words
+        seconds = logged_seconds(" ".join(words[4:6]))
+        files = [path.stat().st_mtime for path in run.rglob("*") if path.is_file()]
+        run_end = max(files)
+        assert seconds >= run_end - (run / "config.json").stat().st_mtime - 0.05
+        assert seconds <= run_end - previous_end + 0.5, (words, run_end - previous_end)
+        previous_end = run_end
+    first, second = (logged_seconds(" ".join(words[9:11]).rstrip(")")) for words in finished)
+    assert second > first  # the sweep's elapsed time, labelled apart, does add up

@@ -6,8 +6,8 @@ folder per grid point under ``runs/``. The sweep is resumable: a finished run (i
 ``summary.json`` reached the target step) is skipped, a started one continues from its last
 checkpoint, so a killed sweep started again with the same folder picks up where it stopped.
 
-Two engines run the grid points, both through :func:`run_one`, and the index is updated as
-each run ends:
+Two engines run the grid points, both through :func:`run_one` (timed where it runs, so the log
+gives each run's own duration), and the index is updated as each run ends:
 
 - locally (the default): ``workers`` parallel processes, each with ``cores / workers`` torch
   threads;
@@ -187,12 +187,13 @@ def sweep(
         try:
             _prepare_models(todo, log)
             futures = {
-                pool.submit(run_one, entry["train"], str(out_dir / entry["path"])): entry
+                pool.submit(timed_run_one, entry["train"], str(out_dir / entry["path"])): entry
                 for entry in todo
             }
             index.scheduled(todo)
             for future in concurrent.futures.as_completed(futures):
-                index.record(futures[future], future.exception())
+                error = future.exception()
+                index.record(futures[future], error, None if error else future.result())
         except KeyboardInterrupt:
             log("interrupted: running runs stop after their current step with a checkpoint")
             pool.shutdown(wait=True, cancel_futures=True)
@@ -257,6 +258,14 @@ def run_one(options: dict[str, Any], run_dir: str) -> str:
     return str(train(out_dir=path, **options))
 
 
+def timed_run_one(options: dict[str, Any], run_dir: str) -> float:
+    """:func:`run_one`, timed where it runs: the run's own seconds, not the time it waited for a
+    worker (what the sweep submits to its engine)."""
+    started = time.perf_counter()
+    run_one(options, run_dir)
+    return time.perf_counter() - started
+
+
 def _prepare_models(entries: Sequence[dict[str, Any]], log: Callable[[str], None]) -> None:
     from saw_bench.policy import prepare
 
@@ -313,15 +322,19 @@ class _Index:
         self.started = time.perf_counter()
         self.write()
 
-    def record(self, entry: dict[str, Any], error: BaseException | None) -> None:
-        """One run ended: ``finished``, or ``failed`` with ``error`` (the others go on)."""
+    def record(
+        self, entry: dict[str, Any], error: BaseException | None, seconds: float | None = None
+    ) -> None:
+        """One run ended: ``finished`` after ``seconds`` of its own, or ``failed`` with
+        ``error`` (the others go on). The line gives the run's time and, apart, the sweep's."""
         self.ended += 1
         count = f"[{self.ended}/{len(self.entries)}]"
         if error is None:
             entry["status"] = "finished"
             entry.pop("error", None)
-            minutes = (time.perf_counter() - self.started) / 60
-            self.log(f"{count} finished {entry['id']} ({minutes:.1f} min)")
+            took = "" if seconds is None else f" in {_duration(seconds)}"
+            elapsed = _duration(time.perf_counter() - self.started)
+            self.log(f"{count} finished {entry['id']}{took} (sweep running for {elapsed})")
         else:
             entry.update(status="failed", error=f"{type(error).__name__}: {error}")
             self.log(f"{count} FAILED {entry['id']}: {entry['error']}")
@@ -341,6 +354,11 @@ class _Index:
                 f"{len(failed)} of {len(self.entries)} runs failed ({', '.join(failed)}); see "
                 f"{self.path}; run the sweep again to retry them"
             )
+
+
+def _duration(seconds: float) -> str:
+    """``12.3 s`` under two minutes, else ``4.5 min``."""
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
