@@ -119,3 +119,25 @@ def test_committed_page_fits_a_1280_px_window_and_links_its_findings(browser):
     assert len(protocols) == 6 and all(
         "Protocol (what a ranked entry used)" in p.text for p in protocols
     )
+
+
+def test_a_report_says_dashed_threshold_only_where_its_plot_draws_one(browser, tmp_path):
+    """The report of a comparison without static runs has no threshold line, and its caption
+    no longer claims one; with static runs the caption gives the threshold drawn."""
+    from selenium.webdriver.common.by import By
+    from test_analysis import hand_made_sweep
+
+    from saw_bench.harness.analysis import compare
+    from saw_bench.harness.report import write_report
+    from saw_bench.harness.runs import load_runs
+
+    runs = load_runs(hand_made_sweep(tmp_path / "sweep")).runs
+    captions = {}
+    for label, chosen in (("all", runs), ("saw only", [r for r in runs if r.agent == "saw"])):
+        page = write_report(compare(chosen), tmp_path / f"{label}.html")
+        browser.get(page.as_uri())
+        captions[label] = [c.text for c in browser.find_elements(By.TAG_NAME, "figcaption")]
+    aggregate = "Normalised aggregate (mean over seeds, 95% band)"
+    assert f"{aggregate}; dashed: threshold 0.470" in captions["all"]  # 0.2 + 0.9 x 0.3
+    assert aggregate in captions["saw only"]
+    assert not any("dashed" in caption for caption in captions["saw only"])
