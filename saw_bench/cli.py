@@ -339,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     board = verbs.add_parser("leaderboard", help="validate or build the leaderboard")
     board.add_argument("action", choices=("validate", "build"))
     board.add_argument("--root", default="leaderboard", help="leaderboard folder")
+    board.add_argument(
+        "--correction",
+        choices=("holm", "bh"),
+        default="holm",
+        help="build: multiplicity correction of each verdict family, holm (default: "
+        "family-wise error) or bh (Benjamini-Hochberg: false discovery rate)",
+    )
     return parser
 
 
@@ -435,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
             if args.action == "build":
-                print(leaderboard_build_command(args.root))
+                print(leaderboard_build_command(args.root, args.correction))
             else:
                 text, code = leaderboard_validate_command(args.root)
                 print(text)

@@ -22,6 +22,7 @@ from leaderboard_runs import (
 )
 from scipy import stats
 
+from saw_bench.cli import main
 from saw_bench.harness.statistics import (
     minimum_detectable_effect,
     paired_t_ci,
@@ -219,7 +220,7 @@ def test_findings_row_has_difference_thresholds_ablations_and_weights(sensitive_
     page = (sensitive_board / "FINDINGS.md").read_text()
     assert (
         f"| saw/ToolCall-Synth-v0 | GRPO | tiny-toolcall | {STEPS} | mgda | 3 | "
-        "-0.025 [-0.025, -0.025] | worse than SAW |" in page
+        "-0.025 [-0.025, -0.025] | &lt;0.001 / &lt;0.001 | worse than SAW |" in page
     )
     assert "| saw | format | 1: 0.40, 2: 0.60, 3: 0.80, 4: 1.00 |" in page
     html = (sensitive_board / "index.html").read_text()
@@ -296,7 +297,137 @@ def test_a_verdict_needs_the_paired_t_interval_to_exclude_zero(tmp_path):
         {"mean": 0.05, "low": low, "high": high}, abs=1e-6
     )
     assert low < 0 < high
+    assert comparison["p_value"] == pytest.approx(
+        stats.ttest_1samp(differences, 0).pvalue, abs=1e-6
+    )
+    assert comparison["p_adjusted"] == comparison["p_value"]  # a family of one
     assert comparison["outcome"] == "tie"
     (row,) = data_of(root)["findings"]["rows"]
     assert row["outcome"] == "tie"
     assert f"+0.050 [{low:+.3f}, {high:+.3f}] | 0." in (root / "FINDINGS.md").read_text()
+
+
+# ---------------------------------------------------------------------- multiplicity
+#: SAW's format gain over static per seed on policy-a: normalised +0.05, +0.035, +0.065
+#: (mean 0.05, s 0.015, t = 5.77 on 2 df, raw p = 0.029); on policy-b and policy-c SAW equals
+#: static (p = 1).
+CLOSE_GAINS = (0.10, 0.07, 0.13)
+
+
+def three_policy_board(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    for model in ("policy-a", "policy-b", "policy-c"):
+        for seed, gain in zip(SEEDS, CLOSE_GAINS, strict=True):
+            write_run(runs / f"{model}-static-s{seed}", agent="static", seed=seed, model=model)
+            saw = write_run(runs / f"{model}-saw-s{seed}", agent="saw", seed=seed, model=model)
+            rewrite_points(saw, static_points(seed, format_gain=gain if model == "policy-a" else 0))
+    submit([runs], "Three policies", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    write_protocols(tmp_path / "leaderboard", model=None)
+    return tmp_path / "leaderboard"
+
+
+def test_a_raw_win_becomes_a_tie_after_holm_over_the_family(tmp_path):
+    """policy-a's comparison is a win at raw p = 0.029 (its 95% interval excludes 0), but Holm
+    over the family of three comparisons multiplies the smallest p by 3: 0.086, a tie; the
+    verdict and the findings count it as a tie and say it would be a win uncorrected."""
+    root = three_policy_board(tmp_path)
+    assert build(root) == []
+    data = data_of(root)
+    assert data["multiplicity"]["correction"] == "holm"
+    assert data["multiplicity"]["families"]["saw_vs_static"] == 3
+    by_model = {c["model"]: c for c in data["saw_vs_static"]["comparisons"]}
+    differences = [gain / 2 for gain in CLOSE_GAINS]
+    raw = stats.ttest_1samp(differences, 0.0).pvalue
+    assert 0.02 < raw < 0.05  # a win without the correction
+    win = by_model["policy-a"]
+    assert win["difference"]["low"] > 0  # the unadjusted interval excludes 0
+    assert win["p_value"] == pytest.approx(raw, abs=1e-6)
+    assert win["p_adjusted"] == pytest.approx(3 * raw, abs=1e-6)  # Holm: m * smallest p
+    assert win["outcome"] == "tie"
+    for model in ("policy-b", "policy-c"):
+        assert (by_model[model]["p_value"], by_model[model]["p_adjusted"]) == (1.0, 1.0)
+        assert by_model[model]["outcome"] == "tie"
+    verdict = data["saw_vs_static"]["verdict"]
+    assert "better in 0, worse in 0 and not distinguishable in 3" in verdict
+    assert "Holm-adjusted p-value" in verdict and "family of 3 SAW-versus-static" in verdict
+    assert "Uncorrected (raw p < 0.05) SAW would have been better in 1 and worse in 0" in verdict
+    summary = data["findings"]["summary"]
+    assert "SAW won in 0; tied in 3" in summary and "SAW would have won 1 and lost 0" in summary
+    assert [row["outcome"] for row in data["findings"]["rows"]] == ["tie"] * 3
+    markdown = (root / "LEADERBOARD.md").read_text()
+    assert f"p {raw:.3f}, Holm-adjusted {3 * raw:.3f}: no clear difference" in markdown
+    assert "corrected by Holm's method (family-wise error rate at 0.05)" in markdown
+    findings_page = (root / "FINDINGS.md").read_text()
+    assert f"| {raw:.3f} / {3 * raw:.3f} | " in findings_page
+    assert "| p / Holm |" in findings_page
+    assert f"{raw:.3f}, Holm-adjusted {3 * raw:.3f}" in (root / "index.html").read_text()
+
+
+def test_benjamini_hochberg_is_a_build_option_and_a_cli_flag(tmp_path):
+    """``--correction bh`` adjusts the same raw p-values by Benjamini-Hochberg (statsmodels'
+    fdr_bh on them) and names it in the texts."""
+    from statsmodels.stats.multitest import multipletests
+
+    root = three_policy_board(tmp_path)
+    assert main(["leaderboard", "build", "--root", str(root), "--correction", "bh"]) == 0
+    data = data_of(root)
+    assert data["multiplicity"]["correction"] == "bh"
+    comparisons = data["saw_vs_static"]["comparisons"]
+    raw = [c["p_value"] for c in comparisons]
+    expected = multipletests(raw, method="fdr_bh")[1]
+    assert [c["p_adjusted"] for c in comparisons] == pytest.approx(expected, abs=1e-6)
+    assert "Benjamini-Hochberg-adjusted p-value" in data["saw_vs_static"]["verdict"]
+    assert "false discovery rate" in (root / "LEADERBOARD.md").read_text()
+    assert "| p / BH |" in (root / "FINDINGS.md").read_text()
+    with pytest.raises(ValueError, match="correction must be one of bh, holm, but got 'bonf'"):
+        build(root, tmp_path / "out", correction="bonf")
+
+
+def test_ablations_and_sensitivity_checks_are_each_one_corrected_family(sensitive_board):
+    """The sensitive board's tests all have zero spread (p 0), so Holm keeps them: mgda is
+    worse than SAW and both sensitivity tests are significant; the families are counted."""
+    data = data_of(sensitive_board)
+    assert data["multiplicity"]["families"] == {
+        "saw_vs_static": 1,
+        "agent_vs_saw": 1,
+        "sensitivity": 2,
+    }
+    (row,) = data["findings"]["rows"]
+    (ablation,) = row["ablations"]
+    assert (ablation["p_value"], ablation["p_adjusted"], ablation["outcome"]) == (0.0, 0.0, "worse")
+    (task,) = data["tasks"]
+    (check,) = task["sensitivity"]
+    assert [o["p_adjusted"] for o in check["objectives"]] == [0.0, 0.0]
+    assert [o["outcome"] for o in check["objectives"]] == ["better", "better"]
+    markdown = (sensitive_board / "LEADERBOARD.md").read_text()
+    assert "when up-weighted (p <0.001, Holm-adjusted <0.001)" in markdown
+
+
+def test_a_sensitivity_test_significant_alone_is_not_after_holm_over_the_board(tmp_path):
+    """Up-weighting format raises it by +0.10, +0.07, +0.13 (raw p = 0.029) and correctness
+    not at all (p = 1): alone the check would be sensitive; Holm over its 2 tests makes the
+    format test 0.057, so the task is insensitive."""
+    runs = tmp_path / "runs"
+    for seed, gain in zip(SEEDS, CLOSE_GAINS, strict=True):
+        write_run(runs / f"static-s{seed}", agent="static", seed=seed)
+        write_run(runs / f"saw-s{seed}", agent="saw", seed=seed)
+        for priorities, format_gain in (([4.0, 1.0], gain), ([1.0, 4.0], 0.0)):
+            folder = write_run(
+                runs / f"static-p{int(priorities[0])}{int(priorities[1])}-s{seed}",
+                agent="static",
+                seed=seed,
+                train_changes={"priorities": priorities},
+            )
+            rewrite_points(folder, static_points(seed, format_gain), priorities)
+    submit([runs], "Close check", "tests", out_root=tmp_path / "leaderboard" / "submissions")
+    write_protocols(tmp_path / "leaderboard")
+    root = tmp_path / "leaderboard"
+    assert build(root) == []
+    (task,) = data_of(root)["tasks"]
+    (check,) = task["sensitivity"]
+    by_name = {o["name"]: o for o in check["objectives"]}
+    raw = stats.ttest_1samp(CLOSE_GAINS, 0.0).pvalue  # format's own [0, 1] units
+    assert by_name["format"]["p_value"] == pytest.approx(raw, abs=1e-6) and raw < 0.05
+    assert by_name["format"]["p_adjusted"] == pytest.approx(2 * raw, abs=1e-6)
+    assert by_name["correctness"]["p_value"] == 1.0
+    assert check["label"] == INSENSITIVE

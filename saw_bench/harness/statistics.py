@@ -239,3 +239,73 @@ def minimum_detectable_effect(
     spread = float(values.std(ddof=1))
     factor = student_t_quantile((1 + confidence) / 2, n - 1) + student_t_quantile(power, n - 1)
     return factor * math.sqrt(2) * spread / math.sqrt(n)
+
+
+# ---------------------------------------------------------------------- tests
+def paired_t_p_value(differences: Sequence[float]) -> float:
+    """Two-sided p-value of the paired t-test that the mean of per-seed ``differences`` is 0.
+
+    ``t = mean / (s / sqrt(n))`` with ``s`` the sample standard deviation (ddof 1) and ``n - 1``
+    degrees of freedom: the test whose interval is :func:`paired_t_ci`, so ``p < 1 -
+    confidence`` exactly when that interval excludes 0. ``P(|T| >= |t|) =
+    I_{df/(df+t^2)}(df/2, 1/2)`` (the regularised incomplete beta function). Differences that
+    are all equal give 0 when they are not 0 (no spread: the sign is certain) and 1 when they
+    are; one value gives NaN. Raises ValueError for no values or a NaN or infinite value.
+    """
+    array = _checked(differences, CONFIDENCE, "paired_t_p_value")
+    n = array.size
+    if n == 1:
+        return math.nan
+    mean, spread = float(array.mean()), float(array.std(ddof=1))
+    if spread <= 1e-12 * max(1.0, abs(mean)):  # identical values, up to rounding
+        return 0.0 if mean != 0 else 1.0
+    t = mean / (spread / math.sqrt(n))
+    df = n - 1
+    return _incomplete_beta(df / (df + t * t), df / 2, 0.5)
+
+
+def _checked_p_values(p_values: Sequence[float]) -> np.ndarray:
+    array = np.asarray(p_values, dtype=float).ravel()
+    if not np.all((array >= 0) & (array <= 1)):
+        raise ValueError(f"p-values must lie in [0, 1], but got {array.tolist()}")
+    return array
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, which control the family-wise error rate.
+
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian
+    Journal of Statistics 6(2), 65-70. With the ``m`` p-values sorted ascending,
+    ``p_(1) <= ... <= p_(m)``, the adjusted value of the ``i``-th is
+    ``max_{j <= i} min(1, (m - j + 1) * p_(j))``; rejecting where the adjusted value is below
+    ``alpha`` keeps the chance of any false rejection in the family at most ``alpha``, whatever
+    the dependence between the tests. Returned in the order given. Raises ValueError for a
+    value outside [0, 1].
+    """
+    array = _checked_p_values(p_values)
+    m = array.size
+    order = np.argsort(array, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * array[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return [float(value) for value in adjusted]
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), which control the false discovery rate.
+
+    Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a practical and
+    powerful approach to multiple testing. Journal of the Royal Statistical Society B 57(1),
+    289-300. With the ``m`` p-values sorted ascending, the adjusted value of the ``i``-th is
+    ``min_{j >= i} min(1, m * p_(j) / j)``; rejecting where it is below ``alpha`` keeps the
+    expected share of false rejections among the rejections at most ``alpha`` (for independent
+    or positively dependent tests). Returned in the order given. Raises ValueError for a value
+    outside [0, 1].
+    """
+    array = _checked_p_values(p_values)
+    m = array.size
+    order = np.argsort(array, kind="stable")
+    scaled = np.minimum(1.0, m * array[order] / np.arange(1, m + 1))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum.accumulate(scaled[::-1])[::-1]
+    return [float(value) for value in adjusted]

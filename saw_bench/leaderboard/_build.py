@@ -7,7 +7,12 @@ files. Every "mean [low, high]" of a score is the mean over seeds with a 95% per
 interval (:func:`saw_bench.harness.statistics.bootstrap_ci`); every paired difference (SAW minus
 static, an agent minus SAW, the two sides of a sensitivity check) has a 95% paired t interval
 (:func:`saw_bench.harness.statistics.paired_t_ci`), the test the minimum detectable effect
-assumes, since at a handful of seeds a bootstrap of the differences is too narrow.
+assumes, since at a handful of seeds a bootstrap of the differences is too narrow, and a raw
+two-sided paired t p-value. Each family of verdicts (SAW versus static; every other agent
+versus SAW; the weight-sensitivity checks, each over the whole board) is corrected for
+multiplicity, by Holm's method (family-wise error) or, with ``correction="bh"``,
+Benjamini-Hochberg (false discovery rate); an outcome counts only when its adjusted p-value is
+below 0.05, and the sign of the mean difference gives its direction.
 
 The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
 options: equal weights) that shares task, estimator, model and every other training option,
@@ -26,14 +31,19 @@ from typing import Any
 
 from saw_bench.core.files import write_bytes_atomic
 from saw_bench.leaderboard._findings import (
+    ALPHA,
     INSENSITIVE,
+    check_correction,
+    correct,
+    correct_sensitivity,
+    correction_rule,
     findings,
     interval,
     is_default_static,
     mde_of,
-    outcome,
     paired,
-    paired_interval,
+    paired_test,
+    raw_counts,
     rounded,
     sensitivity_checks,
     sensitivity_label,
@@ -55,17 +65,24 @@ GENERATED = (
 )
 
 
-def build(root: str | Path = "leaderboard", out_dir: str | Path | None = None) -> list[Problem]:
+def build(
+    root: str | Path = "leaderboard",
+    out_dir: str | Path | None = None,
+    correction: str = "holm",
+) -> list[Problem]:
     """Validate ``root`` and write the generated files into ``out_dir`` (default ``root``).
 
+    ``correction`` is the multiplicity correction of each verdict family: ``"holm"`` (the
+    default, family-wise error) or ``"bh"`` (Benjamini-Hochberg, false discovery rate).
     Returns the problems of ``root``; when there are any, nothing is written.
     """
+    check_correction(correction)
     root = Path(root)
     problems, checked = check_leaderboard(root)
     if problems:
         return problems
     out = Path(out_dir) if out_dir is not None else root
-    data = leaderboard_data(checked, root)
+    data = leaderboard_data(checked, root, correction)
     files = {
         "leaderboard.json": json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n",
         "leaderboard.csv": csv_table(data),
@@ -80,15 +97,17 @@ def build(root: str | Path = "leaderboard", out_dir: str | Path | None = None) -
 
 
 # ---------------------------------------------------------------------- numbers
-def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> dict[str, Any]:
-    """Everything the generated files show, as plain JSON data."""
+def leaderboard_data(
+    checked: Sequence[tuple[Path, Submission]], root: Path, correction: str = "holm"
+) -> dict[str, Any]:
+    """Everything the generated files show, as plain JSON data; every verdict family is
+    corrected for multiplicity by ``correction`` (``"holm"`` or ``"bh"``)."""
     by_task: dict[str, list[tuple[Path, Submission]]] = {}
     for path, submission in checked:
         by_task.setdefault(submission.task.env_id, []).append((path, submission))
     protocols = read_protocols(root)
     tasks = []
-    comparisons: list[dict[str, Any]] = []
-    every: list[Submission] = []
+    ranked_of: dict[str, list[Submission]] = {}
     for env_id in sorted(by_task):
         members = by_task[env_id]
         protocol = protocols.get(env_id)
@@ -117,20 +136,47 @@ def leaderboard_data(checked: Sequence[tuple[Path, Submission]], root: Path) -> 
             }
         )
         # only ranked entries (verified, on the task's protocol) enter the verdicts
-        task_submissions = [submission for _, submission in ranked]
-        task_checks = sensitivity_checks(task_submissions)
-        task_comparisons = _comparisons(task_submissions, task_checks)
-        tasks[-1]["sensitivity"] = list(task_checks.values())
-        comparisons += task_comparisons
-        every += task_submissions
+        ranked_of[env_id] = [submission for _, submission in ranked]
+    # the sensitivity checks of the whole board are one family: corrected before their labels
+    # stand next to the comparisons
+    checks_of = {env_id: sensitivity_checks(ranked_of[env_id]) for env_id in ranked_of}
+    every_check = [check for checks in checks_of.values() for check in checks.values()]
+    correct_sensitivity(every_check, correction)
+    comparisons: list[dict[str, Any]] = []
+    every: list[Submission] = []
+    for task in tasks:
+        env_id = task["env_id"]
+        task["sensitivity"] = list(checks_of[env_id].values())
+        comparisons += _comparisons(ranked_of[env_id], checks_of[env_id])
+        every += ranked_of[env_id]
+    correct(comparisons, correction)
+    for comparison in comparisons:
+        comparison["outcome"] = _SIDES[comparison["outcome"]]
+    findings_data = findings(every, comparisons, root, correction)
     return {
         "schema_version": 1,
         "confidence": CONFIDENCE,
+        "multiplicity": {
+            "correction": correction,
+            "alpha": ALPHA,
+            "families": {
+                "saw_vs_static": len(comparisons),
+                "agent_vs_saw": sum(len(row["ablations"]) for row in findings_data["rows"]),
+                "sensitivity": 2 * len(every_check),
+            },
+        },
         "submissions": len(checked),
         "tasks": tasks,
-        "saw_vs_static": {"comparisons": comparisons, "verdict": _verdict(comparisons, checked)},
-        "findings": findings(every, comparisons, root),
+        "saw_vs_static": {
+            "comparisons": comparisons,
+            "verdict": _verdict(comparisons, checked, correction),
+        },
+        "findings": findings_data,
     }
+
+
+#: A SAW-versus-static outcome by the side that was better.
+_SIDES = {"better": "saw", "worse": "static", "tie": "tie"}
 
 
 def _ci(values: Sequence[float]) -> dict[str, float]:
@@ -189,7 +235,6 @@ def _comparisons(
             if pairs is None:
                 continue
             seeds, differences = pairs
-            difference = paired_interval(differences)
             saw_mean = sum(r.final_normalised for r in saw.runs if r.seed in seeds) / len(seeds)
             static_mean = sum(r.final_normalised for r in static.runs if r.seed in seeds) / len(
                 seeds
@@ -205,7 +250,7 @@ def _comparisons(
                     "static": static.id,
                     "saw_final_normalised": rounded(saw_mean),
                     "static_final_normalised": rounded(static_mean),
-                    "difference": difference,
+                    **paired_test(differences),
                     "mde": mde_of(static, seeds),
                     "sensitivity": sensitivity_label(checks, static),
                     "relative_percent": (
@@ -213,16 +258,16 @@ def _comparisons(
                         if static_mean > 0
                         else None
                     ),
-                    "outcome": {"better": "saw", "worse": "static", "tie": "tie"}[
-                        outcome(difference)
-                    ],
                 }
             )
     return found
 
 
-def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> str:
-    """The answer to "did SAW beat static weights?", in words, from the numbers."""
+def _verdict(
+    comparisons: Sequence[dict[str, Any]], checked: Sequence[Any], correction: str = "holm"
+) -> str:
+    """The answer to "did SAW beat static weights?", in words, from the numbers (the outcomes
+    corrected for multiplicity over the comparisons)."""
     if not checked:
         return (
             "No submissions yet, so the leaderboard cannot say whether SAW beats static "
@@ -251,6 +296,13 @@ def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> s
     else:
         lead = "Mixed: SAW's advantage depends on the setting"
     mean_difference = sum(c["difference"]["mean"] for c in comparisons) / count
+    uncorrected = ""
+    if all("p_value" in c for c in comparisons):
+        raw_wins, raw_losses = raw_counts(comparisons)
+        uncorrected = (
+            f" Uncorrected (raw p < {ALPHA:g}) SAW would have been better in {raw_wins} and "
+            f"worse in {raw_losses}."
+        )
     fewest = min(len(c["seeds"]) for c in comparisons)
     caveat = f" With {fewest} seeds these intervals are rough." if fewest < 10 else ""
     power = ""
@@ -277,7 +329,7 @@ def _verdict(comparisons: Sequence[dict[str, Any]], checked: Sequence[Any]) -> s
     return (
         f"{lead} at this scale. Over {count} paired comparison(s) of the final normalised "
         f"held-out score (0-1), SAW was better in {wins}, worse in {losses} and not "
-        f"distinguishable in {ties} (a comparison counts as a win or a loss only when the 95% "
-        f"paired t interval of the per-seed difference excludes 0); the mean difference is "
-        f"{mean_difference:+.3f}.{caveat}{power}"
+        f"distinguishable in {ties} (a comparison counts as a win or a loss only when "
+        f"{correction_rule(correction, 'SAW-versus-static comparisons', count)}); the mean "
+        f"difference is {mean_difference:+.3f}.{uncorrected}{caveat}{power}"
     )

@@ -47,10 +47,10 @@ def leaderboard_validate_command(root: str | Path = "leaderboard") -> tuple[str,
     return "\n".join(lines), 1
 
 
-def leaderboard_build_command(root: str | Path = "leaderboard") -> str:
-    """``python -m saw_bench leaderboard build``: writes the generated files, or raises
-    SawBenchError listing the problems (nothing is written then)."""
-    problems = build(root)
+def leaderboard_build_command(root: str | Path = "leaderboard", correction: str = "holm") -> str:
+    """``python -m saw_bench leaderboard build [--correction holm|bh]``: writes the generated
+    files, or raises SawBenchError listing the problems (nothing is written then)."""
+    problems = build(root, correction=correction)
     if problems:
         listing = "\n".join(f"  {problem}" for problem in problems)
         raise SawBenchError(

@@ -10,8 +10,13 @@ the findings page, from the valid submissions.
   or one objective at 4 and the rest at 1) against static with another one up-weighted, same
   task, estimator, model, options and seeds. For each of the two up-weighted objectives, the
   per-seed difference of its final normalised score (its own weighting minus the other) gets a
-  paired t interval. A task where no such interval excludes 0 is *insensitive to weighting at this
-  scale*: no weighting agent can be told apart there, whatever it does.
+  paired t interval and p-value. A task where no such difference has an adjusted p-value below
+  0.05 is *insensitive to weighting at this scale*: no weighting agent can be told apart there,
+  whatever it does.
+- **Multiplicity**: each family of verdicts over the whole board (SAW versus static, every other
+  agent versus SAW, the sensitivity tests) has its raw p-values adjusted by Holm (1979) or
+  Benjamini and Hochberg (1995) (:func:`correct`); an outcome counts only when its adjusted
+  p-value is below :data:`ALPHA`.
 - **Findings**: per task, estimator and model, SAW minus static with its interval and
   minimum detectable effect, steps to static's threshold (its first score plus 90% of its gain,
   on the submissions' curves), every other agent against SAW, the task's settings (the
@@ -32,16 +37,27 @@ from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.harness.statistics import (
     POWER,
+    benjamini_hochberg,
     bootstrap_ci,
     first_reaching,
+    holm,
     minimum_detectable_effect,
     paired_t_ci,
+    paired_t_p_value,
 )
 from saw_bench.leaderboard._archive import archive_of, read_archive
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, Submission
 
 CONFIDENCE = 0.95
+#: Level of every verdict: an outcome counts when its adjusted p-value is below it.
+ALPHA = 0.05
+#: The multiplicity corrections a build can apply to each family of verdicts, by name.
+CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
+#: How the texts name each correction.
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+#: What each correction controls over a family.
+CORRECTION_CONTROLS = {"holm": "family-wise error rate", "bh": "false discovery rate"}
 THRESHOLD_FRACTION = 0.9
 INSENSITIVE = "insensitive to weighting at this scale"
 SENSITIVE = "sensitive to weighting"
@@ -70,13 +86,43 @@ def _as_interval(mean: float, low: float, high: float) -> dict[str, float | None
     return {"mean": rounded(mean), "low": rounded(low), "high": rounded(high)}
 
 
-def outcome(difference: dict[str, float]) -> str:
-    """``"better"``, ``"worse"`` or ``"tie"``: whether the interval excludes 0, and where."""
-    if difference["low"] > 0:
+def outcome(mean: float, p_adjusted: float) -> str:
+    """``"better"``, ``"worse"`` or ``"tie"``: a difference counts only when its adjusted
+    p-value is below :data:`ALPHA`, and its sign says which way."""
+    if p_adjusted < ALPHA and mean > 0:
         return "better"
-    if difference["high"] < 0:
+    if p_adjusted < ALPHA and mean < 0:
         return "worse"
     return "tie"
+
+
+def check_correction(correction: str) -> str:
+    """``correction`` when it names one of :data:`CORRECTIONS`, else ValueError."""
+    if correction not in CORRECTIONS:
+        raise ValueError(
+            f"correction must be one of {', '.join(sorted(CORRECTIONS))}, but got {correction!r}"
+        )
+    return correction
+
+
+def paired_test(differences: Sequence[float]) -> dict[str, Any]:
+    """A paired difference as the leaderboard stores it: its interval and its raw two-sided
+    paired t p-value (:func:`paired_t_p_value`); ``p_adjusted`` and the outcome come from
+    :func:`correct` over its family."""
+    return {
+        "difference": paired_interval(differences),
+        "p_value": rounded(paired_t_p_value(differences)),
+    }
+
+
+def correct(family: Sequence[dict[str, Any]], correction: str) -> None:
+    """Adjust the raw ``p_value`` of every test of one ``family`` by ``correction`` (Holm or
+    Benjamini-Hochberg, :data:`CORRECTIONS`) and set each test's ``p_adjusted`` and
+    ``outcome`` (better / worse / tie, :func:`outcome`), in place."""
+    adjusted = CORRECTIONS[check_correction(correction)]([test["p_value"] for test in family])
+    for test, p_adjusted in zip(family, adjusted, strict=True):
+        test["p_adjusted"] = rounded(p_adjusted)
+        test["outcome"] = outcome(test["difference"]["mean"], p_adjusted)
 
 
 def rounded(value: float) -> float:
@@ -141,7 +187,9 @@ def _normalised_objective(submission: Submission, index: int) -> Any:
 def sensitivity_checks(submissions: Sequence[Submission]) -> dict[str, dict[str, Any]]:
     """One check per setting with static submissions up-weighting two different objectives:
     the two extremes (the lowest and the highest up-weighted objective index); keyed by the
-    setting (``setting_key`` without the priorities), in key order."""
+    setting (``setting_key`` without the priorities), in key order. Each up-weighted objective
+    carries its difference and raw p-value; :func:`correct_sensitivity` over the board's checks
+    adds the adjusted p-values and the label."""
     by_setting: dict[str, dict[int, Submission]] = {}
     for submission in sorted(submissions, key=lambda s: s.id):
         index = _up_weighted(submission.agent.priorities)
@@ -171,12 +219,11 @@ def sensitivity_checks(submissions: Sequence[Submission]) -> dict[str, dict[str,
                     "name": favoured.task.objectives[index].name,
                     "up_weighted": favoured.id,
                     "other": other.id,
-                    "difference": paired_interval(differences),
+                    **paired_test(differences),
                 }
             )
         if len(objectives) < 2:
             continue
-        sensitive = any(outcome(o["difference"]) != "tie" for o in objectives)
         checks[key] = {
             "env_id": first.task.env_id,
             "estimator": first.estimator,
@@ -185,10 +232,18 @@ def sensitivity_checks(submissions: Sequence[Submission]) -> dict[str, dict[str,
             "seeds": seeds,
             "priorities": [first.agent.priorities, second.agent.priorities],
             "objectives": objectives,
-            "sensitive": sensitive,
-            "label": SENSITIVE if sensitive else INSENSITIVE,
         }
     return checks
+
+
+def correct_sensitivity(checks: Sequence[dict[str, Any]], correction: str) -> None:
+    """Correct the tests of every check (two per check: one per up-weighted objective) as one
+    family, and label each check: *sensitive* when any of its adjusted outcomes is not a tie
+    (in place)."""
+    correct([o for check in checks for o in check["objectives"]], correction)
+    for check in checks:
+        check["sensitive"] = any(o["outcome"] != "tie" for o in check["objectives"])
+        check["label"] = SENSITIVE if check["sensitive"] else INSENSITIVE
 
 
 def sensitivity_label(checks: Mapping[str, dict[str, Any]], submission: Submission) -> str | None:
@@ -264,8 +319,11 @@ def findings(
     submissions: Sequence[Submission],
     comparisons: Sequence[dict[str, Any]],
     root: Path,
+    correction: str = "holm",
 ) -> dict[str, Any]:
-    """The findings page's data: one row per SAW-versus-static comparison, and a summary."""
+    """The findings page's data: one row per SAW-versus-static comparison (whose outcomes are
+    already corrected), and a summary. The ablations (every other agent against SAW, over all
+    rows) are one family, corrected by ``correction``."""
     by_id = {submission.id: submission for submission in submissions}
     rows = []
     for comparison in comparisons:
@@ -281,15 +339,8 @@ def findings(
             found = paired(other, saw, lambda run: run.final_normalised)
             if found is None:
                 continue
-            difference = paired_interval(found[1])
             ablations.append(
-                {
-                    "agent": _label(other),
-                    "id": other.id,
-                    "seeds": found[0],
-                    "difference": difference,
-                    "outcome": outcome(difference),
-                }
+                {"agent": _label(other), "id": other.id, "seeds": found[0], **paired_test(found[1])}
             )
         seed = comparison["seeds"][0]
         rows.append(
@@ -301,6 +352,8 @@ def findings(
                 "steps": comparison["steps"],
                 "seeds": comparison["seeds"],
                 "difference": comparison["difference"],
+                "p_value": comparison["p_value"],
+                "p_adjusted": comparison["p_adjusted"],
                 "mde": comparison["mde"],
                 "outcome": comparison["outcome"],
                 "sensitivity": comparison["sensitivity"],
@@ -317,10 +370,11 @@ def findings(
                 },
             }
         )
+    correct([ablation for row in rows for ablation in row["ablations"]], correction)
     env_ids = sorted({row["env_id"] for row in rows})
     return {
         "rows": rows,
-        "summary": findings_summary(rows),
+        "summary": findings_summary(rows, correction),
         "tasks": [task_description(env_id) for env_id in env_ids],
     }
 
@@ -340,8 +394,24 @@ def task_description(env_id: str) -> dict[str, Any]:
     return {"env_id": env_id, "settings": task_settings(env_id), "objectives": objectives}
 
 
-def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
-    """Where SAW won, tied and lost, in words that follow the numbers."""
+def correction_rule(correction: str, family: str, size: int) -> str:
+    """How an outcome of ``family`` is decided: "[counts only when] its ... is below 0.05"."""
+    return (
+        f"its {CORRECTION_NAMES[correction]}-adjusted p-value (two-sided paired t-test; "
+        f"{CORRECTION_CONTROLS[correction]} over the family of {size} {family}) is below "
+        f"{ALPHA:g}"
+    )
+
+
+def raw_counts(tests: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """(wins, losses) the tests would count at raw p < :data:`ALPHA`, uncorrected."""
+    wins = sum(t["p_value"] < ALPHA and t["difference"]["mean"] > 0 for t in tests)
+    losses = sum(t["p_value"] < ALPHA and t["difference"]["mean"] < 0 for t in tests)
+    return wins, losses
+
+
+def findings_summary(rows: Sequence[dict[str, Any]], correction: str = "holm") -> str:
+    """Where SAW won, tied and lost (adjusted outcomes), in words that follow the numbers."""
     if not rows:
         return (
             "No SAW submission has a matching static one with enough common seeds yet, so "
@@ -365,8 +435,13 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
     text = (
         f"Over {len(rows)} paired comparison(s) of the final normalised held-out score, SAW "
         + "; ".join(parts)
-        + " against static weights (a win or a loss needs the 95% interval of the per-seed "
-        "difference to exclude 0)."
+        + " against static weights (a win or a loss counts only when "
+        + correction_rule(correction, "SAW-versus-static comparisons", len(rows))
+        + ")."
+    )
+    raw_wins, raw_losses = raw_counts(rows)
+    text += (
+        f" Uncorrected (raw p < {ALPHA:g}), SAW would have won {raw_wins} and lost {raw_losses}."
     )
     if ties:
         text += (
@@ -377,6 +452,7 @@ def findings_summary(rows: Sequence[dict[str, Any]]) -> str:
     if insensitive:
         text += (
             f" {len(insensitive)} comparison(s) are on settings {INSENSITIVE}: up-weighting one "
-            "objective 4:1 did not move the scores beyond their intervals."
+            "objective 4:1 moved no objective's score at an adjusted p-value below "
+            f"{ALPHA:g}."
         )
     return text

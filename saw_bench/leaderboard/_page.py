@@ -18,13 +18,47 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from saw_bench.leaderboard._findings import CORRECTION_CONTROLS, CORRECTION_NAMES
 from saw_bench.leaderboard._runs import canonical_json
 
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
 _MARKERS = ["o", "s", "^", "D", "v"]
 
 
-def _comparison_line(comparison: dict[str, Any]) -> str:
+#: Short names of the corrections, for table headers.
+_SHORT = {"holm": "Holm", "bh": "BH"}
+
+
+def _p(value: float) -> str:
+    """A p-value as the pages show it: 3 decimals, or "<0.001"."""
+    return "<0.001" if value < 0.0005 else f"{value:.3f}"
+
+
+def _p_pair(test: dict[str, Any], correction: str) -> str:
+    """Raw and adjusted p-value side by side: "p 0.012, Holm-adjusted 0.130"."""
+    adjusted = CORRECTION_NAMES[correction]
+    return f"p {_p(test['p_value'])}, {adjusted}-adjusted {_p(test['p_adjusted'])}"
+
+
+def _multiplicity_note(data: dict[str, Any]) -> str:
+    """Which correction, over which families, and what an outcome needs."""
+    multiplicity = data["multiplicity"]
+    correction, families = multiplicity["correction"], multiplicity["families"]
+    method = {"holm": "Holm's method", "bh": "the Benjamini-Hochberg procedure"}[correction]
+    return (
+        f"Multiplicity: each family of verdicts is corrected by {method} "
+        f"({CORRECTION_CONTROLS[correction]} at {multiplicity['alpha']:g}): the "
+        f"{families['saw_vs_static']} SAW-versus-static comparisons, the "
+        f"{families['agent_vs_saw']} comparisons of another agent against SAW, and the "
+        f"{families['sensitivity']} weight-sensitivity tests (two per check), each family over "
+        "the whole board. Every verdict shows its raw p-value (two-sided paired t-test on the "
+        "per-seed differences) and its adjusted one; a win, a loss or a sensitive check counts "
+        f"only when the adjusted p-value is below {multiplicity['alpha']:g}. The 95% intervals "
+        "are not adjusted, so one may exclude 0 where the outcome is a tie."
+    )
+
+
+def _comparison_line(comparison: dict[str, Any], correction: str) -> str:
     difference = comparison["difference"]
     relative = comparison["relative_percent"]
     relative_text = f" ({relative:+.1f}% of static)" if relative is not None else ""
@@ -42,17 +76,17 @@ def _comparison_line(comparison: dict[str, Any]) -> str:
         f"{comparison['model']}, {comparison['steps']} steps, seeds {seeds}: SAW "
         f"{comparison['saw_final_normalised']:.3f} vs static "
         f"{comparison['static_final_normalised']:.3f}; difference {difference['mean']:+.3f} "
-        f"[{difference['low']:+.3f}, {difference['high']:+.3f}]{relative_text}: {outcome}"
-        f"{power}; task {sensitivity}"
+        f"[{difference['low']:+.3f}, {difference['high']:+.3f}]{relative_text}, "
+        f"{_p_pair(comparison, correction)}: {outcome}{power}; task {sensitivity}"
     )
 
 
-def _sensitivity_line(check: dict[str, Any]) -> str:
+def _sensitivity_line(check: dict[str, Any], correction: str) -> str:
     """One weight-sensitivity check in words."""
     sides = " vs ".join("p=" + canonical_json(p) for p in check["priorities"])
     parts = [
         f"{o['name']} {o['difference']['mean']:+.3f} [{o['difference']['low']:+.3f}, "
-        f"{o['difference']['high']:+.3f}] when up-weighted"
+        f"{o['difference']['high']:+.3f}] when up-weighted ({_p_pair(o, correction)})"
         for o in check["objectives"]
     ]
     return (
@@ -151,7 +185,8 @@ _INTRO = (
     "step span; `weighting share` is the share of the training step time spent computing the "
     "weights. Every `mean [low, high]` of a score is the mean over seeds with a 95% "
     "percentile-bootstrap interval; every difference (SAW minus static, the sides of a "
-    "sensitivity check) has a 95% paired t interval over the seeds both ran. `verified` "
+    "sensitivity check) has a 95% paired t interval over the seeds both ran, and a p-value "
+    "corrected for multiplicity (below). `verified` "
     "entries were recomputed from run files committed under `runs/`; `self-reported` ones "
     "were checked for consistency only. A task's table ranks the verified entries trained on "
     "its protocol (`protocols.toml`: steps, batch, evaluation, policy); self-reported entries "
@@ -171,11 +206,12 @@ _POWER_NOTE = (
 
 def markdown_page(data: dict[str, Any]) -> str:
     lines = ["# saw-bench leaderboard", "", _INTRO, "", "## Did SAW beat static weights?", ""]
-    lines += [data["saw_vs_static"]["verdict"], "", _POWER_NOTE]
+    lines += [data["saw_vs_static"]["verdict"], "", _multiplicity_note(data), "", _POWER_NOTE]
+    correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
     if comparisons:
         lines.append("")
-        lines += [f"- {_comparison_line(comparison)}" for comparison in comparisons]
+        lines += [f"- {_comparison_line(c, correction)}" for c in comparisons]
     if not data["tasks"]:
         lines += ["", "No submissions yet."]
     for task in data["tasks"]:
@@ -184,7 +220,7 @@ def markdown_page(data: dict[str, Any]) -> str:
         lines += [_protocol_text(task), ""]
         if task.get("sensitivity"):
             lines += ["Weight sensitivity:", ""]
-            lines += [f"- {_sensitivity_line(check)}" for check in task["sensitivity"]]
+            lines += [f"- {_sensitivity_line(c, correction)}" for c in task["sensitivity"]]
             lines.append("")
         if task["entries"]:
             lines += _markdown_table(task["entries"], task)
@@ -301,12 +337,14 @@ def html_page(data: dict[str, Any]) -> str:
         f"<p>{_markdown_to_html(_INTRO)} Click a column header to sort by it.</p>",
         "<h2>Did SAW beat static weights?</h2>",
         f'<p id="verdict">{escape(data["saw_vs_static"]["verdict"])}</p>',
+        f'<p id="multiplicity">{escape(_multiplicity_note(data))}</p>',
         f"<p>{_markdown_to_html(_POWER_NOTE)}</p>",
     ]
+    correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
     if comparisons:
         parts.append("<ul>")
-        parts += [f"<li>{escape(_comparison_line(c))}</li>" for c in comparisons]
+        parts += [f"<li>{escape(_comparison_line(c, correction))}</li>" for c in comparisons]
         parts.append("</ul>")
     if not data["tasks"]:
         parts.append("<p>No submissions yet.</p>")
@@ -321,7 +359,9 @@ def html_page(data: dict[str, Any]) -> str:
         ]
         if task.get("sensitivity"):
             parts.append("<p>Weight sensitivity:</p><ul>")
-            parts += [f"<li>{escape(_sensitivity_line(c))}</li>" for c in task["sensitivity"]]
+            parts += [
+                f"<li>{escape(_sensitivity_line(c, correction))}</li>" for c in task["sensitivity"]
+            ]
             parts.append("</ul>")
         if task["entries"]:
             parts += _html_table(task["entries"], task, f"table-{slug}")
@@ -334,7 +374,7 @@ def html_page(data: dict[str, Any]) -> str:
             "</figcaption></figure>"
         )
         parts.append("</section>")
-    parts += _findings_html(data["findings"])
+    parts += _findings_html(data["findings"], correction)
     parts += [f"<script>{_SORT_SCRIPT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -393,8 +433,10 @@ _FINDINGS_INTRO = (
     "difference is per seed, paired by seed, on the final normalised held-out score (0-1), "
     "with a 95% paired t interval (`mean -/+ t(0.975, n-1) * s_d / sqrt(n)`, `s_d` the standard "
     "deviation of the per-seed differences: the test the MDE assumes; at a handful of seeds a "
-    "bootstrap of the differences is too narrow); it counts as a win or a loss only when the "
-    "interval excludes 0. `MDE` is the minimum detectable effect at 80% power, "
+    "bootstrap of the differences is too narrow) and its raw two-sided paired t p-value next "
+    "to the p-value adjusted for multiplicity over its family (`p / adjusted`); it counts as a "
+    "win or a loss only when the adjusted p-value is below 0.05. `MDE` is the minimum "
+    "detectable effect at 80% power, "
     "`(t(0.975, n-1) + t(0.8, n-1)) * sqrt(2) * s / sqrt(n)` with `s` static's seed-to-seed "
     "standard deviation: a tie with a difference below it says the comparison could not have "
     "told. `steps to threshold`: first evaluation at or above static's first score plus 90% "
@@ -419,9 +461,12 @@ def _threshold_text(summary: dict[str, Any]) -> str:
     return f"{steps['mean']:.0f} [{steps['low']:.0f}, {steps['high']:.0f}] ({reached})"
 
 
-def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+def _findings_tables(
+    findings: dict[str, Any], correction: str
+) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, headers, rows) of the findings tables, shared by the Markdown and HTML pages."""
     rows = findings["rows"]
+    p_header = f"p / {_SHORT[correction]}"
     main = [
         [
             row["env_id"],
@@ -431,6 +476,7 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
             str(row["steps"]),
             str(len(row["seeds"])),
             _signed(row["difference"]),
+            f"{_p(row['p_value'])} / {_p(row['p_adjusted'])}",
             "-" if row["mde"] is None else f"{row['mde']:.3f}",
             _OUTCOME_WORDS[row["outcome"]],
             row["sensitivity"] or "not checked",
@@ -448,6 +494,7 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
             ablation["agent"],
             str(len(ablation["seeds"])),
             _signed(ablation["difference"]),
+            f"{_p(ablation['p_value'])} / {_p(ablation['p_adjusted'])}",
             _ABLATION_WORDS[ablation["outcome"]],
         ]
         for row in rows
@@ -464,6 +511,7 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
                 "steps",
                 "seeds",
                 "SAW - static",
+                p_header,
                 "MDE",
                 "outcome",
                 "weighting",
@@ -474,7 +522,17 @@ def _findings_tables(findings: dict[str, Any]) -> list[tuple[str, list[str], lis
         ),
         (
             "Every other agent against SAW",
-            ["task", "estimator", "policy", "steps", "agent", "seeds", "agent - SAW", "outcome"],
+            [
+                "task",
+                "estimator",
+                "policy",
+                "steps",
+                "agent",
+                "seeds",
+                "agent - SAW",
+                p_header,
+                "outcome",
+            ],
             ablations,
         ),
     ]
@@ -499,8 +557,10 @@ def _weight_rows(row: dict[str, Any], points: int = 6) -> list[list[str]]:
 def findings_page(data: dict[str, Any]) -> str:
     """FINDINGS.md: when does SAW help, from the numbers."""
     findings = data["findings"]
-    lines = ["# When does SAW help?", "", _FINDINGS_INTRO, "", findings["summary"]]
-    for title, headers, rows in _findings_tables(findings):
+    lines = ["# When does SAW help?", "", _FINDINGS_INTRO, "", _multiplicity_note(data)]
+    lines += ["", findings["summary"]]
+    correction = data["multiplicity"]["correction"]
+    for title, headers, rows in _findings_tables(findings, correction):
         lines += ["", f"## {title}", ""]
         if not rows:
             lines.append("None yet.")
@@ -546,7 +606,7 @@ def _objectives_text(task: dict[str, Any]) -> str:
     )
 
 
-def _findings_html(findings: dict[str, Any]) -> list[str]:
+def _findings_html(findings: dict[str, Any], correction: str) -> list[str]:
     escape = html.escape
     parts = [
         '<section id="findings">',
@@ -554,7 +614,7 @@ def _findings_html(findings: dict[str, Any]) -> list[str]:
         f"<p>{_markdown_to_html(_FINDINGS_INTRO)}</p>",
         f'<p id="findings-summary">{escape(findings["summary"])}</p>',
     ]
-    for index, (title, headers, rows) in enumerate(_findings_tables(findings)):
+    for index, (title, headers, rows) in enumerate(_findings_tables(findings, correction)):
         parts.append(f"<h3>{escape(title)}</h3>")
         if not rows:
             parts.append("<p>None yet.</p>")
