@@ -1,11 +1,14 @@
 """The leaderboard: submissions built from runs, validated, and turned into tables and a page.
 
 - :func:`submit` writes ``leaderboard/submissions/<task>/<id>.json`` from run or sweep folders,
-  one per configuration (at least 3 seeds), ``verified`` when the complete run files are copied
-  to ``leaderboard/runs/`` (see :mod:`saw_bench.leaderboard._submit`);
-- :func:`validate` lists every :class:`Problem` of every submission;
-- :func:`build` writes ``LEADERBOARD.md``, ``leaderboard.json``, ``leaderboard.csv``,
-  ``index.html`` and the JSON Schema ``schema/submission-v1.json``.
+  one per configuration (at least 3 seeds), ``verified`` when the complete run files are packed
+  into ``leaderboard/runs/<task>/<id>.tar.xz`` (see :mod:`saw_bench.leaderboard._submit` and
+  :mod:`saw_bench.leaderboard._archive`);
+- :func:`validate` lists every :class:`Problem` of every submission (and of ``protocols.toml``);
+- :func:`build` writes ``LEADERBOARD.md``, ``FINDINGS.md``, ``leaderboard.json``,
+  ``leaderboard.csv``, ``index.html`` and the JSON Schema ``schema/submission-v1.json``, ranking
+  and counting in verdicts only the verified entries on each task's protocol
+  (:mod:`saw_bench.leaderboard._protocols`), every verdict family corrected for multiplicity.
 
 The format is :class:`Submission` (pydantic), version ``SCHEMA_VERSION``.
 """
