@@ -313,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
         "of static's gain (for comparisons without static runs)",
     )
 
+    diagnose = verbs.add_parser(
+        "diagnose", help="how asynchronously a run's objectives are learned (asynchrony index)"
+    )
+    diagnose.add_argument("paths", nargs="+", metavar="RUN_DIR")
+
     report = verbs.add_parser("report", help="one self-contained HTML page of runs or a sweep")
     report.add_argument("paths", nargs="+", metavar="RUN_OR_SWEEP_DIR")
     report.add_argument("--out", help="folder for report.html (default reports/report-<time>)")
@@ -425,6 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     absolute_threshold=args.absolute_threshold,
                 )
             )
+        elif args.verb == "diagnose":
+            from saw_bench.harness.diagnose import diagnose_command
+
+            print(diagnose_command(args.paths))
         elif args.verb == "report":
             from saw_bench.harness.report import report_command
 

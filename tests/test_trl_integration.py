@@ -506,3 +506,21 @@ def test_trl_aggregation_is_a_copy_of_the_estimator_records_trl_options():
     assert ESTIMATORS["grpo"].trl_options["scale_rewards"] == "group"
     with pytest.raises(SawBenchError, match="unknown estimator 'ppo'; choose one of grpo, gdpo"):
         trl_aggregation("ppo")
+
+
+def test_diagnose_reads_a_trl_backend_run_like_its_own(trl_run, capsys):
+    """The asynchrony index reads the held-out curves every run folder has: the index and each
+    objective's curve follow eval.jsonl, normalised by the task's bounds."""
+    from saw_bench.harness.diagnose import diagnose
+
+    rows = read_jsonl(trl_run / "eval.jsonl")
+    diagnosis = diagnose(trl_run)
+    bounds = {
+        o["name"]: (o["low"], o["high"]) for o in read_json(trl_run / "config.json")["objectives"]
+    }
+    for curve in diagnosis.objectives:
+        low, high = bounds[curve.name]
+        expected = [(row["objectives"][curve.name] - low) / (high - low) for row in rows]
+        assert list(curve.values) == pytest.approx(expected)
+    assert main(["diagnose", str(trl_run)]) == 0
+    assert "asynchrony index:" in capsys.readouterr().out
