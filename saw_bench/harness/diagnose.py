@@ -99,9 +99,10 @@ def diagnose(run: Run | str | Path) -> Diagnosis:
         values = [(float(x) - objective.low) / span for x in table[objective.name]]
         gain = values[-1] - values[0]
         reached = None
-        if gain >= MIN_GAIN:
+        if gain >= MIN_GAIN:  # the last evaluation reaches the threshold, so a hit exists
             hit = first_reaching(values, values[0] + GAIN_FRACTION * gain)
-            reached = steps[hit] if hit is not None else steps[-1]
+            assert hit is not None
+            reached = steps[hit]
         curves.append(ObjectiveCurve(objective.name, tuple(steps), tuple(values), gain, reached))
     times = [curve.step_to_90 for curve in curves if curve.step_to_90 is not None]
     length = steps[-1] - steps[0]

@@ -54,20 +54,17 @@ def train(
         trainer = trainer_class(config.backend).resume(
             Path(resume), steps=steps, progress=progress, log_every=log_every, config=config
         )
-    else:
-        config = TrainConfig(
-            task=task,
-            weighting=weighting,
-            estimator=estimator,
-            steps=steps,
-            seed=seed,
-            model=model,
-            **options,
-        )
-        trainer = trainer_class(config.backend).create(
-            config, out_dir=out_dir, progress=progress, log_every=log_every
-        )
-    return finish(trainer, plot)
+        return finish(trainer, plot)
+    config = TrainConfig(
+        task=task,
+        weighting=weighting,
+        estimator=estimator,
+        steps=steps,
+        seed=seed,
+        model=model,
+        **options,
+    )
+    return train_config(config, out_dir=out_dir, progress=progress, log_every=log_every, plot=plot)
 
 
 def train_config(

@@ -21,16 +21,15 @@ actions of the Arcade Learning Environment's revisited protocol, Machado et al. 
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard._schema import Submission
+from saw_bench.training.config import default_value
 
 PROTOCOLS_FILE = "protocols.toml"
 #: The training options a protocol may fix.
@@ -131,7 +130,7 @@ def off_protocol_reason(submission: Submission, protocol: Protocol | None) -> st
         return "the task has no protocol yet"
     differing = []
     for key, value in sorted(protocol.train.items()):
-        given = submission.train.get(key, _default(key))
+        given = submission.train.get(key, default_value(key))  # a key left out: its default
         if given != value:
             differing.append(f"{key} {given} (protocol {value})")
     model, wanted = submission.model, protocol.model
@@ -140,14 +139,3 @@ def off_protocol_reason(submission: Submission, protocol: Protocol | None) -> st
     elif wanted is not None and wanted.revision is not None and model.revision != wanted.revision:
         differing.append(f"policy revision {model.revision} (protocol {wanted.revision})")
     return f"off protocol: {', '.join(differing)}" if differing else None
-
-
-def _default(key: str) -> Any:
-    """An option a submission's train table leaves out has its default value."""
-    from saw_bench.training.config import TrainConfig
-
-    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
-    field = fields.get(key)
-    if field is None or field.default is dataclasses.MISSING:
-        return None
-    return field.default
