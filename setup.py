@@ -11,4 +11,6 @@ env_packages = ["saw_bench.envs"] + [f"saw_bench.envs.{name}" for name in find_p
 setup(
     packages=find_packages(include=["saw_bench", "saw_bench.*"]) + env_packages,
     package_dir={"saw_bench.envs": "envs"},
+    # the verifiers taskset `saw-bench-tasks`: verifiers imports a taskset by its top-level name
+    py_modules=["saw_bench_tasks"],
 )

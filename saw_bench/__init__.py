@@ -5,6 +5,7 @@ The environment API::
     import saw_bench
     env = saw_bench.make("saw/ToolCall-Synth-v0")      # a gymnasium.Env with a vector reward
     task = saw_bench.load_task("toolcall")             # the same task, for batch scoring
+    saw_bench.reward_components(task, items, texts)    # {"reward", "reward_components"} records
     run_dir = saw_bench.train("toolcall", weighting="saw")
 
 The package in layers, each importing only its own and the ones before it (enforced by
@@ -15,7 +16,8 @@ tests/test_layout.py; the docs page concepts/architecture.md describes them):
   ``envs/`` folder); the weighting agents.
 - ``saw_bench.policy``: models and tokenizers, the fast path, the tiny embedded policy.
 - ``saw_bench.training``: the GRPO/GDPO loop, one module per phase of a step.
-- ``saw_bench.integrations``: TRL's GRPOTrainer with the agents plugged in, the ``trl`` backend.
+- ``saw_bench.integrations``: TRL's GRPOTrainer with the agents plugged in, the ``trl`` backend,
+  every task as a verifiers environment.
 - ``saw_bench.harness``: runs on disk, sweeps, comparisons, plots, reports.
 - ``saw_bench.leaderboard``: submissions, verification, the generated page.
 - ``saw_bench.cli``: ``python -m saw_bench``, one library call per verb.
@@ -53,6 +55,7 @@ __all__ = [
     "register",
     "registered_ids",
     "resolve",
+    "reward_components",
     "train",
 ]
 
@@ -62,9 +65,14 @@ load_plugins()
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
-    """``saw_bench.train`` without importing torch at ``import saw_bench``."""
+    """``saw_bench.train`` and ``saw_bench.reward_components``, imported on first use
+    (``import saw_bench`` does not import torch)."""
     if name == "train":
         from saw_bench.harness.run import train
 
         return train
+    if name == "reward_components":
+        from saw_bench.core.components import reward_components
+
+        return reward_components
     raise AttributeError(f"module 'saw_bench' has no attribute {name!r}")

@@ -5,6 +5,9 @@
   functions (``pip install 'saw-bench[trl]'``).
 - :mod:`saw_bench.integrations.trl_backend`: ``backend = "trl"`` of ``saw_bench.train``: the
   same run folder as saw-bench's own trainer, trained by TRL.
+- :mod:`saw_bench.integrations.verifiers`: every registered task as a verifiers 0.4
+  environment (taskset ``saw-bench-tasks``), one weighted reward per objective
+  (``pip install 'saw-bench[verifiers]'``).
 
 Nothing here is imported by ``import saw_bench``: the engines are optional extras.
 """
