@@ -75,9 +75,10 @@ RUN_FLAGS = (
     "eval_items",
     "checkpoint_every",
     "backend",
+    "report_to",
 )
 #: TrainConfig fields that ``sweep`` takes as flags for every run of the grid
-SWEEP_FLAGS = ("steps", "model", "backend")
+SWEEP_FLAGS = ("steps", "model", "backend", "report_to")
 
 
 def parse_settings(settings: Sequence[str] | None, flag: str = "--set") -> dict[str, Any]:

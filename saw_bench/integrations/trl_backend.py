@@ -217,6 +217,7 @@ class TrlTrainer(RunTrainer):
             log_every=self.log_every,
         )
         try:
+            self.open_trackers()
             with StopRequests() as stop:
                 self._stop = stop
                 if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
@@ -230,6 +231,7 @@ class TrlTrainer(RunTrainer):
                     raise RunInterrupted(self.run_dir, self.step)
         finally:
             self._progress.close()
+            self.close_trackers()
         return self.run_dir
 
     def stop_requested(self) -> bool:
@@ -323,6 +325,8 @@ class TrlTrainer(RunTrainer):
             append_jsonl(self.run_dir / "metrics.jsonl", row)
             self.metrics_rows += 1
             self._progress.step(row)
+            if self.trackers is not None:  # with TRL's own numbers of the step, as trl/...
+                self.trackers.step(row, {f"trl/{name}": value for name, value in logs.items()})
         if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
             self.evaluate()
 

@@ -11,7 +11,7 @@ import typing
 from dataclasses import field
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from saw_bench.core import registry
 from saw_bench.core.options import (
@@ -25,6 +25,7 @@ from saw_bench.core.options import (
     one_of,
 )
 from saw_bench.training.estimators import ESTIMATORS
+from saw_bench.training.trackers import TRACKERS, require_trackers
 from saw_bench.weighting import AGENTS
 
 #: The training loops a run can use: saw-bench's own trainer, or TRL's GRPOTrainer with the
@@ -41,6 +42,21 @@ Task = Annotated[str, AfterValidator(_registered)]
 Weighting = Annotated[str, one_of("weighting agent", lambda: sorted(AGENTS))]
 Estimator = Annotated[str, one_of("estimator", lambda: ESTIMATORS)]
 Backend = Annotated[str, one_of("backend", lambda: BACKENDS)]
+
+
+def _tracker_list(value: Any) -> Any:
+    """``--report-to tensorboard,wandb`` arrives as text: split at commas (``none``: none)."""
+    if isinstance(value, str):
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        return [] if names == ["none"] else names
+    return value
+
+
+Trackers = Annotated[
+    list[Annotated[str, one_of("tracker", lambda: TRACKERS)]],
+    BeforeValidator(_tracker_list),
+    AfterValidator(require_trackers),  # installed, before any model loads
+]
 
 
 def option(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - argparse's word
@@ -111,6 +127,11 @@ class TrainConfig:
         None, "held-out sampling temperature; 0 is greedy (default: the rollout temperature)"
     )
     checkpoint_every: PositiveInt = option(10, "checkpoint every N steps (and at the last)")
+    report_to: Trackers = option(
+        None,
+        "experiment trackers to log to, comma-separated: tensorboard, trackio, wandb",
+        default_factory=list,
+    )
 
     def __post_init__(self) -> None:
         """The checks that relate several options (each field checked itself already)."""

@@ -58,6 +58,7 @@ from saw_bench.training.rollouts import (
 )
 from saw_bench.training.scoring import score_rollouts
 from saw_bench.training.stopping import StopRequests
+from saw_bench.training.trackers import RunTrackers, open_trackers
 from saw_bench.training.update import UpdateOptions, policy_update
 from saw_bench.training.weigh import weigh
 from saw_bench.weighting import WeightingAgent, make_agent
@@ -135,6 +136,7 @@ class RunTrainer:
     elapsed_seconds: float  # training time so far (evaluations excluded)
     tokens_total: int
     is_main_process = True
+    trackers: RunTrackers | None = None  # the experiment trackers while run() goes on
 
     @classmethod
     def create(
@@ -187,7 +189,20 @@ class RunTrainer:
             priorities=config.priorities,
         )
         append_jsonl(self.run_dir / "eval.jsonl", row)
+        if self.trackers is not None:
+            self.trackers.evaluation(row)
         return row
+
+    def open_trackers(self) -> None:
+        """Start the run's experiment trackers (``report_to``), or continue them when the run
+        is resumed; on the main process only."""
+        if self.is_main_process:
+            self.trackers = open_trackers(self.config.report_to, self.run_dir, self.step)
+
+    def close_trackers(self) -> None:
+        trackers, self.trackers = self.trackers, None
+        if trackers is not None:
+            trackers.close()
 
 
 class Trainer(RunTrainer):
@@ -274,6 +289,7 @@ class Trainer(RunTrainer):
             log_every=self.log_every,
         )
         try:
+            self.open_trackers()
             with StopRequests() as stop:
                 if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
                     progress.evaluation(self.evaluate())
@@ -293,6 +309,7 @@ class Trainer(RunTrainer):
                     raise RunInterrupted(self.run_dir, self.step)
         finally:
             progress.close()
+            self.close_trackers()
         return self.run_dir
 
     def train_step(self) -> dict[str, Any]:
@@ -366,6 +383,8 @@ class Trainer(RunTrainer):
         if task_counters:
             row["task_counters"] = task_counters
         append_jsonl(self.run_dir / "metrics.jsonl", row)
+        if self.trackers is not None:
+            self.trackers.step(row)
         return row
 
     # ------------------------------------------------------------------ checkpoints
