@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_env_registry import HOSTILE_COMPLETIONS, ENV_IDS
+from test_env_registry import ENV_IDS, HOSTILE_COMPLETIONS
 
 import saw_bench
 from saw_bench.core.errors import SawBenchError
