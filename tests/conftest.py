@@ -14,6 +14,9 @@ settings.register_profile("saw", deadline=None, print_blob=True)
 settings.register_profile("ci", parent=settings.get_profile("saw"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "saw")
 
+#: Fields of a metrics row that describe how its step ran, not what it computed.
+EXECUTION_FIELDS = ("seconds", "wall_seconds", "threads")
+
 #: ToolCall-Synth options that keep a test run's data small.
 SMALL_TASK_KWARGS = {"train_size": 40, "test_size": 12}
 
@@ -42,8 +45,9 @@ def small_model(tmp_path_factory):
 
 
 def comparable(rows):
-    """Metrics or eval rows without their timings: what two runs of one seed must share."""
-    return [{k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")} for row in rows]
+    """Metrics or eval rows without their timings and thread counts: what two runs of one seed
+    must share."""
+    return [{k: v for k, v in row.items() if k not in EXECUTION_FIELDS} for row in rows]
 
 
 def small_grid(model: str, weightings=("static", "saw"), seeds=(0, 1), **options) -> str:

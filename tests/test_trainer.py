@@ -45,10 +45,10 @@ def run(tmp_path, small_model, name, steps, **overrides):
 
 
 def comparable(rows):
-    """Rows without wall-clock fields, which differ between runs."""
+    """Rows without wall-clock fields and thread counts, which differ between runs."""
     cleaned = []
     for row in rows:
-        row = {k: v for k, v in row.items() if k not in ("seconds", "wall_seconds")}
+        row = {k: v for k, v in row.items() if k not in ("seconds", "wall_seconds", "threads")}
         cleaned.append(row)
     return cleaned
 

@@ -150,9 +150,12 @@ def _call_with_threads(
     import ray
     import torch
 
+    from saw_bench.core import cpus
+
     if not ray.get_gpu_ids():
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     torch.set_num_threads(threads)
+    cpus.pin(threads)  # the CPUs Ray reserved, not a share of the node's
     return function(*args, **kwargs)
 
 

@@ -46,6 +46,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, ValidationInfo
 
 from saw_bench.core import registry
+from saw_bench.core.cpus import available_cpus
 from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_toml, write_json_atomic
 from saw_bench.core.options import NonNegativeInt, OptionError, checked, reading
@@ -120,7 +121,7 @@ class SweepSpec:
     def resolved_workers(self) -> int:
         if self.workers:
             return self.workers
-        return max(1, (os.cpu_count() or 1) // 2)
+        return max(1, available_cpus() // 2)
 
 
 def load_spec(path: Path) -> SweepSpec:
@@ -273,14 +274,14 @@ def _prepare_models(entries: Sequence[dict[str, Any]], log: Callable[[str], None
     tasks = sorted({registry.resolve(options["task"]) for options in tiny})
     for task in tasks:
         log(f"preparing the tiny policy of {task}")
-        prepare(task, progress=False)
+        prepare(task, progress=True)  # a build takes minutes: show it moving
 
 
 def _local_pool(workers: int, runs: int) -> concurrent.futures.ProcessPoolExecutor:
     """``workers`` processes (at most one per run), sharing this machine's cores as torch
     threads."""
     workers = min(workers, runs)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, available_cpus() // workers)
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),

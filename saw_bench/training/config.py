@@ -92,7 +92,9 @@ class TrainConfig:
     device: str = option("auto", "auto, cpu or cuda")
     dtype: str = option("auto", "auto, float32, bfloat16 or float16")
     threads: PositiveInt | None = option(
-        None, "torch CPU threads (default: torch's choice); the count changes the numbers"
+        None,
+        "torch CPU threads (default: an even share of the CPUs this process may use among the "
+        "saw-bench runs going on); the count changes the numbers",
     )
     gradient_checkpointing: bool = option(False, "trade compute for memory on large models")
     backend: Backend = option(

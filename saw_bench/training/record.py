@@ -1,8 +1,8 @@
 """Record: one ``metrics.jsonl`` row per step, and what the user sees while a run goes on.
 
-A row holds the step, wall-clock and token counts, seconds per phase, the update's loss, KL and
-clip fraction, and per objective the batch mean, std, coefficient of variation, weight and
-advantage share (see :func:`objective_stats`).
+A row holds the step, wall-clock and token counts, the torch threads, seconds per phase, the
+update's loss, KL and clip fraction, and per objective the batch mean, std, coefficient of
+variation, weight and advantage share (see :func:`objective_stats`).
 
 Progress goes to a tqdm bar on a terminal, with each held-out evaluation printed above it as a
 line of its own; with no terminal (output piped to a log, a batch job) it is one plain line

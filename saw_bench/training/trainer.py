@@ -58,6 +58,7 @@ from saw_bench.training.rollouts import (
 )
 from saw_bench.training.scoring import score_rollouts
 from saw_bench.training.stopping import StopRequests
+from saw_bench.training.threads import RunThreads
 from saw_bench.training.trackers import RunTrackers, open_trackers
 from saw_bench.training.update import UpdateOptions, policy_update
 from saw_bench.training.weigh import weigh
@@ -220,8 +221,7 @@ class Trainer(RunTrainer):
         self.run_dir = run_dir
         self.progress = progress
         self.log_every = log_every
-        if config.threads is not None:
-            torch.set_num_threads(config.threads)
+        self.threads = RunThreads(config.threads, announce=progress)
         self.task, self.agent = task_and_agent(config)
         self.estimate = ESTIMATORS[config.estimator].function
         torch.manual_seed(config.seed)
@@ -292,6 +292,7 @@ class Trainer(RunTrainer):
             self.open_trackers()
             with StopRequests() as stop:
                 if self.step == 0 and not read_jsonl(self.run_dir / "eval.jsonl"):
+                    self.threads.rebalance()
                     progress.evaluation(self.evaluate())
                 saved_step = self.step
                 while self.step < config.steps and not stop.requested:
@@ -309,11 +310,13 @@ class Trainer(RunTrainer):
                     raise RunInterrupted(self.run_dir, self.step)
         finally:
             progress.close()
+            self.threads.release()
             self.close_trackers()
         return self.run_dir
 
     def train_step(self) -> dict[str, Any]:
         config, step = self.config, self.step
+        threads = self.threads.rebalance()
         started = time.perf_counter()
 
         items = sample_items(self.train_items, step, config.prompts_per_step, config.seed)
@@ -368,6 +371,7 @@ class Trainer(RunTrainer):
             "wall_seconds": round(self.elapsed_seconds, 4),
             "tokens": tokens,
             "tokens_total": self.tokens_total,
+            "threads": threads,
             "seconds": {
                 "generate": after_generate - started,
                 "score": after_score - after_generate,
