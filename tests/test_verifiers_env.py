@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -253,3 +254,11 @@ def test_the_hub_package_template_exports_the_taskset(monkeypatch):
     monkeypatch.delitem(sys.modules, "saw_bench_toolcall", raising=False)
     assert taskset_class("saw-bench-toolcall") is SawBenchTaskset
     assert default_harness_id("saw-bench-toolcall") == "saw-bench-toolcall"
+
+
+def test_the_docs_page_examples_run_as_written():
+    page = (ROOT / "docs" / "tutorials" / "hub-environments.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```$", page, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 3
+    for block in blocks:
+        exec(compile(block, "hub-environments.md", "exec"), {})  # noqa: S102 - our own page
