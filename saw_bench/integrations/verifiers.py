@@ -32,7 +32,8 @@ from typing import Any
 
 import verifiers.v1 as vf
 from pydantic import Field, field_validator
-from verifiers.v1.harnesses.null import NullHarness, NullHarnessConfig
+from verifiers.v1.harnesses.null import NullHarness
+from verifiers.v1.types import content_text
 
 from saw_bench.core.components import objective_weights
 from saw_bench.core.registry import load_task, resolve
@@ -46,7 +47,6 @@ __all__ = [
     "SawBenchConfig",
     "SawBenchData",
     "SawBenchHarness",
-    "SawBenchHarnessConfig",
     "SawBenchTask",
     "SawBenchTaskConfig",
     "SawBenchTaskset",
@@ -107,7 +107,7 @@ class SawBenchTask(vf.Task[SawBenchData, vf.State, SawBenchTaskConfig]):
         """The text that is scored: the last model reply's content as sampled (not stripped),
         ``""`` when the model did not reply."""
         replies = trace.assistant_messages
-        return vf.types.content_text(replies[-1].content) if replies else ""
+        return content_text(replies[-1].content) if replies else ""
 
     @vf.reward
     async def objectives(self, trace: vf.Trace) -> dict[str, float]:
@@ -167,10 +167,6 @@ class SawBenchTaskset(vf.Taskset[SawBenchTask, SawBenchConfig]):
                 ),
                 config.task,
             )
-
-
-class SawBenchHarnessConfig(NullHarnessConfig):
-    pass
 
 
 class SawBenchHarness(NullHarness):
