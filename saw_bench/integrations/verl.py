@@ -8,7 +8,7 @@ reward matrix (all prompts x all rollouts), as saw-bench's own trainer and
 :class:`~saw_bench.integrations.trl.SawGRPOTrainer` do::
 
     algorithm.adv_estimator=saw_bench_gdpo             # or saw_bench_grpo
-    algorithm.gdpo_reward_keys=[format,correctness]    # the objectives, in order
+    +algorithm.gdpo_reward_keys=[format,correctness]   # the objectives, in order
     +algorithm.saw_bench.weighting=saw                 # any agent of batch_agents()
     +algorithm.saw_bench.task=saw/ToolCall-Synth-v0    # the bounds SAW shifts by (or reward_bounds)
     trainer.use_v1=False                               # see below
