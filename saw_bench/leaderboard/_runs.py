@@ -154,7 +154,8 @@ def shared_fields(run: Run) -> dict[str, Any]:
     version = versions.get("saw_bench") if isinstance(versions, dict) else None
     if not isinstance(version, str):
         raise SawBenchError(f"{where} has no versions.saw_bench")
-    train = {key: value for key, value in config["train"].items() if key != "seed"}
+    # the seed differs by design; the trackers a run was followed in change none of its numbers
+    train = {k: v for k, v in config["train"].items() if k not in ("seed", "report_to")}
     return {
         "env_id": run.task_id,
         "env_spec_sha256": env_spec_sha256(env_spec),
