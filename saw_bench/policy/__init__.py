@@ -3,7 +3,8 @@
 ``load_policy("tiny", task=...)`` gives the ~1M-parameter policy that saw-bench builds on CPU
 for a task (cached under ``$SAW_BENCH_CACHE``); ``load_policy("owner/name")`` or a local folder
 gives any Hugging Face causal LM. Both come back as a :class:`Policy` whose ``generate``
-returns a :class:`GenerationBatch`.
+returns a :class:`GenerationBatch`. :func:`stack_policies` makes the models of several runs
+one batched model (:class:`ModelStack`, :class:`StackedLlama`, :func:`generate_stacked`).
 """
 
 from saw_bench.policy._answer import answer_items
@@ -16,6 +17,7 @@ from saw_bench.policy._hf import (
 )
 from saw_bench.policy._load import load_policy
 from saw_bench.policy._logprobs import completion_logprobs
+from saw_bench.policy._stacked import ModelStack, StackedLlama, generate_stacked, stack_policies
 from saw_bench.policy._tiny import (
     RECIPE_VERSION,
     TinyRecipe,
@@ -29,7 +31,9 @@ __all__ = [
     "RECIPE_VERSION",
     "FastLlama",
     "GenerationBatch",
+    "ModelStack",
     "Policy",
+    "StackedLlama",
     "answer_items",
     "TinyRecipe",
     "build_tiny_policy",
@@ -37,9 +41,11 @@ __all__ = [
     "completion_logprobs",
     "default_recipe",
     "fast_llama",
+    "generate_stacked",
     "load_policy",
     "mask_through_first",
     "plain_chat",
     "prepare",
+    "stack_policies",
     "unsupported_reason",
 ]

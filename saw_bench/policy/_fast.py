@@ -33,6 +33,7 @@ fall back to ``generate`` and the module's forward.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -85,7 +86,9 @@ class _Projection:
     more than the fused matmul saves)."""
 
     def __init__(self, linears: list[torch.nn.Linear]) -> None:
-        if sum(linear.weight.numel() for linear in linears) <= FUSE_LIMIT:
+        if len(linears) == 1:
+            self.parts = [(linears[0].weight, linears[0].bias)]
+        elif sum(linear.weight.numel() for linear in linears) <= FUSE_LIMIT:
             weight = torch.cat([linear.weight for linear in linears])
             bias = None if linears[0].bias is None else torch.cat([m.bias for m in linears])
             self.parts = [(weight, bias)]
@@ -100,14 +103,15 @@ class _Projection:
 
 @dataclass(frozen=True)
 class _Layer:
-    """One decoder layer's weights, the projections that share an input together."""
+    """One decoder layer's weights, the projections that share an input together (each a
+    callable ``x -> x W^T + b``; :mod:`saw_bench.policy._stacked` gives stacked ones)."""
 
     norm_in: torch.Tensor
-    qkv: _Projection
-    out: torch.nn.Linear
+    qkv: Callable[[torch.Tensor], torch.Tensor]
+    out: Callable[[torch.Tensor], torch.Tensor]
     norm_post: torch.Tensor
-    gate_up: _Projection
-    down: torch.nn.Linear
+    gate_up: Callable[[torch.Tensor], torch.Tensor]
+    down: Callable[[torch.Tensor], torch.Tensor]
 
 
 def _keep_rows(cache: torch.Tensor, keep: torch.Tensor, filled: int) -> torch.Tensor:
@@ -142,10 +146,10 @@ class FastLlama:
                 _Layer(
                     norm_in=layer.input_layernorm.weight,
                     qkv=_Projection([attention.q_proj, attention.k_proj, attention.v_proj]),
-                    out=attention.o_proj,
+                    out=_Projection([attention.o_proj]),
                     norm_post=layer.post_attention_layernorm.weight,
                     gate_up=_Projection([mlp.gate_proj, mlp.up_proj]),
-                    down=mlp.down_proj,
+                    down=_Projection([mlp.down_proj]),
                 )
             )
         return layers
@@ -183,9 +187,9 @@ class FastLlama:
         q, k = qk.split([heads, kv_heads], dim=1)
         v = v.view(batch, length, kv_heads, dim).transpose(1, 2)
         attended = attend(q, k, v).transpose(1, 2).reshape(batch, length, heads * dim)
-        hidden = hidden + F.linear(attended, layer.out.weight, layer.out.bias)
+        hidden = hidden + layer.out(attended)
         gate, up = layer.gate_up(self._norm(hidden, layer.norm_post)).chunk(2, dim=-1)
-        return hidden + F.linear(F.silu(gate) * up, layer.down.weight, layer.down.bias)
+        return hidden + layer.down(F.silu(gate) * up)
 
     def _sdpa(self, q, k, v, mask):  # type: ignore[no-untyped-def]
         return F.scaled_dot_product_attention(
@@ -300,11 +304,11 @@ class FastLlama:
             produced = t + 1
             if t + 1 == max_new_tokens or bool(finished.all()):
                 break
-            still = ~finished[live]
-            done = len(live) - int(still.sum())
+            keep = self._rows_to_keep(~finished[live])
+            done = len(live) - int(keep.sum())
             if done and done * 4 >= len(live):  # compact: ended rows leave the cache
-                live, tokens, lengths = live[still], tokens[still], lengths[still]
-                caches = [(_keep_rows(k, still, t), _keep_rows(v, still, t)) for k, v in caches]
+                live, tokens, lengths = live[keep], tokens[keep], lengths[keep]
+                caches = [(_keep_rows(k, keep, t), _keep_rows(v, keep, t)) for k, v in caches]
                 shared.live = live
             hidden = self._embed(tokens[:, None])
             cos, sin = self._rotary((lengths + t)[:, None], hidden.dtype)
@@ -321,9 +325,24 @@ class FastLlama:
             logits = self._logits(hidden[:, 0])
         return output[:, :produced]
 
-    @staticmethod
+    def _rows_to_keep(self, still: torch.Tensor) -> torch.Tensor:
+        """Which cache rows stay when the cache is compacted: those still decoding."""
+        return still
+
+    def _noise(self, rows: int, vocabulary: int | None, device: torch.device) -> torch.Tensor:
+        """One step's draws of all ``rows`` from the global RNG: (rows, 1) float64 uniforms
+        (``vocabulary`` None), else ``torch.multinomial``'s (rows, vocabulary) ``Exp(1)``."""
+        if vocabulary is None:
+            return torch.rand((rows, 1), dtype=torch.float64, device=device)
+        return torch.empty((rows, vocabulary), device=device).exponential_(1)
+
     def _choose(
-        logits: torch.Tensor, temperature: float, sampler: str, rows: int, live: torch.Tensor
+        self,
+        logits: torch.Tensor,
+        temperature: float,
+        sampler: str,
+        rows: int,
+        live: torch.Tensor,
     ) -> torch.Tensor:
         """Greedy (``temperature == 0``) or sampled tokens of the cache rows ``live``, from
         ``softmax(logits / temperature)``; the noise is drawn for all ``rows``, live or not, so
@@ -333,11 +352,9 @@ class FastLlama:
         scores = logits if temperature == 1.0 else logits / temperature
         probs = torch.softmax(scores, dim=-1)
         if sampler == "multinomial":  # what torch.multinomial(probs, 1) computes
-            noise = torch.empty(
-                (rows, probs.shape[-1]), dtype=probs.dtype, device=probs.device
-            ).exponential_(1)
+            noise = self._noise(rows, probs.shape[-1], probs.device).to(probs.dtype)
             return (probs / (noise if len(live) == rows else noise[live])).argmax(dim=-1)
-        uniform = torch.rand((rows, 1), dtype=torch.float64, device=probs.device)
+        uniform = self._noise(rows, None, probs.device)
         if len(live) < rows:
             uniform = uniform[live]
         cumulative = probs.double().cumsum(dim=-1)
@@ -367,9 +384,8 @@ class FastLlama:
         prompt_valid = prompt_mask.bool()
         valid = completion_mask.bool()
         sizes = valid.sum(dim=1)
-        order = torch.argsort(sizes, descending=True, stable=True)
         pieces, positions = [], []
-        for bucket in torch.tensor_split(order, min(buckets, rows)):
+        for bucket in self._buckets(sizes, buckets):
             if len(bucket) == 0:
                 continue
             longest = int(sizes[bucket].max())
@@ -404,13 +420,8 @@ class FastLlama:
                     hidden = self._block(layer, hidden, cos, sin, attend)
                 states = torch.cat([states, hidden], dim=1)
             scored = valid[bucket, :longest]
-            chosen = states[scored]  # only scored positions reach the output layer
-            logits = self._logits(chosen)
-            if temperature != 1.0:
-                logits = logits / temperature
-            targets = completion_ids[bucket, :longest][scored]
-            picked = logits.gather(-1, targets[:, None]).squeeze(-1)
-            pieces.append(picked - torch.logsumexp(logits, dim=-1))
+            targets = completion_ids[bucket, :longest]
+            pieces.append(self._scored_logprobs(states, scored, targets, temperature))
             where = scored.nonzero()
             positions.append((bucket[where[:, 0]], where[:, 1]))
         result = completion_ids.new_zeros((rows, width), dtype=torch.float32)
@@ -419,6 +430,22 @@ class FastLlama:
         row_index = torch.cat([p[0] for p in positions])
         column_index = torch.cat([p[1] for p in positions])
         return result.index_put((row_index, column_index), torch.cat(pieces))
+
+    def _buckets(self, sizes: torch.Tensor, buckets: int) -> list[torch.Tensor]:
+        """Rows sorted by completion length (longest first), cut into ``buckets``."""
+        order = torch.argsort(sizes, descending=True, stable=True)
+        return list(torch.tensor_split(order, min(buckets, len(sizes))))
+
+    def _scored_logprobs(
+        self, states: torch.Tensor, scored: torch.Tensor, targets: torch.Tensor, temperature: float
+    ) -> torch.Tensor:
+        """log pi(target) at the positions ``scored`` of ``states`` (rows, L, hidden), in
+        row-major order; only scored positions reach the output layer."""
+        logits = self._logits(states[scored])
+        if temperature != 1.0:
+            logits = logits / temperature
+        picked = logits.gather(-1, targets[scored][:, None]).squeeze(-1)
+        return picked - torch.logsumexp(logits, dim=-1)
 
 
 class _SharedPrefix:

@@ -135,24 +135,12 @@ class Policy:
             raise ValueError(f"max_new_tokens must be at least 1, but got {max_new_tokens}")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, but got {temperature}")
-        tokenizer = self.tokenizer
-        encoded = tokenizer(
-            list(prompts), add_special_tokens=False, padding=True, return_tensors="pt"
-        )
-        lengths = encoded["attention_mask"].sum(dim=1)
-        longest = int(lengths.max())
-        if longest > self.max_prompt_tokens:
-            index = int(lengths.argmax())
-            raise ValueError(
-                f"prompt {index} has {longest} tokens, more than max_prompt_tokens="
-                f"{self.max_prompt_tokens}; raise policy.max_prompt_tokens or shorten the prompt "
-                "(prompts are never truncated: that would silently change the task)"
-            )
+        encoded = self.encode_prompts(prompts)
         prompt_index = torch.arange(len(prompts)).repeat_interleave(num_samples)
         prompt_ids = encoded["input_ids"][prompt_index].to(self.device)
         prompt_mask = encoded["attention_mask"][prompt_index].to(self.device)
 
-        eos_id, pad_id = self.eos_token_id, int(tokenizer.pad_token_id)
+        eos_id, pad_id = self.eos_token_id, int(self.tokenizer.pad_token_id)
         fast = self.fast_model
         if fast is not None:
             with torch.random.fork_rng(devices=_rng_devices(self.device)):
@@ -171,9 +159,38 @@ class Policy:
             completion_ids = self._generate_hf(
                 prompt_ids, prompt_mask, max_new_tokens, temperature, seed, eos_id, pad_id
             )
+        return self.completion_batch(prompt_ids, prompt_mask, completion_ids, prompt_index)
+
+    def encode_prompts(self, prompts: list[str]) -> Any:
+        """The tokenizer's left-padded ``input_ids`` and ``attention_mask`` of ``prompts``; a
+        prompt longer than ``max_prompt_tokens`` raises (see the module doc)."""
+        encoded = self.tokenizer(
+            list(prompts), add_special_tokens=False, padding=True, return_tensors="pt"
+        )
+        lengths = encoded["attention_mask"].sum(dim=1)
+        longest = int(lengths.max())
+        if longest > self.max_prompt_tokens:
+            index = int(lengths.argmax())
+            raise ValueError(
+                f"prompt {index} has {longest} tokens, more than max_prompt_tokens="
+                f"{self.max_prompt_tokens}; raise policy.max_prompt_tokens or shorten the prompt "
+                "(prompts are never truncated: that would silently change the task)"
+            )
+        return encoded
+
+    def completion_batch(
+        self,
+        prompt_ids: torch.Tensor,
+        prompt_mask: torch.Tensor,
+        completion_ids: torch.Tensor,
+        prompt_index: torch.Tensor,
+    ) -> GenerationBatch:
+        """The :class:`GenerationBatch` of sampled ``completion_ids`` (cut after their first
+        EOS, decoded) for per-row prompts."""
+        eos_id, pad_id = self.eos_token_id, int(self.tokenizer.pad_token_id)
         completion_mask = mask_through_first(completion_ids, eos_id)
         completion_ids[completion_mask == 0] = pad_id
-        texts = tokenizer.batch_decode(
+        texts = self.tokenizer.batch_decode(
             [
                 row[mask.bool() & (row != eos_id)]
                 for row, mask in zip(completion_ids, completion_mask, strict=True)

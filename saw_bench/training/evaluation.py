@@ -70,17 +70,38 @@ def held_out_row(
         temperature=temperature,
         seed=seed,
     )
-    rewards = task.score(items, batch.texts)
+    row = held_out_scores(
+        task, items, batch.texts, step=step, wall_seconds=wall_seconds, priorities=priorities
+    )
+    return with_temperature(row, temperature, time.perf_counter() - started)
+
+
+def with_temperature(row: dict[str, Any], temperature: float, seconds: float) -> dict[str, Any]:
+    """An ``eval.jsonl`` row from :func:`held_out_scores`, its keys in their usual order."""
+    head = {key: row[key] for key in ("step", "wall_seconds", "items")}
+    return {**head, "temperature": temperature, **row, "seconds": seconds}
+
+
+def held_out_scores(
+    task: TextTask,
+    items: Sequence[Item],
+    completions: Sequence[str],
+    *,
+    step: int,
+    wall_seconds: float,
+    priorities: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """The scores of an ``eval.jsonl`` row (:func:`held_out_row`) for one completion per
+    held-out item."""
+    rewards = task.score(items, list(completions))
     check_rewards(task, rewards, len(items))
     means = rewards.mean(axis=0)  # in the task's float32, as eval rows have always been
     return {
         "step": step,
         "wall_seconds": round(wall_seconds, 4),
         "items": len(items),
-        "temperature": temperature,
         "objectives": {name: float(means[k]) for k, name in enumerate(task.objective_names)},
         "normalised": normalised_aggregate(means, task.reward_low, task.reward_high, priorities),
-        "seconds": time.perf_counter() - started,
     }
 
 

@@ -52,6 +52,25 @@ class RolloutTensors:
             prompt_index=torch.cumsum(first.long(), dim=0) - 1,
         )
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[RolloutTensors]) -> RolloutTensors:
+        """The rollouts of ``parts`` (of one prompt and completion width) one after another,
+        each part's prompts its own."""
+        offsets = np.cumsum([0] + [len(part.prompts) for part in parts[:-1]])
+        return cls(
+            sequences=torch.cat([part.sequences for part in parts]),
+            attention=torch.cat([part.attention for part in parts]),
+            completion_mask=torch.cat([part.completion_mask for part in parts]),
+            prompts=torch.cat([part.prompts for part in parts]),
+            prompts_mask=torch.cat([part.prompts_mask for part in parts]),
+            prompt_index=torch.cat(
+                [
+                    part.prompt_index + int(offset)
+                    for part, offset in zip(parts, offsets, strict=True)
+                ]
+            ),
+        )
+
     def rows(self, index: torch.Tensor) -> RolloutTensors:
         """The rollouts ``index`` (a minibatch), with only the prompts they answer."""
         owners = self.prompt_index[index]
