@@ -16,7 +16,9 @@ import json
 import random
 import re
 import sys
+import threading
 import tomllib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -262,3 +264,94 @@ def test_the_docs_page_examples_run_as_written():
     assert len(blocks) == 3
     for block in blocks:
         exec(compile(block, "hub-environments.md", "exec"), {})  # noqa: S102 - our own page
+
+
+class JudgeStandIn(ThreadingHTTPServer):
+    """An OpenAI-compatible chat-completions endpoint on 127.0.0.1 standing in for an LLM
+    judge: its score is the length of the judged summary modulo 11, so scores differ from
+    reply to reply. ``requests`` counts what it answered."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), JudgeHandler)
+        self.requests = 0
+        self.lock = threading.Lock()
+
+
+class JudgeHandler(BaseHTTPRequestHandler):
+    server: JudgeStandIn
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        summary = re.search(r"SUMMARY:\n<<<\n(.*)\n>>>", prompt, re.DOTALL).group(1)
+        with self.server.lock:
+            self.server.requests += 1
+        reply = {
+            "id": "chatcmpl-judge",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": str(len(summary) % 11)},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+        payload = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path, monkeypatch):
+    """The summarisation tasks' ``llm`` judge needs a server: a local stand-in answers here.
+    verifiers scores each reply on its own (in worker threads, concurrently); saw-bench's batch
+    scoring, with a cache of its own, must give the same judgments."""
+    for name in ("SAW_BENCH_JUDGE_API_KEY", "OPENAI_API_KEY", "SAW_BENCH_JUDGE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    server = JudgeStandIn()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        judge = {"model": "judge", "base_url": f"http://127.0.0.1:{server.server_address[1]}/v1"}
+        options = {"judge": "llm", "train_size": 20, "test_size": 4}
+        taskset = load_taskset(
+            "summarize",
+            split="test",
+            judge_kwargs={**judge, "cache_dir": str(tmp_path / "verifiers")},
+            **options,
+        )
+        tasks = list(taskset)
+        rng = random.Random(3)
+        pairs = [
+            (task, completion)
+            for task in tasks
+            for completion in [
+                task.text_task.reference(task.data.item),
+                *random_completions(task.text_task, task.data.item, rng)[:3],
+            ]
+        ]
+        traces = asyncio.run(score_all(pairs))
+        answered = server.requests
+
+        task = saw_bench.load_task(
+            "summarize", judge_kwargs={**judge, "cache_dir": str(tmp_path / "batch")}, **options
+        )
+        expected = task.score([t.data.item for t, _ in pairs], [c for _, c in pairs])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answered > 0 and server.requests > answered  # both asked the judge themselves
+    scores = [[trace.rewards[name].score for name in task.objective_names] for trace in traces]
+    assert scores == expected.tolist()
+    assert len({tuple(row) for row in scores}) > 2  # the judgments differ from reply to reply

@@ -25,6 +25,7 @@ without a reasoning parser, so a ``<think>`` block stays in the text that is sco
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -111,9 +112,12 @@ class SawBenchTask(vf.Task[SawBenchData, vf.State, SawBenchTaskConfig]):
 
     @vf.reward
     async def objectives(self, trace: vf.Trace) -> dict[str, float]:
-        """:meth:`TextTask.score` of the reply, one keyed score per objective."""
+        """:meth:`TextTask.score` of the reply, one keyed score per objective. It runs in a
+        worker thread: a judge's requests or a slow checker do not hold verifiers' event loop,
+        which plays the other rollouts meanwhile."""
         task = self.text_task
-        row = task.score([self.data.item], [self.completion(trace)])[0]
+        scores = await asyncio.to_thread(task.score, [self.data.item], [self.completion(trace)])
+        row = scores[0]
         return {name: float(value) for name, value in zip(task.objective_names, row, strict=True)}
 
     async def score(self, trace: vf.Trace, runtime: vf.Runtime | None = None) -> None:
