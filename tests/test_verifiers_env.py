@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import sys
@@ -155,6 +156,7 @@ def test_verifiers_scores_equal_task_score_row_by_row(env_id, weighted, example_
         assert trace.reward == pytest.approx(record["reward"], rel=1e-12, abs=1e-12)
         by_hand = sum(weights[name] * float(row[k]) for k, name in enumerate(task.objective_names))
         assert trace.reward == pytest.approx(by_hand, rel=1e-12, abs=1e-12)
+    assert not os.path.exists("/tmp/saw_bench_pwned"), "a completion was executed"
     references = expected[:: len(pairs) // len(tasks)]
     if task.reference_pass_rate == 1.0:  # the references score every objective's maximum
         assert (references == task.reward_high).all()
