@@ -24,7 +24,7 @@ pytest.importorskip("tensorboard")  # the test extra installs all three
 trackio_storage = pytest.importorskip("trackio.sqlite_storage")
 wandb_records = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
-from conftest import SMALL_TASK_KWARGS  # noqa: E402
+from conftest import SMALL_TASK_KWARGS, small_grid  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E402
     EventAccumulator,
 )
@@ -315,6 +315,17 @@ def test_the_trl_backend_logs_its_rows_and_trls_own_numbers(small_model, tmp_pat
             assert logged[f"trl/rewards/{objective}/mean"] == pytest.approx(stats["mean"], 1e-5)
 
 
+def test_sweep_report_to_logs_every_run_of_the_grid(small_model, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(small_grid(small_model, weightings=("saw",), seeds=(0,), train_steps=2))
+    out = tmp_path / "sweep"
+    arguments = ["sweep", "--config", str(grid), "--report-to", "tensorboard", "--out", str(out)]
+    assert main(arguments) == 0
+    (run_dir,) = (out / "runs").iterdir()
+    assert read_json(run_dir / "config.json")["train"]["report_to"] == ["tensorboard"]
+    check_logged(tensorboard_steps(run_dir), run_dir)
+
+
 def test_a_tracker_that_is_not_installed_is_one_line_naming_its_extra(
     tmp_path, capsys, monkeypatch
 ):
@@ -335,6 +346,9 @@ def test_bad_report_to_values_are_clear_errors(tmp_path, capsys):
     assert "unknown tracker 'mlflow'; choose one of tensorboard, trackio, wandb" in error
     assert main(["run", "--resume", str(tmp_path / "r"), "--report-to", "wandb"]) == 2
     assert "--report-to" in capsys.readouterr().err
+    assert main(["sweep", "--report-to", "wandb,neptune", "--out", str(tmp_path / "s")]) == 2
+    assert "unknown tracker 'neptune'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
 
 
 def test_hyperparameters_flatten_the_config_by_hand():
