@@ -340,6 +340,19 @@ def test_a_tracker_that_is_not_installed_is_one_line_naming_its_extra(
     assert not (tmp_path / "r").exists()
 
 
+def test_a_tracker_that_cannot_start_its_run_is_one_line_and_the_folder_is_kept(
+    small_model, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("TRACKIO_PROJECT", "registry-runs")  # a name trackio reserves
+    run_dir = tmp_path / "run"
+    arguments = ["run", "--config", str(run_config(tmp_path, small_model, 10)), "--steps", "1"]
+    assert main([*arguments, "--report-to", "trackio", "--out", str(run_dir)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "report_to 'trackio' could not start its run" in error
+    assert "'registry-runs' is not allowed" in error and f"--resume {run_dir}" in error
+    assert (run_dir / "config.json").exists() and not (run_dir / "metrics.jsonl").exists()
+
+
 def test_bad_report_to_values_are_clear_errors(tmp_path, capsys):
     assert main(["run", "--report-to", "tensorboard,mlflow", "--out", str(tmp_path / "r")]) == 2
     error = capsys.readouterr().err

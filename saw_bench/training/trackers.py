@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from saw_bench.core.errors import SawBenchError
 from saw_bench.core.files import read_json, write_json_atomic
 
 #: What a run keeps about its tracker runs, in its own folder.
@@ -283,11 +284,15 @@ def open_trackers(names: Iterable[str], run_dir: Path, resumed_step: int) -> Run
         state, continued = {"run_id": secrets.token_hex(4), "logged": {}}, None
     config = read_json(run_dir / "config.json")
     sinks: dict[str, Sink] = {}
-    try:
-        for name in names:
+    for name in names:
+        try:
             sinks[name] = SINKS[name](run_dir, config, state["run_id"], continued)
-    except BaseException:
-        RunTrackers(run_dir, sinks, state).close()
-        raise
+        except Exception as error:  # the tool's own error: no account, a bad project name, ...
+            RunTrackers(run_dir, sinks, state).close()
+            raise SawBenchError(
+                f"report_to {name!r} could not start its run: {error}; the run folder is kept, "
+                f"continue it with --resume {run_dir} once that is fixed"
+                + (" (WANDB_MODE=offline logs without an account)" if name == "wandb" else "")
+            ) from None
     write_json_atomic(state_path, state)
     return RunTrackers(run_dir, sinks, state)
