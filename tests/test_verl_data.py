@@ -66,6 +66,9 @@ def test_rows_written_elsewhere_or_from_changed_data_are_one_clear_error():
     row = verl_rows("toolcall", **SMALL)[3]
     with pytest.raises(SawBenchError, match=r"no extra_info \['index', 'item_sha256'"):
         compute_score(row["data_source"], "x", None, {"split": "train", "task_kwargs": "{}"})
+    for broken in (None, "index=3", {**row["extra_info"], "index": "3"}):
+        with pytest.raises(SawBenchError, match="write the data with"):
+            compute_score(row["data_source"], "x", None, broken)
     changed = {**row["extra_info"], "task_kwargs": json.dumps({**SMALL, "seed": 7})}
     with pytest.raises(SawBenchError, match="row 3 of 'saw/ToolCall-Synth-v0'.*write it again"):
         compute_score(row["data_source"], "x", None, changed)

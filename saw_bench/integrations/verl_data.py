@@ -95,12 +95,12 @@ def compute_score(
 
     The item is found by ``extra_info`` (split, index, task options) and checked against the
     digest written with the row. ``ground_truth`` is not read: the task scores its own item."""
-    info = dict(extra_info or {})
+    info = dict(extra_info) if isinstance(extra_info, Mapping) else {}
     missing = sorted({"split", "index", "task_kwargs", "item_sha256"} - set(info))
-    if missing:
+    if missing or not isinstance(info["index"], int | np.integer):
         raise SawBenchError(
-            f"row of {data_source!r} has no extra_info {missing}: write the data with "
-            "saw_bench.integrations.verl.write_parquet"
+            f"row of {data_source!r} has no extra_info {missing or ['index (an integer)']}: "
+            "write the data with saw_bench.integrations.verl_data.write_parquet"
         )
     task = _task(registry.resolve(data_source), info["task_kwargs"])
     items = task.split(info["split"])
