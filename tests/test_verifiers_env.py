@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import verifiers.v1 as vf
+from pydantic import ValidationError
 from verifiers.v1.utils.loaders import default_harness_id, taskset_class
 
 import saw_bench
@@ -357,3 +358,17 @@ def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path
     scores = [[trace.rewards[name].score for name in task.objective_names] for trace in traces]
     assert scores == expected.tolist()
     assert len({tuple(row) for row in scores}) > 2  # the judgments differ from reply to reply
+
+
+@pytest.mark.parametrize(
+    ("taskset", "message"),
+    [
+        ({"task_id": "toolcal"}, "unknown task 'toolcal'. Did you mean 'toolcall'"),
+        ({"split": "dev"}, "unknown split 'dev'"),
+        ({"task": {"priorities": [1]}}, "2 finite numbers >= 0 .* but got \\[1.0\\]"),
+        ({"task_kwargs": {"nope": 1}}, "unexpected keyword argument 'nope'"),
+    ],
+)
+def test_a_bad_run_config_is_one_validation_error_naming_the_value(taskset, message):
+    with pytest.raises(ValidationError, match=message):
+        vf.resolve_env_config({"taskset": {"id": TASKSET_ID, **taskset}})

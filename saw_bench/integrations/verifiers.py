@@ -32,11 +32,12 @@ from functools import lru_cache
 from typing import Any
 
 import verifiers.v1 as vf
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 from verifiers.v1.harnesses.null import NullHarness
 from verifiers.v1.types import content_text
 
 from saw_bench.core.components import objective_weights
+from saw_bench.core.errors import SawBenchError
 from saw_bench.core.registry import load_task, resolve
 from saw_bench.core.task import Message, TextTask
 
@@ -141,10 +142,19 @@ class SawBenchConfig(vf.TasksetConfig):
     """The split whose items are the tasks."""
     task: SawBenchTaskConfig = SawBenchTaskConfig()
 
-    @field_validator("task_id")
-    @classmethod
-    def _known_task(cls, task_id: str) -> str:
-        return resolve(task_id)  # a one-line UnknownTaskError (a ValueError) naming the ids
+    @model_validator(mode="after")
+    def _buildable(self) -> SawBenchConfig:
+        """The task builds, has the split and one priority per objective: a bad value is one
+        validation error naming it (``vf-eval`` prints it), not a failure at the first item."""
+        try:
+            self.task_id = resolve(self.task_id)
+            task = text_task(self.task_id, self.task_kwargs)
+            task.check_split_name(self.split)
+            objective_weights(task, self.task.priorities)
+        except (SawBenchError, TypeError, ValueError) as error:
+            keyed = isinstance(error, KeyError) and error.args  # str() of a KeyError quotes it
+            raise ValueError(str(error.args[0]) if keyed else str(error)) from None
+        return self
 
 
 class SawBenchTaskset(vf.Taskset[SawBenchTask, SawBenchConfig]):
@@ -153,8 +163,6 @@ class SawBenchTaskset(vf.Taskset[SawBenchTask, SawBenchConfig]):
     def load(self) -> Iterator[SawBenchTask]:
         config = self.config
         task = text_task(config.task_id, config.task_kwargs)
-        objective_weights(task, config.task.priorities)  # a bad value fails before any item
-        task.check_split_name(config.split)
         for index, item in enumerate(task.split(config.split)):
             system_prompt, prompt = _vf_messages(task.prompt(item))
             yield SawBenchTask(
@@ -219,11 +227,12 @@ def load_environment(
 def _taskset_config(
     task_id: str, split: str, priorities: Sequence[float] | None, task_kwargs: dict[str, Any]
 ) -> SawBenchConfig:
-    """The config, checked now: unknown ids, bad kwargs, splits and priorities fail here."""
+    """The config, checked now: unknown ids, bad kwargs, splits and priorities fail here with
+    saw-bench's own error."""
     task = text_task(task_id, task_kwargs)
     task.check_split_name(split)
     if priorities is not None:
-        objective_weights(task, priorities)  # a one-line ValueError on a bad value
+        objective_weights(task, priorities)
         priorities = [float(p) for p in priorities]
     return SawBenchConfig(
         id=TASKSET_ID,
