@@ -20,7 +20,7 @@ from verl.trainer.ppo import core_algos, ray_trainer
 
 from saw_bench.core.errors import SawBenchError
 from saw_bench.integrations.verl import batch_agents, reset_weightings, weighting_for
-from saw_bench.training.estimators import gdpo_advantages, grpo_advantages
+from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.weighting import AGENTS, ObjectiveBatch, make_agent
 
 KEYS = ["format", "correctness"]
@@ -122,12 +122,14 @@ def test_in_reward_kl_penalty_reaches_saw_bench_grpo_as_verls_grpo():
 def test_saw_grpo_equals_saw_bench_agent_and_estimator(seed):
     data, rewards, groups = reward_batch(seed)
     bounds = {"reward_bounds": np.stack([LOW, HIGH], 1).tolist()}
-    ours = last_token(advantages(data, "saw_bench_grpo", **options("saw", **bounds)), data)
+    grpo = ESTIMATORS["grpo"]
+    verl_name = grpo.verl_options["algorithm.adv_estimator"]
+    ours = last_token(advantages(data, verl_name, **options("saw", **bounds)), data)
     weights = make_agent("saw").weights(ObjectiveBatch(rewards, groups, LOW, HIGH))
     assert not np.allclose(weights, 1.0, atol=0.05)  # SAW moves them off equal weights
     # verl's group epsilon is 1e-6 (saw-bench's default is 1e-4); every group has 8 rollouts
     # (verl keeps a lone rollout's raw reward, saw-bench gives it 0)
-    np.testing.assert_allclose(ours, grpo_advantages(rewards, groups, weights, eps=1e-6), atol=1e-6)
+    np.testing.assert_allclose(ours, grpo.function(rewards, groups, weights, eps=1e-6), atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -137,11 +139,13 @@ def test_saw_gdpo_equals_saw_bench_agent_and_estimator(seed):
     # eps 1e-6 is verl's group epsilon. Left: verl divides by sqrt(var + 1e-8), saw-bench by
     # std + eps, a relative difference below 1.01e-6 / std: under 1e-5 for these |A| < 5.
     data, rewards, groups = reward_batch(seed, equal_lengths=True)
-    ours = last_token(advantages(data, "saw_bench_gdpo", **options("saw", **TASK)), data)
+    gdpo = ESTIMATORS["gdpo"]
+    verl_name = gdpo.verl_options["algorithm.adv_estimator"]
+    ours = last_token(advantages(data, verl_name, **options("saw", **TASK)), data)
     weights = make_agent("saw").weights(ObjectiveBatch(rewards, groups, LOW, HIGH))
-    expected = gdpo_advantages(rewards, groups, weights, eps=1e-6)
+    expected = gdpo.function(rewards, groups, weights, eps=1e-6)
     np.testing.assert_allclose(ours, expected, atol=1e-5)
-    equal = gdpo_advantages(rewards, groups, np.ones(2), eps=1e-6)
+    equal = gdpo.function(rewards, groups, np.ones(2), eps=1e-6)
     assert np.abs(expected - equal).max() > 1e-2  # the weights change the advantages
 
 

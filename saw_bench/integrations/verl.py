@@ -62,12 +62,16 @@ import numpy as np
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
+from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.weighting import AGENTS, ObjectiveBatch, WeightingAgent, make_agent
 
 #: The verl releases whose trainer internals this module was written against.
 SUPPORTED_VERL = "0.9."
-#: verl estimator name -> the saw-bench estimator it computes.
-VERL_ESTIMATORS = {"saw_bench_grpo": "grpo", "saw_bench_gdpo": "gdpo"}
+#: verl estimator name -> the saw-bench estimator it computes (``Estimator.verl_options``).
+VERL_ESTIMATORS = {
+    estimator.verl_options["algorithm.adv_estimator"]: name
+    for name, estimator in ESTIMATORS.items()
+}
 #: The key under ``algorithm`` that holds this module's options.
 CONFIG_KEY = "saw_bench"
 
@@ -335,10 +339,8 @@ def saw_bench_gdpo_advantage(
     )
 
 
-_FUNCTIONS = {
-    "saw_bench_grpo": saw_bench_grpo_advantage,
-    "saw_bench_gdpo": saw_bench_gdpo_advantage,
-}
+_BY_ESTIMATOR = {"grpo": saw_bench_grpo_advantage, "gdpo": saw_bench_gdpo_advantage}
+_FUNCTIONS = {verl_name: _BY_ESTIMATOR[name] for verl_name, name in VERL_ESTIMATORS.items()}
 
 
 def _passing_components(original):

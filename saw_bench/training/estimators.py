@@ -80,9 +80,11 @@ class Estimator:
 
     ``trl_options``: the ``trl.GRPOConfig`` options under which TRL's ``GRPOTrainer`` gives
     these advantages (:func:`saw_bench.integrations.trl.trl_aggregation` returns them).
-    ``verl_options``: the same for verl's trainer; empty while saw-bench has no verl backend
-    (verl's ``algorithm.adv_estimator`` values ``grpo`` and ``gdpo`` differ from these in eps,
-    one-rollout groups and, for ``gdpo``, whitening over tokens)."""
+    ``verl_options``: the verl 0.9 overrides under which verl's trainer computes these
+    advantages with saw-bench's weights (the estimators :mod:`saw_bench.integrations.verl`
+    registers). They differ from these functions where verl's own GRPO and GDPO do: eps 1e-6,
+    a group of one rollout keeps its raw reward and, for ``gdpo``, the last normalisation
+    whitens over response tokens."""
 
     name: str
     function: AdvantageFunction
@@ -102,6 +104,7 @@ ESTIMATORS: dict[str, Estimator] = {
                 "multi_objective_aggregation": "sum_then_normalize",
                 "scale_rewards": "group",
             },
+            verl_options={"algorithm.adv_estimator": "saw_bench_grpo"},
         ),
         Estimator(
             name="gdpo",
@@ -111,6 +114,7 @@ ESTIMATORS: dict[str, Estimator] = {
                 "multi_objective_aggregation": "normalize_then_sum",
                 "scale_rewards": "group",
             },
+            verl_options={"algorithm.adv_estimator": "saw_bench_gdpo"},
         ),
     )
 }
