@@ -221,7 +221,7 @@ def reward_matrix(non_tensor_batch: Mapping[str, Any], keys: Sequence[str]) -> n
         raise SawBenchError(
             f"reward key(s) {missing} are not in the batch (it has {sorted(non_tensor_batch)}): "
             "compute_score must return one key per objective "
-            "(saw_bench.integrations.verl.compute_score does)"
+            "(saw_bench.integrations.verl_data.compute_score does)"
         )
     try:
         matrix = np.stack([np.asarray(non_tensor_batch[key], dtype=np.float64) for key in keys], 1)
