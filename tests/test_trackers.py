@@ -229,6 +229,7 @@ def tracked_run(small_model, tmp_path_factory):
     return run_dir, root
 
 
+@pytest.mark.slow
 def test_tensorboard_holds_every_row_once_under_grouped_names_and_the_config(tracked_run):
     run_dir, _ = tracked_run
     check_logged(tensorboard_steps(run_dir), run_dir)
@@ -240,6 +241,7 @@ def test_tensorboard_holds_every_row_once_under_grouped_names_and_the_config(tra
     assert hparams["model/name"] == config["model"]["name"]
 
 
+@pytest.mark.slow
 def test_trackio_holds_every_row_once_in_one_run_with_the_config(tracked_run, monkeypatch):
     run_dir, root = tracked_run
     name, steps = trackio_steps(root / "trackio", monkeypatch)
@@ -249,6 +251,7 @@ def test_trackio_holds_every_row_once_in_one_run_with_the_config(tracked_run, mo
     assert stored["train"] == read_json(run_dir / "config.json")["train"]
 
 
+@pytest.mark.slow
 def test_wandb_offline_files_hold_every_row_once_in_one_run_with_the_config(tracked_run):
     run_dir, root = tracked_run
     steps, ids, config = wandb_steps(root / "wandb-files")
@@ -257,6 +260,7 @@ def test_wandb_offline_files_hold_every_row_once_in_one_run_with_the_config(trac
     assert config["train"] == read_json(run_dir / "config.json")["train"]
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_checkpoint_rewrites_the_lost_steps_in_tensorboard_once(
     small_model, tmp_path
 ):
@@ -315,6 +319,7 @@ def test_the_trl_backend_logs_its_rows_and_trls_own_numbers(small_model, tmp_pat
             assert logged[f"trl/rewards/{objective}/mean"] == pytest.approx(stats["mean"], 1e-5)
 
 
+@pytest.mark.slow
 def test_sweep_report_to_logs_every_run_of_the_grid(small_model, tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(small_grid(small_model, weightings=("saw",), seeds=(0,), train_steps=2))
