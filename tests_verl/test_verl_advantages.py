@@ -9,6 +9,9 @@ response masks, the summed score on each response's last token, a ``uid`` per pr
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import numpy as np
@@ -218,3 +221,21 @@ def test_other_estimators_go_through_verls_function_unchanged():
     ours = ray_trainer.compute_advantage(data, adv_estimator="rloo", config=config)
     verls = original(reference, adv_estimator="rloo", config=config)
     torch.testing.assert_close(ours.batch["advantages"], verls.batch["advantages"])
+
+
+def test_without_the_entry_point_verl_use_external_modules_registers_them():
+    check = (
+        "import verl\n"
+        "from verl.trainer.ppo import core_algos\n"
+        "print(sorted(n for n in core_algos.ADV_ESTIMATOR_REGISTRY if n.startswith('saw')))\n"
+    )
+    plain = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "none"}
+    plain.pop("VERL_USE_EXTERNAL_MODULES", None)
+    explicit = {**plain, "VERL_USE_EXTERNAL_MODULES": "saw_bench.integrations.verl_plugin"}
+    found = [
+        subprocess.run(
+            [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for env in (plain, explicit)
+    ]
+    assert found == ["[]", "['saw_bench_gdpo', 'saw_bench_grpo']"]
