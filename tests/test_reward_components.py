@@ -125,3 +125,19 @@ def test_records_hold_task_score_row_by_row_for_every_shipped_task(env_id, tmp_p
     if task.reference_pass_rate == 1.0:  # the reference scores every objective's maximum
         best = sum(w * o.high for w, o in zip(weights, task.objectives, strict=True))
         assert records[0]["reward"] == pytest.approx(best, rel=1e-12)
+
+
+def test_verls_reward_function_gives_the_same_numbers_with_equal_priorities():
+    """verl's custom reward function (``integrations.verl_data.compute_score``) returns the
+    summed score and one key per objective: ``reward`` and ``reward_components`` by another
+    name."""
+    from saw_bench.integrations.verl_data import compute_score, verl_rows
+
+    rows = verl_rows("saw/ToolCall-Synth-3obj-v0", split="test")[:3]
+    task = saw_bench.load_task("saw/ToolCall-Synth-3obj-v0")
+    items = task.split("test")[:3]
+    completions = [task.reference(items[0]), "", "<think>a</think>\n<response>no</response>"]
+    records = saw_bench.reward_components(task, items, completions)
+    for row, completion, record in zip(rows, completions, records, strict=True):
+        verl = compute_score(row["data_source"], completion, extra_info=row["extra_info"])
+        assert verl == {"score": record["reward"], **record["reward_components"]}
