@@ -77,3 +77,17 @@ def test_a_corrupted_value_is_another_of_the_same_kind():
         assert corrupt.other_value(5, [], rng) in {3, 4, 6, 7}
         assert corrupt.other_value("Oslo", ['"Bergen"', '"Oslo"'], rng) == "Bergen"
     assert corrupt.other_value("Oslo", ['"Oslo"'], rng) == "Oslo Oslo"
+
+
+def test_an_item_without_tools_is_corrupted_too():
+    """ToolCall-ToolRL holds items whose prompt offers no tool; every kind of mistake applies."""
+    from saw_bench.envs.toolcall import rewards
+
+    item = {"tools": [], "answer": {"response": "I cannot do that."}, "think": "No tool fits."}
+    reference = rewards.render_completion(item["think"], [], item["answer"]["response"])
+    mistakes = {
+        corrupt.corrupt_answer(item, [], reference, random.Random(seed), {}) for seed in range(40)
+    }
+    assert reference not in mistakes
+    # the plain response replaced by a call (kinds "call" and "wrong_function") names no tool
+    assert any('"name": "unknown_function"' in mistake for mistake in mistakes)

@@ -51,7 +51,7 @@ def corrupt_answer(
     think = item.get("think") or DEFAULT_THINK
     kinds = ["tags", "wrong_function"] + (["value", "drop_key"] if calls else ["call"])
     kind = rng.choice(kinds)
-    names = [tool["name"] for tool in item["tools"]]
+    names = [tool["name"] for tool in item["tools"]] or ["unknown_function"]  # a tool-less item
     if kind == "tags":
         return break_tags(reference, rng)
     if kind == "call":  # a call where the answer is a plain response
