@@ -14,6 +14,9 @@ Two markers, each alone on its line, are replaced when a page is built:
   first line of its docstring, read with ``ast`` (nothing is imported), so the architecture page
   lists the files that exist.
 
+The figures FINDINGS.md shows (``leaderboard/figures/*.svg``) are added to the site beside the
+page that includes it, so its image links work there too.
+
 A marker whose file or verb does not exist stops the build.
 """
 
@@ -103,6 +106,16 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
         return cli_help(argument, name)
 
     return MARKER.sub(replace, markdown)
+
+
+def on_files(files: Any, config: Any, **_: Any) -> Any:
+    """``leaderboard/figures/*.svg`` as ``results/figures/*.svg``, beside the findings page."""
+    from mkdocs.structure.files import File
+
+    for path in sorted((ROOT / "leaderboard" / "figures").glob("*.svg")):
+        uri = f"results/figures/{path.name}"  # docs/results/findings.md includes FINDINGS.md
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
+    return files
 
 
 def on_serve(server: Any, **_: Any) -> Any:

@@ -121,6 +121,58 @@ def test_committed_page_fits_a_1280_px_window_and_links_its_findings(browser):
     )
 
 
+def _shown(element) -> bool:
+    return element.is_displayed() and element.size["width"] > 100 and element.size["height"] > 100
+
+
+def test_findings_lead_with_the_suite_verdict_then_the_asynchrony_plot(browser, page: Path):
+    """One verdict line per agent, its table, the performance profiles; then the asynchrony
+    plot; then the per-setting tables and the Pareto plots with the hypervolume table."""
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(1280, 900)
+    browser.get(page.as_uri())
+    lines = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#suite-verdicts li")]
+    assert [line.split(":")[0] for line in lines] == ["mgda", "saw"]
+    assert all(" across the suite (P(" in line for line in lines)
+    assert all(
+        "Bonferroni-adjusted" in line and "95% stratified bootstrap" in line for line in lines
+    )
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#suite-table th")]
+    assert any("stratified bootstrap, Bonferroni over 2 agents" in h for h in headers)
+    for figure in ("performance-profiles", "asynchrony-plot", "pareto-plots"):
+        assert _shown(browser.find_element(By.CSS_SELECTOR, f"#{figure} svg")), figure
+    tops = [
+        browser.find_element(By.ID, element).location["y"]
+        for element in ("suite-verdict", "asynchrony", "findings-0", "pareto")
+    ]
+    assert tops == sorted(tops)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#hypervolume-table tbody tr")
+    agents = [row.find_elements(By.TAG_NAME, "td")[2].text for row in rows]
+    assert agents == ["mgda", "saw", "static"]
+    fit = browser.find_element(By.ID, "asynchrony-fit").text
+    assert "too few for a fitted slope" in fit  # one comparison on this board
+
+
+def test_committed_findings_show_a_verdict_per_agent_and_the_fitted_slope(browser):
+    """The committed board: a verdict line per agent tested, the slope with its interval, and
+    Summarize-Synth's undefined index said to be left out."""
+    from selenium.webdriver.common.by import By
+
+    page = Path(__file__).resolve().parents[1] / "leaderboard" / "index.html"
+    browser.set_window_size(1280, 900)
+    browser.get(page.as_uri())
+    lines = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#suite-verdicts li")]
+    assert len(lines) >= 2 and "saw" in [line.split(":")[0] for line in lines]
+    verdicts = {line.split(": ")[1].split(" across")[0] for line in lines}
+    assert verdicts <= {"better", "worse", "no difference"}
+    fit = browser.find_element(By.ID, "asynchrony-fit").text
+    assert "ordinary least-squares slope" in fit and "95% Student t interval" in fit
+    assert "Left out, index undefined on every seed" in fit and "Summarize-Synth" in fit
+    for figure in ("performance-profiles", "asynchrony-plot", "pareto-plots"):
+        assert _shown(browser.find_element(By.CSS_SELECTOR, f"#{figure} svg")), figure
+
+
 def test_a_report_says_dashed_threshold_only_where_its_plot_draws_one(browser, tmp_path):
     """The report of a comparison without static runs has no threshold line, and its caption
     no longer claims one; with static runs the caption gives the threshold drawn."""

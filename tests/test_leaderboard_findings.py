@@ -391,6 +391,7 @@ def test_ablations_and_sensitivity_checks_are_each_one_corrected_family(sensitiv
         "saw_vs_static": 1,
         "agent_vs_saw": 1,
         "sensitivity": 2,
+        "hypervolume_vs_static": 4,  # mgda, saw and the two up-weighted statics
     }
     (row,) = data["findings"]["rows"]
     (ablation,) = row["ablations"]

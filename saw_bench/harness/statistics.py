@@ -1,6 +1,7 @@
 """Statistics over seeds: percentile-bootstrap intervals of means, paired t intervals of
 per-seed differences, per-step bands of curves, the normalised area under a curve, the first
-step that reaches a threshold and the minimum detectable effect of a paired comparison.
+step that reaches a threshold, the minimum detectable effect of a paired comparison, the
+multiplicity corrections of a family of p-values and a least-squares slope with its t interval.
 
 Every interval is reproducible: the resampled indices come from ``numpy.random.default_rng`` with
 a fixed seed, so the same values always give the same interval.
@@ -309,3 +310,46 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     adjusted = np.empty(m)
     adjusted[order] = np.minimum.accumulate(scaled[::-1])[::-1]
     return [float(value) for value in adjusted]
+
+
+def ols_slope(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
+    """Ordinary least-squares line ``y = intercept + slope * x`` and the Student t interval of
+    its slope.
+
+    ``slope = S_xy / S_xx`` and ``intercept = mean(y) - slope * mean(x)``, with ``S_xx`` and
+    ``S_xy`` the centred sums of squares and products; the slope's standard error is
+    ``sqrt(SSE / (n - 2) / S_xx)`` (``SSE`` the residual sum of squares) and its interval
+    ``slope -/+ t_{(1+confidence)/2, n-2} * se``; ``p_value`` is the two-sided t-test of a zero
+    slope. Returns a dict with ``slope``, ``low``, ``high``, ``intercept``, ``standard_error``,
+    ``p_value`` and ``points``. Raises ValueError for fewer than 3 points (no residual degree of
+    freedom), x and y of different lengths, non-finite values or x without spread.
+    """
+    xs = _checked(x, confidence, "ols_slope")
+    ys = _checked(y, confidence, "ols_slope")
+    if xs.size != ys.size:
+        raise ValueError(f"ols_slope needs x and y of one length, but got {xs.size} and {ys.size}")
+    n = xs.size
+    if n < 3:
+        raise ValueError(f"ols_slope needs at least 3 points for an interval, but got {n}")
+    dx, dy = xs - xs.mean(), ys - ys.mean()
+    sxx = float(dx @ dx)
+    if sxx == 0:
+        raise ValueError(f"ols_slope needs x with spread, but every x is {xs[0]}")
+    slope = float(dx @ dy) / sxx
+    intercept = float(ys.mean() - slope * xs.mean())
+    residuals = ys - (intercept + slope * xs)
+    standard_error = math.sqrt(float(residuals @ residuals) / (n - 2) / sxx)
+    half = student_t_quantile((1 + confidence) / 2, n - 2) * standard_error
+    if standard_error == 0:
+        p_value = 0.0 if slope != 0 else 1.0
+    else:
+        p_value = 2 * (1 - _t_cdf(abs(slope) / standard_error, n - 2))
+    return {
+        "slope": slope,
+        "low": slope - half,
+        "high": slope + half,
+        "intercept": intercept,
+        "standard_error": standard_error,
+        "p_value": min(1.0, max(0.0, p_value)),
+        "points": n,
+    }

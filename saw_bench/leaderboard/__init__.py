@@ -8,7 +8,11 @@
 - :func:`build` writes ``LEADERBOARD.md``, ``FINDINGS.md``, ``leaderboard.json``,
   ``leaderboard.csv``, ``index.html`` and the JSON Schema ``schema/submission-v1.json``, ranking
   and counting in verdicts only the verified entries on each task's protocol
-  (:mod:`saw_bench.leaderboard._protocols`), every verdict family corrected for multiplicity.
+  (:mod:`saw_bench.leaderboard._protocols`), every verdict family corrected for multiplicity;
+  FINDINGS.md leads with one verdict per agent across the suite
+  (:mod:`saw_bench.leaderboard._suite`, rliable) and SAW's gain against the asynchrony index
+  (:mod:`saw_bench.leaderboard._asynchrony`), and shows Pareto plots and hypervolumes
+  (:mod:`saw_bench.leaderboard._pareto`), with its figures in ``figures/``.
 
 The format is :class:`Submission` (pydantic), version ``SCHEMA_VERSION``.
 """

@@ -1,18 +1,19 @@
 """Generating the leaderboard's tables and page from the valid submissions.
 
-``build`` writes ``LEADERBOARD.md``, ``leaderboard.json``, ``leaderboard.csv``, ``index.html``
-and ``schema/submission-v1.json``. The output is a function of the submissions only (no dates,
-fixed bootstrap seed, sorted everything), so a test can rebuild and compare with the committed
-files. Every "mean [low, high]" of a score is the mean over seeds with a 95% percentile-bootstrap
-interval (:func:`saw_bench.harness.statistics.bootstrap_ci`); every paired difference (SAW minus
-static, an agent minus SAW, the two sides of a sensitivity check) has a 95% paired t interval
-(:func:`saw_bench.harness.statistics.paired_t_ci`), the test the minimum detectable effect
-assumes, since at a handful of seeds a bootstrap of the differences is too narrow, and a raw
-two-sided paired t p-value. Each family of verdicts (SAW versus static; every other agent
-versus SAW; the weight-sensitivity checks, each over the whole board) is corrected for
-multiplicity, by Holm's method (family-wise error) or, with ``correction="bh"``,
-Benjamini-Hochberg (false discovery rate); an outcome counts only when its adjusted p-value is
-below 0.05, and the sign of the mean difference gives its direction.
+``build`` writes ``LEADERBOARD.md``, ``FINDINGS.md`` with its figures (``figures/*.svg``),
+``leaderboard.json``, ``leaderboard.csv``, ``index.html`` and ``schema/submission-v1.json``. The
+output is a function of the submissions and their run files only (no dates, fixed bootstrap seeds,
+sorted everything), so a test can rebuild and compare with the committed files. Every "mean [low,
+high]" of a score is the mean over seeds with a 95% percentile-bootstrap interval
+(:func:`saw_bench.harness.statistics.bootstrap_ci`); every paired difference (SAW minus static, an
+agent minus SAW, the two sides of a sensitivity check) has a 95% paired t interval
+(:func:`saw_bench.harness.statistics.paired_t_ci`), the test the minimum detectable effect assumes,
+since at a handful of seeds a bootstrap of the differences is too narrow, and a raw two-sided paired
+t p-value. Each family of verdicts (SAW versus static; every other agent versus SAW; the
+weight-sensitivity checks, each over the whole board) is corrected for multiplicity, by Holm's
+method (family-wise error) or, with ``correction="bh"``, Benjamini-Hochberg (false discovery rate);
+an outcome counts only when its adjusted p-value is below 0.05, and the sign of the mean difference
+gives its direction.
 
 The SAW-versus-static verdict pairs each ``saw`` submission with each ``static`` one (default
 options: equal weights) that shares task, estimator, model and every other training option,
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from saw_bench.core.files import write_bytes_atomic
+from saw_bench.leaderboard._asynchrony import asynchrony_findings
 from saw_bench.leaderboard._findings import (
     ALPHA,
     INSENSITIVE,
@@ -49,9 +51,12 @@ from saw_bench.leaderboard._findings import (
     sensitivity_label,
     setting_key,
 )
-from saw_bench.leaderboard._page import csv_table, findings_page, html_page, markdown_page
+from saw_bench.leaderboard._findings_page import FIGURES, findings_figures, findings_page
+from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
+from saw_bench.leaderboard._pareto import correct_hypervolumes, pareto_sets
 from saw_bench.leaderboard._protocols import off_protocol_reason, read_protocols
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
+from saw_bench.leaderboard._suite import suite_verdicts
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
 
 CONFIDENCE = 0.95
@@ -62,6 +67,7 @@ GENERATED = (
     "leaderboard.csv",
     "index.html",
     SCHEMA_FILE,
+    *FIGURES,
 )
 
 
@@ -90,6 +96,7 @@ def build(
         "FINDINGS.md": findings_page(data),
         "index.html": html_page(data),
         SCHEMA_FILE: json_schema_text(),
+        **findings_figures(data),
     }
     for name, text in files.items():
         write_bytes_atomic(out / name, text.encode())
@@ -153,6 +160,12 @@ def leaderboard_data(
     for comparison in comparisons:
         comparison["outcome"] = _SIDES[comparison["outcome"]]
     findings_data = findings(every, comparisons, root, correction)
+    # the cross-task verdict, the multi-objective view and the asynchrony plot
+    findings_data["suite"] = suite_verdicts(every)
+    findings_data["pareto"] = pareto_sets(every)
+    hypervolume_family = correct_hypervolumes(findings_data["pareto"], correction)
+    by_id = {submission.id: submission for submission in every}
+    findings_data["asynchrony"] = asynchrony_findings(comparisons, by_id, root)
     return {
         "schema_version": 1,
         "confidence": CONFIDENCE,
@@ -163,6 +176,7 @@ def leaderboard_data(
                 "saw_vs_static": len(comparisons),
                 "agent_vs_saw": sum(len(row["ablations"]) for row in findings_data["rows"]),
                 "sensitivity": 2 * len(every_check),
+                "hypervolume_vs_static": hypervolume_family,
             },
         },
         "submissions": len(checked),

@@ -308,7 +308,8 @@ def _weight_curves(submission: Submission, seed: int, root: Path) -> dict[str, A
     }
 
 
-def _label(submission: Submission) -> str:
+def agent_label(submission: Submission) -> str:
+    """An agent as the pages name it: its name, then its options (``saw-floor {"floor":0.1}``)."""
     text = submission.agent.name
     if submission.agent.kwargs:
         text += " " + canonical_json(submission.agent.kwargs)
@@ -340,7 +341,12 @@ def findings(
             if found is None:
                 continue
             ablations.append(
-                {"agent": _label(other), "id": other.id, "seeds": found[0], **paired_test(found[1])}
+                {
+                    "agent": agent_label(other),
+                    "id": other.id,
+                    "seeds": found[0],
+                    **paired_test(found[1]),
+                }
             )
         seed = comparison["seeds"][0]
         rows.append(

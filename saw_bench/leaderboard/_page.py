@@ -1,61 +1,27 @@
 """The generated files' text: LEADERBOARD.md, leaderboard.csv and index.html (with its sortable
-tables and inline SVG trade-off plots), from the data of :func:`leaderboard_data`.
+tables and inline SVG trade-off plots), from the data of :func:`leaderboard_data`; the page's
+findings section and FINDINGS.md come from :mod:`saw_bench.leaderboard._findings_page`, the
+plots from :mod:`saw_bench.leaderboard._plots`.
 
 Everything from a submission (names, submitters, options) is escaped for HTML and Markdown.
-The plots are drawn on ``matplotlib.figure.Figure`` (no pyplot) and saved as SVG without a date
-and with a fixed hash salt, so the same data give the same bytes.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from matplotlib import rc_context
-from matplotlib.figure import Figure
 
-from saw_bench.leaderboard._findings import CORRECTION_CONTROLS, CORRECTION_NAMES
+from saw_bench.leaderboard._findings_page import STYLE as FINDINGS_STYLE
+from saw_bench.leaderboard._findings_page import findings_html, findings_page
+from saw_bench.leaderboard._plots import tradeoff_svg
 from saw_bench.leaderboard._runs import canonical_json
+from saw_bench.leaderboard._text import markdown_text, markdown_to_html, multiplicity_note, p_pair
 
-_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
-_MARKERS = ["o", "s", "^", "D", "v"]
-
-
-#: Short names of the corrections, for table headers.
-_SHORT = {"holm": "Holm", "bh": "BH"}
-
-
-def _p(value: float) -> str:
-    """A p-value as the pages show it: 3 decimals, or "<0.001"."""
-    return "<0.001" if value < 0.0005 else f"{value:.3f}"
-
-
-def _p_pair(test: dict[str, Any], correction: str) -> str:
-    """Raw and adjusted p-value side by side: "p 0.012, Holm-adjusted 0.130"."""
-    adjusted = CORRECTION_NAMES[correction]
-    return f"p {_p(test['p_value'])}, {adjusted}-adjusted {_p(test['p_adjusted'])}"
-
-
-def _multiplicity_note(data: dict[str, Any]) -> str:
-    """Which correction, over which families, and what an outcome needs."""
-    multiplicity = data["multiplicity"]
-    correction, families = multiplicity["correction"], multiplicity["families"]
-    method = {"holm": "Holm's method", "bh": "the Benjamini-Hochberg procedure"}[correction]
-    return (
-        f"Multiplicity: each family of verdicts is corrected by {method} "
-        f"({CORRECTION_CONTROLS[correction]} at {multiplicity['alpha']:g}): the "
-        f"{families['saw_vs_static']} SAW-versus-static comparisons, the "
-        f"{families['agent_vs_saw']} comparisons of another agent against SAW, and the "
-        f"{families['sensitivity']} weight-sensitivity tests (two per check), each family over "
-        "the whole board. Every verdict shows its raw p-value (two-sided paired t-test on the "
-        "per-seed differences) and its adjusted one; a win, a loss or a sensitive check counts "
-        f"only when the adjusted p-value is below {multiplicity['alpha']:g}. The 95% intervals "
-        "are not adjusted, so one may exclude 0 where the outcome is a tie."
-    )
+__all__ = ["csv_table", "findings_page", "html_page", "markdown_page"]
 
 
 def _comparison_line(comparison: dict[str, Any], correction: str) -> str:
@@ -77,7 +43,7 @@ def _comparison_line(comparison: dict[str, Any], correction: str) -> str:
         f"{comparison['saw_final_normalised']:.3f} vs static "
         f"{comparison['static_final_normalised']:.3f}; difference {difference['mean']:+.3f} "
         f"[{difference['low']:+.3f}, {difference['high']:+.3f}]{relative_text}, "
-        f"{_p_pair(comparison, correction)}: {outcome}{power}; task {sensitivity}"
+        f"{p_pair(comparison, correction)}: {outcome}{power}; task {sensitivity}"
     )
 
 
@@ -86,7 +52,7 @@ def _sensitivity_line(check: dict[str, Any], correction: str) -> str:
     sides = " vs ".join("p=" + canonical_json(p) for p in check["priorities"])
     parts = [
         f"{o['name']} {o['difference']['mean']:+.3f} [{o['difference']['low']:+.3f}, "
-        f"{o['difference']['high']:+.3f}] when up-weighted ({_p_pair(o, correction)})"
+        f"{o['difference']['high']:+.3f}] when up-weighted ({p_pair(o, correction)})"
         for o in check["objectives"]
     ]
     return (
@@ -206,7 +172,7 @@ _POWER_NOTE = (
 
 def markdown_page(data: dict[str, Any]) -> str:
     lines = ["# saw-bench leaderboard", "", _INTRO, "", "## Did SAW beat static weights?", ""]
-    lines += [data["saw_vs_static"]["verdict"], "", _multiplicity_note(data), "", _POWER_NOTE]
+    lines += [data["saw_vs_static"]["verdict"], "", multiplicity_note(data), "", _POWER_NOTE]
     correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
     if comparisons:
@@ -234,13 +200,9 @@ def _markdown_table(entries: list[dict[str, Any]], task: dict[str, Any]) -> list
     lines = ["| " + " | ".join(header for header, _, _ in columns) + " |"]
     lines.append("|" + "|".join("---" for _ in columns) + "|")
     for row in range(len(entries)):
-        cells = [_markdown_text(cells[row][0]) for _, _, cells in columns]
+        cells = [markdown_text(cells[row][0]) for _, _, cells in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
-
-
-def _markdown_text(text: str) -> str:
-    return html.escape(text.replace("\n", " "), quote=False).replace("|", "\\|")
 
 
 def csv_table(data: dict[str, Any]) -> str:
@@ -331,14 +293,14 @@ def html_page(data: dict[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><title>saw-bench leaderboard</title>',
-        f"<style>{_STYLE}</style></head>",
+        f"<style>{_STYLE}{FINDINGS_STYLE}</style></head>",
         "<body>",
         "<h1>saw-bench leaderboard</h1>",
-        f"<p>{_markdown_to_html(_INTRO)} Click a column header to sort by it.</p>",
+        f"<p>{markdown_to_html(_INTRO)} Click a column header to sort by it.</p>",
         "<h2>Did SAW beat static weights?</h2>",
         f'<p id="verdict">{escape(data["saw_vs_static"]["verdict"])}</p>',
-        f'<p id="multiplicity">{escape(_multiplicity_note(data))}</p>',
-        f"<p>{_markdown_to_html(_POWER_NOTE)}</p>",
+        f'<p id="multiplicity">{escape(multiplicity_note(data))}</p>',
+        f"<p>{markdown_to_html(_POWER_NOTE)}</p>",
     ]
     correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
@@ -369,12 +331,12 @@ def html_page(data: dict[str, Any]) -> str:
             parts.append(f"<p>{escape(_APART)}</p>")
             parts += _html_table(task["apart"], task, f"apart-{slug}")
         parts.append(
-            f"<figure>{_tradeoff_svg(task)}<figcaption>Final held-out scores per submission "
+            f"<figure>{tradeoff_svg(task)}<figcaption>Final held-out scores per submission "
             "(mean over seeds, 95% bootstrap intervals): the trade-off between the objectives"
             "</figcaption></figure>"
         )
         parts.append("</section>")
-    parts += _findings_html(data["findings"], correction)
+    parts += findings_html(data, correction)
     parts += [f"<script>{_SORT_SCRIPT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -424,317 +386,3 @@ def _html_table(entries: list[dict[str, Any]], task: dict[str, Any], table_id: s
             cells.append(f'<td class="{kind}" data-value="{escape(value)}"{title}>{shown}</td>')
         parts.append(f"<tr>{''.join(cells)}</tr>")
     return [*parts, "</tbody>", "</table></div>"]
-
-
-# ---------------------------------------------------------------------- findings
-_FINDINGS_INTRO = (
-    "Generated by `python -m saw_bench leaderboard build` from the files in `submissions/` "
-    "(and the run files under `runs/` for the weight curves); do not edit by hand. Every "
-    "difference is per seed, paired by seed, on the final normalised held-out score (0-1), "
-    "with a 95% paired t interval (`mean -/+ t(0.975, n-1) * s_d / sqrt(n)`, `s_d` the standard "
-    "deviation of the per-seed differences: the test the MDE assumes; at a handful of seeds a "
-    "bootstrap of the differences is too narrow) and its raw two-sided paired t p-value next "
-    "to the p-value adjusted for multiplicity over its family (`p / adjusted`); it counts as a "
-    "win or a loss only when the adjusted p-value is below 0.05. `MDE` is the minimum "
-    "detectable effect at 80% power, "
-    "`(t(0.975, n-1) + t(0.8, n-1)) * sqrt(2) * s / sqrt(n)` with `s` static's seed-to-seed "
-    "standard deviation: a tie with a difference below it says the comparison could not have "
-    "told. `steps to threshold`: first evaluation at or above static's first score plus 90% "
-    "of its gain (mean over the seeds that reach it). `settings`: the task's registered "
-    "options (codebook sizes, noise) that set how asynchronous its objectives are."
-)
-_OUTCOME_WORDS = {"saw": "SAW better", "static": "static better", "tie": "tie"}
-_ABLATION_WORDS = {"better": "better than SAW", "worse": "worse than SAW", "tie": "tie"}
-
-
-def _signed(interval: dict[str, float]) -> str:
-    return f"{interval['mean']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
-
-
-def _threshold_text(summary: dict[str, Any]) -> str:
-    if summary["steps"] is None:
-        return f"never (0/{summary['of']})"
-    steps = summary["steps"]
-    if steps["low"] is None:
-        return f"{steps['mean']:.0f} ({summary['reached']}/{summary['of']})"
-    reached = f"{summary['reached']}/{summary['of']}"
-    return f"{steps['mean']:.0f} [{steps['low']:.0f}, {steps['high']:.0f}] ({reached})"
-
-
-def _findings_tables(
-    findings: dict[str, Any], correction: str
-) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, headers, rows) of the findings tables, shared by the Markdown and HTML pages."""
-    rows = findings["rows"]
-    p_header = f"p / {_SHORT[correction]}"
-    main = [
-        [
-            row["env_id"],
-            row["settings"],
-            row["estimator"].upper(),
-            row["model"],
-            str(row["steps"]),
-            str(len(row["seeds"])),
-            _signed(row["difference"]),
-            f"{_p(row['p_value'])} / {_p(row['p_adjusted'])}",
-            "-" if row["mde"] is None else f"{row['mde']:.3f}",
-            _OUTCOME_WORDS[row["outcome"]],
-            row["sensitivity"] or "not checked",
-            _threshold_text(row["steps_to_threshold"]["saw"]),
-            _threshold_text(row["steps_to_threshold"]["static"]),
-        ]
-        for row in rows
-    ]
-    ablations = [
-        [
-            row["env_id"],
-            row["estimator"].upper(),
-            row["model"],
-            str(row["steps"]),
-            ablation["agent"],
-            str(len(ablation["seeds"])),
-            _signed(ablation["difference"]),
-            f"{_p(ablation['p_value'])} / {_p(ablation['p_adjusted'])}",
-            _ABLATION_WORDS[ablation["outcome"]],
-        ]
-        for row in rows
-        for ablation in row["ablations"]
-    ]
-    return [
-        (
-            "SAW against static weights",
-            [
-                "task",
-                "settings",
-                "estimator",
-                "policy",
-                "steps",
-                "seeds",
-                "SAW - static",
-                p_header,
-                "MDE",
-                "outcome",
-                "weighting",
-                "steps to threshold: SAW",
-                "static",
-            ],
-            main,
-        ),
-        (
-            "Every other agent against SAW",
-            [
-                "task",
-                "estimator",
-                "policy",
-                "steps",
-                "agent",
-                "seeds",
-                "agent - SAW",
-                p_header,
-                "outcome",
-            ],
-            ablations,
-        ),
-    ]
-
-
-def _weight_rows(row: dict[str, Any], points: int = 6) -> list[list[str]]:
-    """A few steps of the per-objective weights of SAW and static, for the Markdown page."""
-    curves = row["weight_curves"]
-    table = []
-    for agent in ("saw", "static"):
-        curve = curves[agent]
-        if curve is None:
-            continue
-        count = len(curve["steps"])
-        picks = sorted({round(i * (count - 1) / (points - 1)) for i in range(points)})
-        for name, values in curve["weights"].items():
-            cells = ", ".join(f"{curve['steps'][i]}: {values[i]:.2f}" for i in picks)
-            table.append([agent, name, cells])
-    return table
-
-
-def findings_page(data: dict[str, Any]) -> str:
-    """FINDINGS.md: when does SAW help, from the numbers."""
-    findings = data["findings"]
-    lines = ["# When does SAW help?", "", _FINDINGS_INTRO, "", _multiplicity_note(data)]
-    lines += ["", findings["summary"]]
-    correction = data["multiplicity"]["correction"]
-    for title, headers, rows in _findings_tables(findings, correction):
-        lines += ["", f"## {title}", ""]
-        if not rows:
-            lines.append("None yet.")
-            continue
-        lines.append("| " + " | ".join(headers) + " |")
-        lines.append("|" + "|".join("---" for _ in headers) + "|")
-        lines += ["| " + " | ".join(_markdown_text(c) for c in cells) + " |" for cells in rows]
-    lines += ["", "## The tasks", ""]
-    if not findings["tasks"]:
-        lines.append("None yet.")
-    for task in findings["tasks"]:
-        lines.append(f"- {task['env_id']} ({task['settings']}): {_objectives_text(task)}")
-    lines += ["", "## Weights over training", ""]
-    if not findings["rows"]:
-        lines.append("None yet.")
-    for row in findings["rows"]:
-        lines += [f"{_curve_title(row)} (step: weight):", ""]
-        weights = _weight_rows(row)
-        if not weights:
-            lines += ["No run files to read the weights from (self-reported).", ""]
-            continue
-        lines += ["| agent | objective | weights |", "|---|---|---|"]
-        lines += ["| " + " | ".join(_markdown_text(c) for c in cells) + " |" for cells in weights]
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _curve_title(row: dict[str, Any]) -> str:
-    return (
-        f"{row['env_id']}, {row['estimator'].upper()}, {row['model']}, {row['steps']} steps, "
-        f"seed {row['weight_curves']['seed']}"
-    )
-
-
-def _objectives_text(task: dict[str, Any]) -> str:
-    return (
-        "; ".join(
-            f"{o['name']} [{o['low']:g}, {o['high']:g}]"
-            + (f" {o['description']}" if o["description"] else "")
-            for o in task["objectives"]
-        )
-        or "objectives not installed"
-    )
-
-
-def _findings_html(findings: dict[str, Any], correction: str) -> list[str]:
-    escape = html.escape
-    parts = [
-        '<section id="findings">',
-        "<h2>When does SAW help?</h2>",
-        f"<p>{_markdown_to_html(_FINDINGS_INTRO)}</p>",
-        f'<p id="findings-summary">{escape(findings["summary"])}</p>',
-    ]
-    for index, (title, headers, rows) in enumerate(_findings_tables(findings, correction)):
-        parts.append(f"<h3>{escape(title)}</h3>")
-        if not rows:
-            parts.append("<p>None yet.</p>")
-            continue
-        parts.append(f'<div class="scroll"><table class="sortable" id="findings-{index}">')
-        parts.append(
-            "<thead><tr>"
-            + "".join(f'<th data-type="text">{escape(h)}</th>' for h in headers)
-            + "</tr></thead><tbody>"
-        )
-        for cells in rows:
-            parts.append(
-                "<tr>"
-                + "".join(f'<td data-value="{escape(c)}">{escape(c)}</td>' for c in cells)
-                + "</tr>"
-            )
-        parts.append("</tbody></table></div>")
-    if findings["tasks"]:
-        parts.append("<h3>The tasks</h3><ul>")
-        parts += [
-            f"<li>{escape(task['env_id'])} ({escape(task['settings'])}): "
-            f"{escape(_objectives_text(task))}</li>"
-            for task in findings["tasks"]
-        ]
-        parts.append("</ul>")
-    plotted = [row for row in findings["rows"] if row["weight_curves"]["saw"] is not None]
-    if plotted:
-        parts.append("<h3>Weights over training</h3>")
-    for row in plotted:
-        caption = (
-            f"{_curve_title(row)}: per-objective weights of SAW (solid) and static (dashed) at "
-            "each training step"
-        )
-        parts.append(
-            f"<figure>{_weights_svg(row)}<figcaption>{escape(caption)}</figcaption></figure>"
-        )
-    parts.append("</section>")
-    return parts
-
-
-def _weights_svg(row: dict[str, Any]) -> str:
-    """Inline SVG: each objective's weight per step, SAW solid and static dashed."""
-    curves = row["weight_curves"]
-    with rc_context({"svg.hashsalt": "saw-bench", "svg.fonttype": "none"}):
-        figure = Figure(figsize=(6.4, 3.2))
-        axes = figure.subplots()
-        for agent, style in (("saw", "-"), ("static", "--")):
-            curve = curves[agent]
-            if curve is None:
-                continue
-            for index, (name, values) in enumerate(curve["weights"].items()):
-                axes.plot(
-                    curve["steps"],
-                    values,
-                    style,
-                    color=_COLOURS[index % len(_COLOURS)],
-                    linewidth=1.2,
-                    label=f"{agent} {name}".replace("$", ""),
-                )
-        axes.set_xlabel("step")
-        axes.set_ylabel("weight")
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize="x-small", ncol=2)
-        figure.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.96)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _markdown_to_html(text: str) -> str:
-    """Code spans and links, the Markdown the page's fixed texts use."""
-    text = re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
-    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', text)
-
-
-def _tradeoff_svg(task: dict[str, Any]) -> str:
-    """Inline SVG: the first objective against each other one, a point per submission."""
-    names = [objective["name"] for objective in task["objectives"]]
-    pairs = [(names[0], other) for other in names[1:]] or [(names[0], None)]
-    entries = task["entries"]
-    agents = sorted({entry["agent"] for entry in entries})
-    estimators = sorted({entry["estimator"] for entry in entries})
-    with rc_context({"svg.hashsalt": "saw-bench", "svg.fonttype": "none"}):
-        figure = Figure(figsize=(4.6 * len(pairs) + 1.8, 3.6))
-        axes_list = figure.subplots(1, len(pairs), squeeze=False)[0]
-        for axes, (x_name, y_name) in zip(axes_list, pairs, strict=True):
-            for entry in entries:
-                x = entry["final"][x_name]
-                y = entry["final"][y_name] if y_name else entry["final_normalised"]
-                colour = _COLOURS[agents.index(entry["agent"]) % len(_COLOURS)]
-                marker = _MARKERS[estimators.index(entry["estimator"]) % len(_MARKERS)]
-                axes.errorbar(
-                    x["mean"],
-                    y["mean"],
-                    xerr=_error_bar(x),
-                    yerr=_error_bar(y),
-                    color=colour,
-                    marker=marker,
-                    markersize=6,
-                    capsize=2,
-                    linewidth=1,
-                    label=f"{entry['agent']} + {entry['estimator']}",
-                )
-            axes.set_xlabel(x_name.replace("$", ""))
-            axes.set_ylabel((y_name or "normalised").replace("$", ""))
-            axes.grid(alpha=0.3)
-        handles, labels = axes_list[0].get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))
-        figure.legend(
-            list(unique.values()), list(unique.keys()), loc="center right", fontsize="small"
-        )
-        figure.subplots_adjust(left=0.08, right=1 - 1.7 / figure.get_figwidth(), bottom=0.15)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _error_bar(interval: dict[str, float]) -> list[list[float]]:
-    """[[below], [above]] the mean (never negative, whatever the rounding did)."""
-    mean = interval["mean"]
-    return [[max(0.0, mean - interval["low"])], [max(0.0, interval["high"] - mean)]]
