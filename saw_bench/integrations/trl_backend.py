@@ -67,6 +67,7 @@ from saw_bench.training.evaluation import held_out_items
 from saw_bench.training.provenance import resolved_config
 from saw_bench.training.record import Progress, check_log_every, objective_stats
 from saw_bench.training.stopping import StopRequests
+from saw_bench.training.threads import RunThreads
 from saw_bench.training.trainer import RunTrainer, task_and_agent
 
 #: Written into each TRL checkpoint beside the agent's state: what resuming the run needs.
@@ -105,8 +106,7 @@ class TrlTrainer(RunTrainer):
                 f"{self.processes} processes"
             )
         self.progress = progress and self.is_main_process
-        if config.threads is not None:
-            torch.set_num_threads(config.threads)
+        self.threads = RunThreads(config.threads, announce=self.progress)
         self.task, self.agent = task_and_agent(config)
         check_batch_agent(self.agent)
         torch.manual_seed(config.seed)
@@ -231,6 +231,7 @@ class TrlTrainer(RunTrainer):
                     raise RunInterrupted(self.run_dir, self.step)
         finally:
             self._progress.close()
+            self.threads.release()
             self.close_trackers()
         return self.run_dir
 
@@ -303,6 +304,7 @@ class TrlTrainer(RunTrainer):
             "wall_seconds": round(self.elapsed_seconds, 4),
             "tokens": tokens,
             "tokens_total": self.tokens_total,
+            "threads": timing["threads"],
             "seconds": {
                 "generate": generate,
                 "score": weighed.score_seconds,
@@ -401,7 +403,8 @@ class _StepRecorder(TrainerCallback):
         self.run = run
 
     def on_step_begin(self, args, state, control, **kwargs):
-        self.run._timing = {"begin": time.perf_counter()}
+        threads = self.run.threads.rebalance()
+        self.run._timing = {"begin": time.perf_counter(), "threads": threads}
 
     def on_step_end(self, args, state, control, **kwargs):
         self.run._timing["end"] = time.perf_counter()
