@@ -4,8 +4,10 @@ import json
 import os
 
 import pytest
+import torch
 from hypothesis import settings
 
+from saw_bench.core import cpus
 from saw_bench.policy import TinyRecipe, build_tiny_policy
 
 # The machines are small and shared: no per-example deadline. In CI the examples are derived
@@ -14,8 +16,14 @@ settings.register_profile("saw", deadline=None, print_blob=True)
 settings.register_profile("ci", parent=settings.get_profile("saw"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "saw")
 
-#: Fields of a metrics row that describe how its step ran, not what it computed.
-EXECUTION_FIELDS = ("seconds", "wall_seconds", "threads")
+# Runs trained inside the test process keep torch's thread count whatever else runs on the
+# machine (a share would change their numbers between two runs a test compares); runs in
+# subprocesses share the CPUs as users' runs do (tests/test_cpus.py unpins to test shares).
+cpus.pin(torch.get_num_threads())
+
+#: Fields of a metrics row that describe how its step ran, not what it computed (``batch``:
+#: the size and seconds of the batch a batched run trained in).
+EXECUTION_FIELDS = ("seconds", "wall_seconds", "threads", "batch")
 
 #: ToolCall-Synth options that keep a test run's data small.
 SMALL_TASK_KWARGS = {"train_size": 40, "test_size": 12}

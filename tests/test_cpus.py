@@ -105,6 +105,7 @@ def test_a_lease_of_a_recycled_process_id_is_not_counted(tmp_path):
 def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
     tmp_path, small_model, monkeypatch
 ):
+    monkeypatch.setattr(cpus, "_pinned", None)  # tests/conftest.py pins the test process
     monkeypatch.setattr(cpus, "lease_folder", lambda: tmp_path / "leases")
     monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
     (tmp_path / "leases").mkdir()
@@ -130,6 +131,7 @@ def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
 
 
 def test_a_given_thread_count_is_kept_whatever_runs_beside(tmp_path, small_model, monkeypatch):
+    monkeypatch.setattr(cpus, "_pinned", None)
     monkeypatch.setattr(cpus, "lease_folder", lambda: tmp_path / "leases")
     (tmp_path / "leases").mkdir()
     other, _ = hold_lease(tmp_path / "leases", 2)
