@@ -41,8 +41,8 @@ _PROFILES_CAPTION = (
 _PARETO_CAPTION = (
     "Pareto plots: per task and setting, each agent's final scores normalised by the "
     "objectives' bounds (mean over seeds, 95% bootstrap intervals over seeds, not adjusted); "
-    "filled markers are non-dominated, hollow ones dominated. Tasks with four objectives show "
-    "two panels rows: the first pair and the second pair of objectives."
+    "filled markers are non-dominated, hollow ones dominated. A task with four objectives has "
+    "two rows of panels: the first pair of objectives, then the second."
 )
 
 

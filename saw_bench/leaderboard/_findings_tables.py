@@ -114,7 +114,10 @@ def asynchrony_text(asynchrony: dict[str, Any]) -> str:
             f"(95% Student t interval, {fit['points'] - 2} degrees of freedom, one test, not "
             f"adjusted; two-sided p {p_text(fit['p_value'])}), intercept "
             f"{fit['intercept']:+.3f}. A slope whose interval lies above 0 would say SAW gains "
-            "more where static learns its objectives less in step."
+            "more where static learns its objectives less in step. The fit is unweighted (each "
+            "comparison counts once, whatever its interval's width) and treats the points as "
+            "independent, though the two estimators of one task share its data and policy, so "
+            "its interval is if anything too narrow."
         )
     text += (
         " The index of a comparison is the mean over static's seeds of each run's index "
