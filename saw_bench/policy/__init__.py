@@ -20,15 +20,18 @@ from saw_bench.policy._logprobs import completion_logprobs
 from saw_bench.policy._stacked import ModelStack, StackedLlama, generate_stacked, stack_policies
 from saw_bench.policy._tiny import (
     RECIPE_VERSION,
+    RECIPE_VERSIONS,
     TinyRecipe,
     build_tiny_policy,
     cache_dir,
     default_recipe,
     prepare,
+    recipe_named,
 )
 
 __all__ = [
     "RECIPE_VERSION",
+    "RECIPE_VERSIONS",
     "FastLlama",
     "GenerationBatch",
     "ModelStack",
@@ -46,6 +49,7 @@ __all__ = [
     "mask_through_first",
     "plain_chat",
     "prepare",
+    "recipe_named",
     "stack_policies",
     "unsupported_reason",
 ]

@@ -155,16 +155,18 @@ class FastLlama:
         return layers
 
     def _norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """LlamaRMSNorm: in float32, back to the input dtype, then scaled (one fused op for
-        float32 models)."""
-        if hidden.dtype == torch.float32:
+        """LlamaRMSNorm: in float32 (or float64), back to the input dtype, then scaled (one
+        fused op for float32 and float64 models)."""
+        if hidden.dtype in (torch.float32, torch.float64):
             return F.rms_norm(hidden, hidden.shape[-1:], weight, self.eps)
         states = F.rms_norm(hidden.float(), hidden.shape[-1:], None, self.eps)
         return weight * states.to(hidden.dtype)
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-        """(cos, sin) of shape (B, 1, L, head_dim) for integer ``positions`` (B, L)."""
-        freqs = positions[..., None].float() * self.inv_freq.to(positions.device).float()
+        """(cos, sin) of shape (B, 1, L, head_dim) for integer ``positions`` (B, L), computed in
+        float32 (float64 for a float64 model)."""
+        wide = torch.promote_types(dtype, torch.float32)
+        freqs = positions[..., None].to(wide) * self.inv_freq.to(positions.device, wide)
         angles = torch.cat((freqs, freqs), dim=-1)
         cos = (angles.cos() * self.rope_scaling).to(dtype)
         sin = (angles.sin() * self.rope_scaling).to(dtype)

@@ -17,7 +17,7 @@ from saw_bench.policy._hf import (
     resolve_dtype,
     weights_revision,
 )
-from saw_bench.policy._tiny import build_tiny_policy, default_recipe
+from saw_bench.policy._tiny import build_tiny_policy, default_recipe, recipe_named
 
 
 def load_policy(
@@ -30,10 +30,12 @@ def load_policy(
     progress: bool = True,
     fast: bool = True,
 ) -> Policy:
-    """Load a policy: ``"tiny"`` or a Hugging Face id or local folder.
+    """Load a policy: ``"tiny"``, a tiny policy's name, or a Hugging Face id or local folder.
 
     ``"tiny"`` is the embedded policy for ``task`` (default ``saw/ToolCall-Synth-v0``), built
-    by :func:`saw_bench.policy.build_tiny_policy` on first use and cached. Anything else goes
+    by :func:`saw_bench.policy.build_tiny_policy` on first use and cached.
+    ``"tiny/<task-slug>-<hash12>"`` (the name a run records) is that very recipe, of this or an
+    earlier recipe version (:func:`saw_bench.policy.recipe_named`). Anything else goes
     to ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained`` (and ``task`` is ignored,
     so callers can pass their task whatever the model). ``device="auto"`` picks
     CUDA when available; ``dtype="auto"`` means bfloat16 on CUDA and float32 on CPU.
@@ -41,8 +43,9 @@ def load_policy(
     """
     target = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, target)
-    if model == "tiny":
-        folder = build_tiny_policy(default_recipe(task), progress=progress)
+    if model == "tiny" or model.startswith("tiny/"):
+        recipe = default_recipe(task) if model == "tiny" else recipe_named(model)
+        folder = build_tiny_policy(recipe, progress=progress)
         name = f"tiny/{folder.name}"
     else:
         folder = Path(model).expanduser()

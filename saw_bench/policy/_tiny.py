@@ -57,6 +57,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from tqdm.auto import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from saw_bench.core.errors import SawBenchError
 from saw_bench.core.options import (
     NonNegative,
     NonNegativeInt,
@@ -66,14 +67,19 @@ from saw_bench.core.options import (
     Share,
     checked,
 )
-from saw_bench.core.registry import import_object, load_task, resolve, spec
+from saw_bench.core.registry import import_object, load_task, registered_ids, resolve, spec
 from saw_bench.core.task import Item, TextTask
 from saw_bench.policy._answer import answer_items
 from saw_bench.policy._fast import fast_llama
 from saw_bench.policy._hf import Policy, plain_chat, quiet_transformers, weights_revision
 
-#: Bump whenever the build code changes what a recipe produces (invalidates every cache).
-RECIPE_VERSION = 2  # 2: SFT through FastLlama, batches bucketed by prompt + target length
+#: Bump whenever the build code changes what a recipe produces (a new name for every policy).
+#: 2: SFT through FastLlama, batches bucketed by prompt + target length. 3: exact arithmetic
+#: (:func:`train_sft`): the same weights on every machine and thread count.
+RECIPE_VERSION = 3
+#: The recipe versions this code still builds (:attr:`TinyRecipe.recipe_version`), so the
+#: policies that committed runs name can be rebuilt (:func:`recipe_named`).
+RECIPE_VERSIONS = (2, 3)
 DEFAULT_TASK = "saw/ToolCall-Synth-v0"
 PAD, BOS, EOS = "<|pad|>", "<|bos|>", "<|eos|>"
 ROLES = ("system", "user", "assistant", "tool")
@@ -90,13 +96,16 @@ IGNORE_INDEX = -100
 PRETOKENIZE = r" ?[\p{L}\p{N}_]+| ?[^\s\p{L}\p{N}_]+|\s+(?!\S)|\s+"
 #: SFT batches drawn together and bucketed by length (see :meth:`SftData.batches`).
 BUCKET_BATCHES = 8
-#: Torch threads of every build, whatever the machine or ``$OMP_NUM_THREADS``. At this model
-#: size the thread count changes the weights (one and two threads give different weights after
-#: two SFT steps: the reductions are split differently), so it is fixed: one recipe gives one
-#: policy on every machine with the same CPU kernels. Two threads run an SFT step 1.85x faster
-#: than one on two idle cores, but 2-6x slower than one with one of the cores busy (each parallel
-#: region waits for the descheduled thread): build ahead with ``prepare`` on a quiet machine.
+#: Torch threads of a recipe version 2 build, whatever the machine or ``$OMP_NUM_THREADS``.
+#: Its float32 weights depend on the CPU kernels PyTorch picks for the machine (AVX-512, AVX2 or
+#: none give different weights within 8 SFT steps), so version 2 policies are the same only on
+#: machines with the same kernels. Version 3 builds use the caller's threads: its weights
+#: depend on neither.
 BUILD_THREADS = 2
+#: Version 3 keeps every weight on the grid of multiples of ``2**-WEIGHT_GRID_BITS`` (about
+#: 1.5e-5), rounding after initialisation and after every optimizer step of a float64 warm
+#: start (see :func:`train_sft`).
+WEIGHT_GRID_BITS = 16
 #: Rough build cost on two free cores, for the line that announces a build: seconds per row of
 #: a warm-start batch (ToolCall-Synth: 1,000 steps of 16 rows in about 4 minutes) and per
 #: held-out item (its figures: sampled and greedy, on the test and the train split).
@@ -137,6 +146,10 @@ class TinyRecipe:
     # held-out figures
     max_new_tokens: PositiveInt = 96
     eval_items: NonNegativeInt = 100
+    # the build's code (RECIPE_VERSIONS); hashed with the rest, as every version was
+    recipe_version: Annotated[int, Field(ge=min(RECIPE_VERSIONS), le=RECIPE_VERSION)] = (
+        RECIPE_VERSION
+    )
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_heads:
@@ -149,13 +162,9 @@ class TinyRecipe:
         return dataclasses.asdict(self)
 
     def recipe_hash(self) -> str:
-        """sha256 of the canonical JSON of the recipe, :data:`RECIPE_VERSION` and the task's
+        """sha256 of the canonical JSON of the recipe (its version included) and the task's
         data fingerprint (so a change of the generated data rebuilds the policy)."""
-        payload = {
-            "recipe_version": RECIPE_VERSION,
-            "task_data": self.task_data_fingerprint,
-            **self.to_dict(),
-        }
+        payload = {"task_data": self.task_data_fingerprint, **self.to_dict()}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -165,8 +174,7 @@ class TinyRecipe:
         return self.load_task().data_fingerprint()
 
     def folder_name(self) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", self.task.removeprefix("saw/").lower()).strip("-")
-        return f"{slug}-{self.recipe_hash()[:12]}"
+        return f"{_slug(self.task)}-{self.recipe_hash()[:12]}"
 
     def load_task(self) -> TextTask:
         return load_task(self.task, **self.task_kwargs)
@@ -181,6 +189,42 @@ def default_recipe(task: str | None = None) -> TinyRecipe:
     registered = dict(spec(task_id).kwargs)
     task_class = import_object(registered.pop("task"))
     return TinyRecipe(task=task_id, **task_class.tiny_recipe_for(**registered))
+
+
+def recipe_named(name: str) -> TinyRecipe:
+    """The recipe of a tiny policy's name, ``tiny/<task-slug>-<hash12>`` as runs record it
+    (or the folder name alone): the default recipe of the task whose slug it starts with, at
+    whichever of :data:`RECIPE_VERSIONS` gives that hash. So a run recorded before the recipe
+    version changed names a policy this code can still build. SawBenchError when no installed
+    task and version give the name."""
+    folder = name.removeprefix("tiny/")
+    slug = folder.rpartition("-")[0]
+    tasks = [task for task in registered_ids() if _slug(task) == slug]
+    tried = []
+    for task in tasks:
+        current = default_recipe(task)
+        for version in reversed(RECIPE_VERSIONS):
+            recipe = dataclasses.replace(current, recipe_version=version)
+            # the same data: its fingerprint (which generates the data) is computed once
+            recipe.__dict__["task_data_fingerprint"] = current.task_data_fingerprint
+            if recipe.folder_name() == folder:
+                return recipe
+            tried.append(recipe.folder_name())
+    if not tasks:
+        known = sorted({_slug(task) for task in registered_ids()})
+        raise SawBenchError(
+            f"{name!r} names no tiny policy of an installed task: expected "
+            f"tiny/<task-slug>-<hash>, with a task slug among {', '.join(known)}"
+        )
+    raise SawBenchError(
+        f"{name!r} is no tiny policy this saw-bench builds (the task's data or recipe changed "
+        f"since it was recorded, or a recipe version before {min(RECIPE_VERSIONS)} built it); "
+        f"this saw-bench builds {', '.join(tried)}"
+    )
+
+
+def _slug(task_id: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", task_id.removeprefix("saw/").lower()).strip("-")
 
 
 def cache_dir() -> Path:
@@ -258,7 +302,13 @@ def train_tokenizer(task: TextTask, recipe: TinyRecipe) -> PreTrainedTokenizerFa
 
 
 def init_model(recipe: TinyRecipe, tokenizer: PreTrainedTokenizerFast) -> LlamaForCausalLM:
-    """A Llama initialised from ``recipe.seed`` (global RNG state is left untouched)."""
+    """A Llama initialised from ``recipe.seed`` (global RNG state is left untouched).
+
+    Version 3: the matrices are drawn with NumPy's PCG64 generator (``normal(0,
+    initializer_range)``, the padding token's embedding zero, as ``transformers`` initialises
+    them) and rounded to the weight grid. PyTorch's own ``normal_`` is not used: its
+    vectorised and plain kernels give different low bits, so the initial weights would depend
+    on the machine's CPU."""
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=recipe.hidden_size,
@@ -278,7 +328,26 @@ def init_model(recipe: TinyRecipe, tokenizer: PreTrainedTokenizerFast) -> LlamaF
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id
+    if recipe.recipe_version >= 3:
+        generator = np.random.Generator(np.random.PCG64(recipe.seed))
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() < 2:
+                    continue  # norm weights: ones
+                drawn = generator.standard_normal(tuple(parameter.shape))
+                parameter.copy_(torch.from_numpy(drawn * config.initializer_range))
+            model.model.embed_tokens.weight[config.pad_token_id] = 0.0
+            round_to_grid(model)
     return model
+
+
+def round_to_grid(model: torch.nn.Module) -> None:
+    """Round every weight to the nearest multiple of ``2**-WEIGHT_GRID_BITS`` (ties to even),
+    in place. Exact in float32 and float64 for weights below 2**7 in magnitude."""
+    scale = float(2**WEIGHT_GRID_BITS)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.round(parameter * scale) / scale)
 
 
 # --------------------------------------------------------------------------- warm start
@@ -389,7 +458,18 @@ def sft_loss(model: LlamaForCausalLM, batch: SftBatch, fast: bool = True) -> tor
     labels = batch.labels[:, 1:]
     predicts_target = labels != IGNORE_INDEX
     logits = model.lm_head(hidden[:, :-1][predicts_target])
-    return torch.nn.functional.cross_entropy(logits.float(), labels[predicts_target])
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # float32 or wider
+    return torch.nn.functional.cross_entropy(logits, labels[predicts_target])
+
+
+def _exact_rotary_frequencies(model: LlamaForCausalLM) -> None:
+    """The rotary frequencies ``theta ** (-2i / head_dim)`` recomputed in float64 (the model
+    computes them in float32 with a vectorised power whose low bits depend on the CPU)."""
+    config = model.config
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    theta = config.rope_parameters["rope_theta"]
+    exponents = torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim
+    model.model.rotary_emb.inv_freq = 1.0 / theta**exponents
 
 
 def lr_factor(step: int, recipe: TinyRecipe) -> float:
@@ -405,7 +485,21 @@ def lr_factor(step: int, recipe: TinyRecipe) -> float:
 def train_sft(
     model: LlamaForCausalLM, data: SftData, recipe: TinyRecipe, *, progress: bool = True
 ) -> dict[str, Any]:
-    """The warm start: AdamW, clipped gradients, the recipe's schedule. Returns the figures."""
+    """The warm start: AdamW, clipped gradients, the recipe's schedule. Returns the figures.
+
+    Version 3 makes the result exact, whatever the CPU's kernels or thread count: the model
+    trains in float64 and every weight is rounded to the grid of ``2**-WEIGHT_GRID_BITS``
+    after every step (:func:`round_to_grid`), then returns to float32 (exactly: the grid
+    values are float32 numbers). Two machines' float64 steps differ by reduction order and
+    vectorised maths, about 1e-16 relative, which is a ten-billionth of a grid step: the
+    rounding gives both the same weights, so the difference never grows. Float32 steps differ
+    by about 1e-7 relative, which over a thousand steps grows to other weights; float64 steps
+    cost about twice as much CPU time.
+    """
+    exact = recipe.recipe_version >= 3
+    if exact:
+        model.to(torch.float64)
+        _exact_rotary_frequencies(model)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=recipe.learning_rate,
@@ -426,6 +520,8 @@ def train_sft(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        if exact:
+            round_to_grid(model)
         schedule.step()
         losses.append(loss.item())
         tokens += batch.tokens
@@ -440,6 +536,7 @@ def train_sft(
                 f"({elapsed:.0f} s, about {_duration(left)} left)"
             )
     seconds = time.perf_counter() - started
+    model.to(torch.float32)
     model.eval()
     return {
         "sft_steps": recipe.sft_steps,
@@ -550,8 +647,9 @@ def prepare(task: str = "toolcall", progress: bool = True) -> Path:
 
 def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
     caller_threads = torch.get_num_threads()
+    threads = BUILD_THREADS if recipe.recipe_version < 3 else caller_threads
     build_started = time.perf_counter()
-    torch.set_num_threads(BUILD_THREADS)
+    torch.set_num_threads(threads)
     try:
         with torch.random.fork_rng(devices=[]):
             random.seed(recipe.seed)
@@ -594,7 +692,7 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
         tokenizer_seconds=round(tokenizer_seconds, 3),
         mean_prompt_tokens=round(float(np.mean([len(ids) for ids in data.prompt_ids])), 1),
         mean_target_tokens=round(float(np.mean([len(ids) for ids in data.target_ids])), 1),
-        threads=BUILD_THREADS,
+        threads=threads,
         build_seconds=round(time.perf_counter() - build_started, 2),
         torch=torch.__version__,
     )
