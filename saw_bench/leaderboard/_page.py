@@ -1,7 +1,8 @@
-"""The generated files' text: LEADERBOARD.md, leaderboard.csv and index.html (with its sortable
-tables and inline SVG trade-off plots), from the data of :func:`leaderboard_data`; the page's
-findings section and FINDINGS.md come from :mod:`saw_bench.leaderboard._findings_page`, the
-plots from :mod:`saw_bench.leaderboard._plots`.
+"""The generated pages' text: LEADERBOARD.md and index.html (the verdict, then per task its
+protocol, sensitivity checks, tables and trade-off plot), from the data of
+:func:`leaderboard_data`. The tables and leaderboard.csv come from
+:mod:`saw_bench.leaderboard._tables`, the page's findings section and FINDINGS.md from
+:mod:`saw_bench.leaderboard._findings_page`, the plots from :mod:`saw_bench.leaderboard._plots`.
 
 Everything from a submission (names, submitters, options) is escaped for HTML and Markdown.
 """
@@ -10,16 +11,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from typing import Any
-
-import pandas as pd
 
 from saw_bench.leaderboard._findings_page import STYLE as FINDINGS_STYLE
 from saw_bench.leaderboard._findings_page import findings_html, findings_page
 from saw_bench.leaderboard._plots import tradeoff_svg
 from saw_bench.leaderboard._runs import canonical_json
-from saw_bench.leaderboard._text import markdown_text, markdown_to_html, multiplicity_note, p_pair
+from saw_bench.leaderboard._tables import csv_table, html_table, markdown_table
+from saw_bench.leaderboard._text import markdown_to_html, multiplicity_note, p_pair
 
 __all__ = ["csv_table", "findings_page", "html_page", "markdown_page"]
 
@@ -62,64 +61,6 @@ def _sensitivity_line(check: dict[str, Any], correction: str) -> str:
     )
 
 
-# ---------------------------------------------------------------------- tables
-def _cell(interval: dict[str, float] | None, digits: int = 3) -> str:
-    if interval is None:
-        return "-"
-    return (
-        f"{interval['mean']:.{digits}f} [{interval['low']:.{digits}f}, "
-        f"{interval['high']:.{digits}f}]"
-    )
-
-
-def _percent(interval: dict[str, float] | None) -> str:
-    if interval is None:
-        return "-"
-    return f"{100 * interval['mean']:.2f}%"
-
-
-def _columns(entries: list[dict[str, Any]], task: dict[str, Any]) -> list[Column]:
-    """A table of a task's entries: (header, "number" or "text", [(shown text, sort value) per
-    entry]); ranked entries lead with their rank, the ones listed apart with why."""
-
-    Key = Callable[[dict[str, Any]], Any]
-
-    def text(header: str, key: Key) -> Column:
-        values = [key(entry) for entry in entries]
-        return header, "text", [(value, value) for value in values]
-
-    def number(header: str, key: Key, show: Callable[[Any], str] = str) -> Column:
-        values = [key(entry) for entry in entries]
-        return header, "number", [("-" if v is None else show(v), v) for v in values]
-
-    def interval(header: str, key: Key, show: Callable[[Any], str] = _cell) -> Column:
-        values = [key(entry) for entry in entries]
-        return header, "number", [(show(v), None if v is None else v["mean"]) for v in values]
-
-    names = [objective["name"] for objective in task["objectives"]]
-    ranked = all(entry["rank"] is not None for entry in entries)
-    return [
-        number("rank", lambda e: e["rank"])
-        if ranked
-        else text("listed apart", lambda e: e["apart"]),
-        text("name", lambda e: e["name"]),
-        text("agent", _agent_text),
-        text("estimator", lambda e: e["estimator"]),
-        text("model", lambda e: e["model"]),
-        number("steps", lambda e: e["steps"]),
-        number("seeds", lambda e: len(e["seeds"])),
-        *[interval(name, lambda e, name=name: e["final"][name]) for name in names],
-        interval("normalised", lambda e: e["final_normalised"]),
-        interval("AUC", lambda e: e["normalised_auc"]),
-        number("s/step", lambda e: e["seconds_per_step"], lambda v: f"{v:.3g}"),
-        interval("weighting share", lambda e: e["weighting_overhead"], _percent),
-        text("status", lambda e: e["status"]),
-        text("submitter", lambda e: e["submitter"]),
-        text("id", lambda e: e["id"]),
-    ]
-
-
-Column = tuple[str, str, list[tuple[str, Any]]]
 _APART = (
     "Listed apart (not ranked, not counted in any verdict): self-reported entries and entries "
     "trained off the task's protocol."
@@ -130,17 +71,6 @@ def _protocol_text(task: dict[str, Any]) -> str:
     if task["protocol"] is None:
         return "No protocol yet: no entry of this task is ranked or counted in a verdict."
     return f"Protocol (what a ranked entry used): {task['protocol']}."
-
-
-def _agent_text(entry: dict[str, Any]) -> str:
-    text = entry["agent"]
-    if entry["agent_kwargs"]:
-        text += " " + canonical_json(entry["agent_kwargs"])
-    if entry["priorities"] is not None:
-        text += " p=" + canonical_json(entry["priorities"])
-    if entry["backend"] != "saw-bench":  # trained by another engine (trl)
-        text += f" [{entry['backend']}]"
-    return text
 
 
 _INTRO = (
@@ -189,69 +119,10 @@ def markdown_page(data: dict[str, Any]) -> str:
             lines += [f"- {_sensitivity_line(c, correction)}" for c in task["sensitivity"]]
             lines.append("")
         if task["entries"]:
-            lines += _markdown_table(task["entries"], task)
+            lines += markdown_table(task["entries"], task)
         if task["apart"]:
-            lines += ["", _APART, "", *_markdown_table(task["apart"], task)]
+            lines += ["", _APART, "", *markdown_table(task["apart"], task)]
     return "\n".join(lines) + "\n"
-
-
-def _markdown_table(entries: list[dict[str, Any]], task: dict[str, Any]) -> list[str]:
-    columns = _columns(entries, task)
-    lines = ["| " + " | ".join(header for header, _, _ in columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in columns) + "|")
-    for row in range(len(entries)):
-        cells = [markdown_text(cells[row][0]) for _, _, cells in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def csv_table(data: dict[str, Any]) -> str:
-    rows = []
-    for task in data["tasks"]:
-        for entry in [*task["entries"], *task["apart"]]:
-            row: dict[str, Any] = {
-                "env_id": task["env_id"],
-                "rank": entry["rank"],
-                "listed_apart": entry.get("apart"),
-                "id": entry["id"],
-                "name": entry["name"],
-                "submitter": entry["submitter"],
-                "status": entry["status"],
-                "agent": entry["agent"],
-                "agent_kwargs": canonical_json(entry["agent_kwargs"]),
-                "priorities": (
-                    None if entry["priorities"] is None else canonical_json(entry["priorities"])
-                ),
-                "estimator": entry["estimator"],
-                "backend": entry["backend"],
-                "model": entry["model"],
-                "model_revision": entry["model_revision"],
-                "steps": entry["steps"],
-                "seeds": " ".join(str(seed) for seed in entry["seeds"]),
-            }
-            for name, interval in entry["final"].items():
-                row |= _flat(f"final_{name}", interval)
-            row |= _flat("final_normalised", entry["final_normalised"])
-            row |= _flat("normalised_auc", entry["normalised_auc"])
-            row["seconds_per_step"] = entry["seconds_per_step"]
-            row |= _flat("weighting_overhead", entry["weighting_overhead"])
-            row["file"] = entry["file"]
-            rows.append(row)
-    if not rows:
-        return "env_id,rank,listed_apart,id,name,submitter,status,agent,estimator,model,seeds\n"
-    table = pd.DataFrame(rows)
-    table["rank"] = table["rank"].astype("Int64")  # blank for the entries listed apart
-    return table.to_csv(index=False, lineterminator="\n")
-
-
-def _flat(prefix: str, interval: dict[str, float] | None) -> dict[str, float | None]:
-    if interval is None:
-        return {prefix: None, f"{prefix}_low": None, f"{prefix}_high": None}
-    return {
-        prefix: interval["mean"],
-        f"{prefix}_low": interval["low"],
-        f"{prefix}_high": interval["high"],
-    }
 
 
 # ---------------------------------------------------------------------- page
@@ -326,10 +197,10 @@ def html_page(data: dict[str, Any]) -> str:
             ]
             parts.append("</ul>")
         if task["entries"]:
-            parts += _html_table(task["entries"], task, f"table-{slug}")
+            parts += html_table(task["entries"], task, f"table-{slug}")
         if task["apart"]:
             parts.append(f"<p>{escape(_APART)}</p>")
-            parts += _html_table(task["apart"], task, f"apart-{slug}")
+            parts += html_table(task["apart"], task, f"apart-{slug}")
         parts.append(
             f"<figure>{tradeoff_svg(task)}<figcaption>Final held-out scores per submission "
             "(mean over seeds, 95% bootstrap intervals): the trade-off between the objectives"
@@ -339,50 +210,3 @@ def html_page(data: dict[str, Any]) -> str:
     parts += findings_html(data, correction)
     parts += [f"<script>{_SORT_SCRIPT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
-
-
-#: Columns the page states once above a table when every row has the same value.
-_FOLDED = ("steps", "model", "status")
-
-
-def _html_table(entries: list[dict[str, Any]], task: dict[str, Any], table_id: str) -> list[str]:
-    """A sortable table that fits a laptop window: columns with one value for every row are
-    stated once above it, and an interval sits under its mean."""
-    escape = html.escape
-    columns = _columns(entries, task)
-    shared = [
-        (header, cells[0][0])
-        for header, _, cells in columns
-        if header in _FOLDED and len(entries) > 1 and len({text for text, _ in cells}) == 1
-    ]
-    columns = [column for column in columns if column[0] not in dict(shared)]
-    # the name cell also says who submitted the entry, and shows its id on hover
-    byline = {header: cells for header, _, cells in columns if header in ("submitter", "id")}
-    columns = [column for column in columns if column[0] not in byline]
-    headers = "".join(
-        f'<th data-type="{kind}">{escape(header)}</th>' for header, kind, _ in columns
-    )
-    parts = []
-    if shared:
-        every = ", ".join(f"{header} {text}" for header, text in shared)
-        parts.append(f'<p class="shared">Every entry below: {escape(every)}.</p>')
-    parts += [
-        f'<div class="scroll"><table class="sortable" id="{table_id}">',
-        f"<thead><tr>{headers}</tr></thead>",
-        "<tbody>",
-    ]
-    for row in range(len(entries)):
-        cells = []
-        for header, kind, column_cells in columns:
-            text, value = column_cells[row]
-            value = "" if value is None else str(value)
-            shown, title = escape(text), ""
-            if kind == "number" and " [" in text:  # mean, then its interval under it
-                mean, interval = text.split(" [", 1)
-                shown = f'{escape(mean)}<br><span class="ci">[{escape(interval)}</span>'
-            if header == "name":
-                shown += f'<br><span class="ci">by {escape(byline["submitter"][row][0])}</span>'
-                title = f' title="id: {escape(byline["id"][row][0])}"'
-            cells.append(f'<td class="{kind}" data-value="{escape(value)}"{title}>{shown}</td>')
-        parts.append(f"<tr>{''.join(cells)}</tr>")
-    return [*parts, "</tbody>", "</table></div>"]
