@@ -7,6 +7,9 @@ The environment API::
     task = saw_bench.load_task("toolcall")             # the same task, for batch scoring
     saw_bench.reward_components(task, items, texts)    # {"reward", "reward_components"} records
     run_dir = saw_bench.train("toolcall", weighting="saw")
+    run_dirs = saw_bench.train_many(                    # ten runs as one batched model
+        [{"weighting": w, "seed": s} for w in ("static", "saw") for s in range(5)]
+    )
 
 The package in layers, each importing only its own and the ones before it (enforced by
 tests/test_layout.py; the docs page concepts/architecture.md describes them):
@@ -57,6 +60,7 @@ __all__ = [
     "resolve",
     "reward_components",
     "train",
+    "train_many",
 ]
 
 import saw_bench.envs  # noqa: E402,F401 - registers the shipped environment families
@@ -65,12 +69,16 @@ load_plugins()
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
-    """``saw_bench.train`` and ``saw_bench.reward_components``, imported on first use
+    """``saw_bench.train``, ``train_many`` and ``reward_components``, imported on first use
     (``import saw_bench`` does not import torch)."""
     if name == "train":
         from saw_bench.harness.run import train
 
         return train
+    if name == "train_many":
+        from saw_bench.harness.batch import train_many
+
+        return train_many
     if name == "reward_components":
         from saw_bench.core.components import reward_components
 

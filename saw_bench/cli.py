@@ -177,6 +177,8 @@ def sweep_command(args: argparse.Namespace) -> str:
         changes["seeds"] = [_integer("--seeds", value) for value in _split_list(args.seeds)]
     if args.workers is not None:
         changes["workers"] = args.workers
+    if args.no_batch:
+        changes["batch"] = False
     flags = {name: getattr(args, name) for name in SWEEP_FLAGS if getattr(args, name) is not None}
     settings = parse_settings(args.set)
     if flags or settings:
@@ -271,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_option_flag(sweep, name, every_run=True)
     sweep.add_argument("--workers", type=int, help="parallel runs (default: cores / 2)")
     sweep.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="train every run in a process of its own (default: runs that share task, model "
+        "and shapes train as one batched model where the fast path covers the model)",
+    )
+    sweep.add_argument(
         "--ray",
         metavar="ADDRESS",
         help="run the grid points as tasks on a Ray cluster: its address, 'auto' (the cluster "
@@ -342,8 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--name", required=True, help="submission name (the agent's label)")
     submit.add_argument("--submitter", default="anonymous", help="who submits (default anonymous)")
 
-    board = verbs.add_parser("leaderboard", help="validate or build the leaderboard")
-    board.add_argument("action", choices=("validate", "build"))
+    board = verbs.add_parser(
+        "leaderboard", help="validate or build the leaderboard, or rerun a submission's seed"
+    )
+    board.add_argument("action", choices=("validate", "build", "reproduce"))
+    board.add_argument(
+        "submission",
+        nargs="?",
+        metavar="SUBMISSION",
+        help="reproduce: a submission file or id, whose seed is rerun and compared",
+    )
+    board.add_argument("--seed", type=int, help="reproduce: the seed to rerun (default: first)")
     board.add_argument("--root", default="leaderboard", help="leaderboard folder")
     board.add_argument(
         "--correction",
@@ -448,9 +465,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "leaderboard":
             from saw_bench.leaderboard import (
                 leaderboard_build_command,
+                leaderboard_reproduce_command,
                 leaderboard_validate_command,
             )
 
+            if args.action == "reproduce":
+                if args.submission is None:
+                    raise SawBenchError("leaderboard reproduce needs a SUBMISSION (file or id)")
+                text, code = leaderboard_reproduce_command(args.submission, args.seed, args.root)
+                print(text)
+                return code
             if args.action == "build":
                 print(leaderboard_build_command(args.root, args.correction))
             else:

@@ -8,10 +8,17 @@ trivially zero.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
+from conftest import comparable
 from safetensors.torch import load_file
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
+from saw_bench.core.files import read_jsonl
+from saw_bench.harness.batch import train_many
+from saw_bench.harness.run import train_config
 from saw_bench.policy import TinyRecipe, build_tiny_policy, completion_logprobs
 from saw_bench.training import TrainConfig, Trainer
 from saw_bench.training.batched import BatchTrainer
@@ -121,5 +128,86 @@ def final_weights(run_dir) -> dict[str, torch.Tensor]:
     return load_file(str(run_dir / "checkpoint" / "model" / "model.safetensors"))
 
 
-def largest_difference(first: dict, second: dict) -> float:
-    return max(float((first[name] - second[name]).abs().max()) for name in first)
+def distance(first: dict, second: dict) -> float:
+    """The Euclidean distance between two models' weights (all parameters as one vector)."""
+    return sum(float(((first[name] - second[name]) ** 2).sum()) for name in first) ** 0.5
+
+
+def test_whole_runs_of_a_batch_follow_their_runs_alone_and_keep_their_own_streams(
+    tmp_path, async_model
+):
+    """Over whole runs (6 steps), each run of a batch follows the same run trained alone: the
+    same tokens per step, rewards, weights and held-out curve, and final weights equal to float
+    rounding: AdamW divides by the root of its second moment, so where a gradient is rounding
+    noise an element may move by up to the learning rate per step; the distance to the run
+    alone is held under 5% of the distance the run moved from its start (measured: under 2%).
+    Runs with different seeds end far apart (more than 30% of it). Two runs sharing an RNG
+    stream would sample alike (and unlike their runs alone); a shared optimizer state or
+    gradient norm would move each run's weights away from its run alone by a share of its whole
+    movement."""
+    points = [("saw", "grpo", seed) for seed in (0, 1, 2)] + [("static", "grpo", 0)]
+    batch = train_many(
+        configs(async_model, 6, points, eval_every=3, checkpoint_every=6),
+        [tmp_path / f"batch-{index}" for index in range(len(points))],
+    )
+    start = load_file(f"{async_model}/model.safetensors")
+    for index, config in enumerate(configs(async_model, 6, points, eval_every=3)):
+        alone = train_config(config, out_dir=tmp_path / f"alone-{index}", plot=False)
+        rows, alone_rows = (read_jsonl(path / "metrics.jsonl") for path in (batch[index], alone))
+        assert [row["tokens"] for row in rows] == [row["tokens"] for row in alone_rows]
+        for row, alone_row in zip(rows, alone_rows, strict=True):
+            for name, stats in row["objectives"].items():
+                assert stats["mean"] == alone_row["objectives"][name]["mean"]
+                assert stats["weight"] == pytest.approx(alone_row["objectives"][name]["weight"])
+        curve, alone_curve = (read_jsonl(path / "eval.jsonl") for path in (batch[index], alone))
+        assert [row["normalised"] for row in curve] == [row["normalised"] for row in alone_curve]
+        moved = distance(final_weights(alone), start)
+        assert distance(final_weights(batch[index]), final_weights(alone)) < 0.05 * moved
+    # the seeds' own streams: different samples, and weights far apart
+    tokens = [tuple(row["tokens"] for row in read_jsonl(path / "metrics.jsonl")) for path in batch]
+    assert len(set(tokens[:3])) == 3
+    moved = distance(final_weights(batch[0]), start)
+    assert distance(final_weights(batch[0]), final_weights(batch[1])) > 0.3 * moved
+    assert distance(final_weights(batch[1]), final_weights(batch[2])) > 0.3 * moved
+    # the same seed under another agent: the same first samples, then its own updates
+    assert tokens[3][0] == tokens[0][0]
+    assert distance(final_weights(batch[0]), final_weights(batch[3])) > 0.1 * moved
+
+
+def test_a_batch_stopped_after_a_checkpoint_resumes_to_the_uninterrupted_curves(
+    tmp_path, async_model
+):
+    whole = train_many(configs(async_model, 4), [tmp_path / f"whole-{index}" for index in range(3)])
+    folders = [tmp_path / f"stopped-{index}" for index in range(3)]
+    train_many(configs(async_model, 2), folders)  # a checkpoint at step 2, then stopped
+    # a killed batch may have written rows after its last checkpoint: they are dropped
+    with (folders[1] / "metrics.jsonl").open("a") as handle:
+        handle.write(json.dumps({"step": 3, "torn": True}) + "\n")
+    resumed = train_many(configs(async_model, 4), folders)
+    for done, again in zip(whole, resumed, strict=True):
+        for name in ("metrics.jsonl", "eval.jsonl"):
+            assert comparable(read_jsonl(again / name)) == comparable(read_jsonl(done / name))
+        assert distance(final_weights(again), final_weights(done)) == 0.0
+
+
+def test_runs_of_a_model_the_fast_path_does_not_cover_train_one_at_a_time(
+    tmp_path, async_model, capsys
+):
+    gpt2 = tmp_path / "gpt2"
+    tokenizer = AutoTokenizer.from_pretrained(async_model)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=256)
+    ).save_pretrained(gpt2)
+    tokenizer.save_pretrained(gpt2)
+    points = [("static", "grpo", 0), ("saw", "grpo", 1)]
+    folders = train_many(
+        configs(str(gpt2), 1, points, eval_every=1, eval_items=2, max_new_tokens=4),
+        [tmp_path / "first", tmp_path / "second"],
+    )
+    assert "2 runs train one at a time, not as one batch: the fast path does not cover" in (
+        capsys.readouterr().err
+    )
+    for folder in folders:
+        assert "batch" not in json.loads((folder / "config.json").read_text())
+        assert json.loads((folder / "summary.json").read_text())["steps"] == 1

@@ -87,11 +87,12 @@ def test_running_a_finished_sweep_again_trains_nothing(finished_sweep, grid_file
     assert [path.stat().st_mtime_ns for path in metrics] == before
 
 
-def start_sweep(grid_file: Path, out: Path, rows: int) -> subprocess.Popen:
+def start_sweep(grid_file: Path, out: Path, rows: int, *flags: str) -> subprocess.Popen:
     """``sweep`` in a process of its own (its own session), returned once some run of it has
     written ``rows`` metrics rows."""
+    command = ["sweep", "--config", str(grid_file), "--out", str(out), *flags]
     process = subprocess.Popen(
-        [sys.executable, "-m", "saw_bench", "sweep", "--config", str(grid_file), "--out", str(out)],
+        [sys.executable, "-m", "saw_bench", *command],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -128,21 +129,25 @@ def test_a_killed_sweep_continues_where_it_stopped(finished_sweep, grid_file, tm
     assert_resumes_to_the_whole_sweep(grid_file, out, finished_sweep)
 
 
+@pytest.mark.parametrize(
+    ("flags", "processes"), [((), 1), (("--no-batch",), 2)], ids=["batched", "separate"]
+)
 def test_sigterm_stops_the_sweep_and_its_workers_and_the_sweep_resumes(
-    finished_sweep, grid_file, tmp_path
+    finished_sweep, grid_file, tmp_path, flags, processes
 ):
-    """SIGTERM to the sweep alone (``kill``, a scheduler): the workers stop too, after their
-    step with a checkpoint, instead of training on unrecorded; the index says where each run
-    stopped and the same command finishes the grid as one uninterrupted sweep."""
+    """SIGTERM to the sweep alone (``kill``, a scheduler): the workers stop too (the one worker
+    training the grid as a batch, or one per run with --no-batch), after their step with a
+    checkpoint, instead of training on unrecorded; the index says where each run stopped and
+    the same command finishes the grid as one uninterrupted sweep."""
     out = tmp_path / "terminated"
-    process = start_sweep(grid_file, out, rows=1)
+    process = start_sweep(grid_file, out, 1, *flags)
     try:
         workers = [
             child
             for child in psutil.Process(process.pid).children()
             if "spawn_main" in " ".join(child.cmdline())
         ]
-        assert len(workers) == 2
+        assert len(workers) == processes
         process.send_signal(signal.SIGTERM)  # the sweep's own process only
         _, error = process.communicate(timeout=120)
         assert process.returncode == 130, error

@@ -88,6 +88,8 @@ class SweepSpec:
     weightings: Names = field(default_factory=lambda: ["static", "saw"])
     seeds: Seeds = field(default_factory=lambda: [0, 1, 2])
     workers: NonNegativeInt = 0  # 0: one worker per two cores, at least one
+    #: train the runs that share task, model and shapes as one batched model (one job)
+    batch: bool = True
     train: Annotated[dict[str, Any], AfterValidator(_without_grid_fields)] = field(
         default_factory=dict
     )
@@ -179,22 +181,21 @@ def sweep(
     log(f"sweep {out_dir}: {len(entries)} runs, {len(entries) - len(todo)} already finished")
     if not todo:
         return out_dir
+    _prepare_models(todo, log)
+    jobs = _batch_jobs(todo, out_dir, log) if spec.batch else [[entry] for entry in todo]
     if ray_address is None:
-        pool = _local_pool(spec.resolved_workers(), len(todo))
+        pool = _local_pool(spec.resolved_workers(), len(jobs))
     else:
         pool = RayExecutor(ray_address, ray_resources)
-        log(f"ray: {len(todo)} runs as tasks on {pool.capacity()}")
+        log(f"ray: {len(jobs)} jobs of {len(todo)} runs as tasks on {pool.capacity()}")
     with pool, _sigterm_as_ctrl_c():
         try:
-            _prepare_models(todo, log)
-            futures = {
-                pool.submit(timed_run_one, entry["train"], str(out_dir / entry["path"])): entry
-                for entry in todo
-            }
+            futures = {_submit(pool, job, out_dir): job for job in jobs}
             index.scheduled(todo)
             for future in concurrent.futures.as_completed(futures):
                 error = future.exception()
-                index.record(futures[future], error, None if error else future.result())
+                for entry in futures[future]:
+                    index.record(entry, error, None if error else future.result())
         except KeyboardInterrupt:
             log("interrupted: running runs stop after their current step with a checkpoint")
             pool.shutdown(wait=True, cancel_futures=True)
@@ -265,6 +266,60 @@ def timed_run_one(options: dict[str, Any], run_dir: str) -> float:
     started = time.perf_counter()
     run_one(options, run_dir)
     return time.perf_counter() - started
+
+
+def run_batch(options: list[dict[str, Any]], run_dirs: list[str]) -> list[str]:
+    """Train (or resume) grid points as one batched model (:func:`saw_bench.train_many`)."""
+    from saw_bench.harness.batch import train_many
+
+    for run_dir in map(Path, run_dirs):
+        if run_dir.exists() and not (run_dir / "config.json").exists():
+            shutil.rmtree(run_dir)  # killed before its config was written: nothing to keep
+    return [str(path) for path in train_many(options, run_dirs, log=print)]
+
+
+def timed_run_batch(options: list[dict[str, Any]], run_dirs: list[str]) -> float:
+    """:func:`run_batch`, timed where it runs (every run of the batch took this long)."""
+    started = time.perf_counter()
+    run_batch(options, run_dirs)
+    return time.perf_counter() - started
+
+
+def _submit(
+    pool: concurrent.futures.Executor, job: list[dict[str, Any]], out_dir: Path
+) -> concurrent.futures.Future:
+    if len(job) == 1:
+        return pool.submit(timed_run_one, job[0]["train"], str(out_dir / job[0]["path"]))
+    options = [entry["train"] for entry in job]
+    return pool.submit(timed_run_batch, options, [str(out_dir / entry["path"]) for entry in job])
+
+
+def _batch_jobs(
+    todo: list[dict[str, Any]], out_dir: Path, log: Callable[[str], None]
+) -> list[list[dict[str, Any]]]:
+    """The runs to train together: those that share task, model and shapes (and, resumed, a
+    checkpoint step) as one batched model where the fast path covers the model; each other
+    run alone. Says which runs cannot be batched, and why."""
+    from saw_bench.harness.batch import batch_groups
+    from saw_bench.training.batched import batch_refusal, model_refusal
+    from saw_bench.training.config import TrainConfig
+
+    configs = [TrainConfig(**entry["train"]) for entry in todo]
+    jobs: list[list[dict[str, Any]]] = []
+    for group in batch_groups(configs, [out_dir / entry["path"] for entry in todo]):
+        entries = [todo[index] for index in group]
+        reason = None
+        if len(group) > 1:
+            members = [configs[index] for index in group]
+            reason = batch_refusal(members) or model_refusal(members[0])
+        if len(group) > 1 and reason is None:
+            jobs.append(entries)
+            log(f"{len(group)} runs train as one batched model ({entries[0]['id']}, ...)")
+            continue
+        if reason is not None:
+            log(f"{len(group)} runs train as separate processes, not one batch: {reason}")
+        jobs.extend([entry] for entry in entries)
+    return jobs
 
 
 def _prepare_models(entries: Sequence[dict[str, Any]], log: Callable[[str], None]) -> None:
@@ -368,4 +423,4 @@ def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
 
 def _grid(spec: dict[str, Any]) -> dict[str, Any]:
     """What decides the runs' results (not the worker count, nor the engine that ran them)."""
-    return {key: value for key, value in spec.items() if key != "workers"}
+    return {key: value for key, value in spec.items() if key not in ("workers", "batch")}

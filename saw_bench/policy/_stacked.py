@@ -69,7 +69,7 @@ def stack_policies(policies: Sequence[Policy]) -> tuple[ModelStack, StackedLlama
     naming the reason when the fast path does not cover their model."""
     reason = unsupported_reason(policies[0].model, training=True)
     if reason is not None:
-        raise ValueError(f"runs cannot be batched: the fast path does not cover it ({reason})")
+        raise ValueError(f"the fast path does not cover {policies[0].name} ({reason})")
     stack = ModelStack([policy.model for policy in policies])
     return stack, StackedLlama(stack)
 

@@ -43,7 +43,14 @@ from saw_bench.core.files import (
     truncate_jsonl,
     write_json_atomic,
 )
-from saw_bench.policy import GenerationBatch, Policy, generate_stacked, load_policy, stack_policies
+from saw_bench.policy import (
+    GenerationBatch,
+    Policy,
+    generate_stacked,
+    load_policy,
+    stack_policies,
+    unsupported_reason,
+)
 from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
 from saw_bench.training.config import TrainConfig
 from saw_bench.training.estimators import ESTIMATORS
@@ -59,6 +66,11 @@ from saw_bench.training.weigh import weigh
 
 #: The options in which the runs of one batch may differ.
 PER_RUN_OPTIONS = ("seed", "weighting", "weighting_kwargs", "estimator", "priorities")
+
+
+class NotBatchable(SawBenchError):
+    """Runs that cannot train as one batch (they differ in shared options, or the fast path
+    does not cover their model); the message says why."""
 
 
 def batch_key(config: TrainConfig) -> str:
@@ -89,6 +101,21 @@ def batch_refusal(configs: Sequence[TrainConfig]) -> str | None:
             )
             return f"the runs differ in {', '.join(differing) or 'task'}"
     return None
+
+
+def model_refusal(config: TrainConfig) -> str | None:
+    """Why the fast path cannot train ``config``'s model as a batch (None: it can); loads the
+    model to look."""
+    policy = load_policy(
+        config.model,
+        task=registry.resolve(config.task) if config.model == "tiny" else None,
+        device=config.device,
+        dtype=config.dtype,
+        gradient_checkpointing=config.gradient_checkpointing,
+        progress=False,
+    )
+    reason = unsupported_reason(policy.model, training=True)
+    return None if reason is None else f"the fast path does not cover {policy.name} ({reason})"
 
 
 class BatchedRun(RunTrainer):
@@ -158,7 +185,7 @@ class BatchTrainer:
     ) -> None:
         refusal = batch_refusal(configs)
         if refusal is not None:
-            raise SawBenchError(f"these runs cannot train as one batch: {refusal}")
+            raise NotBatchable(refusal)
         if len(run_dirs) != len(configs):
             raise SawBenchError(
                 f"need one folder per run, but got {len(run_dirs)} for {len(configs)}"
@@ -182,8 +209,8 @@ class BatchTrainer:
         ]
         try:
             self.stack, self.network = stack_policies(policies)
-        except ValueError as error:
-            raise SawBenchError(str(error)) from None
+        except ValueError as error:  # the fast path does not cover the model
+            raise NotBatchable(str(error)) from None
         self.policies = policies
         self.runs = [
             BatchedRun(run_config, Path(run_dir), policy, len(configs))

@@ -85,6 +85,18 @@ def load_checkpoint(
     return progress
 
 
+def checkpoint_step(run_dir: Path) -> int:
+    """The step of a run's last checkpoint (0 when it has none: it starts over)."""
+    for folder in (FOLDER, f"{FOLDER}.old"):  # .old: killed mid-swap
+        progress = Path(run_dir) / folder / "progress.json"
+        if progress.is_file():
+            try:
+                return int(read_json(progress)["step"])
+            except (SawBenchError, KeyError, TypeError, ValueError):
+                return 0
+    return 0
+
+
 def latest_trl_checkpoint(run_dir: Path) -> Path | None:
     """The newest ``trl/checkpoint-<step>`` folder of a run trained by the TRL backend (a
     Hugging Face model folder with TRL's trainer state), or None."""
