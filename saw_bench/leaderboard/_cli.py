@@ -7,6 +7,7 @@ from pathlib import Path
 
 from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard._build import GENERATED, build
+from saw_bench.leaderboard._reproduce import reproduce
 from saw_bench.leaderboard._submit import submit_runs
 from saw_bench.leaderboard._validate import check_leaderboard
 
@@ -58,3 +59,12 @@ def leaderboard_build_command(root: str | Path = "leaderboard", correction: str 
         )
     written = ", ".join(str(Path(root) / name) for name in GENERATED)
     return f"wrote {written}"
+
+
+def leaderboard_reproduce_command(
+    submission: str | Path, seed: int | None = None, root: str | Path = "leaderboard"
+) -> tuple[str, int]:
+    """``python -m saw_bench leaderboard reproduce SUBMISSION [--seed N]``: the report and the
+    exit code (1 when the seed cannot pair with its record or a number moved)."""
+    found = reproduce(submission, seed=seed, root=root, progress=True)
+    return found.report(), 0 if found.agrees else 1
