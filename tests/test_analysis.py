@@ -664,3 +664,32 @@ def test_without_static_runs_the_note_names_the_flag_that_gives_a_threshold(tmp_
     assert saw.threshold == 0.45
     assert (saw.threshold_reached, saw.threshold_censored) == (2, 1)
     assert saw.steps_to_threshold == pytest.approx(15.0)
+
+
+def test_runs_of_other_weights_do_not_pair_with_static_and_a_note_says_so(tmp_path):
+    """static trained revision aaa, saw revision bbb: the same seeds, but other weights, so no
+    difference from static, and the note names both policies."""
+
+    def set_policy(folder: Path, revision: str) -> None:
+        config = json.loads((folder / "config.json").read_text())
+        config["model"] = {"name": "tiny/toy-v0-0123456789ab", "revision": revision}
+        (folder / "config.json").write_text(json.dumps(config))
+
+    for seed in range(3):
+        set_policy(
+            write_run(tmp_path / f"static{seed}", "static", seed, [(0, 0.2), (30, 0.5)]), "aaa"
+        )
+        set_policy(write_run(tmp_path / f"saw{seed}", "saw", seed, [(0, 0.2), (30, 0.6)]), "bbb")
+    comparison = compare(load_runs([tmp_path]))
+    table = comparison.table.set_index("agent")
+    assert math.isnan(table.loc["saw", "vs_static"]) and table.loc["saw", "paired_seeds"] == 0
+    assert (
+        "saw/Toy-v0 grpo saw: trained tiny/toy-v0-0123456789ab (revision bbb), static "
+        "tiny/toy-v0-0123456789ab (revision aaa): runs of different weights cannot pair, so it "
+        "is not compared with static"
+    ) in comparison.notes
+    # the same revision pairs again
+    for seed in range(3):
+        set_policy(tmp_path / f"saw{seed}", "aaa")
+    table = compare(load_runs([tmp_path])).table.set_index("agent")
+    assert table.loc["saw", "vs_static"] == pytest.approx(0.1)

@@ -100,3 +100,25 @@ def test_numbers_within_the_tolerance_agree_and_timings_are_left_out() -> None:
     )
     shorter = {**recorded, "eval.jsonl": b""}
     assert compare_run_files(recorded, shorter)[1] == "eval.jsonl: 1 rows recorded, 0 rerun"
+
+
+def test_an_entry_of_other_weights_is_off_protocol_because_it_cannot_pair() -> None:
+    from saw_bench.leaderboard._protocols import ModelRef, Protocol, off_protocol_reason
+    from saw_bench.leaderboard._schema import ModelRef as EntryModel
+    from saw_bench.leaderboard._schema import Submission
+
+    protocol = Protocol(model=ModelRef(name="tiny/toy-v0-0123", revision="aaa"), train={"steps": 4})
+
+    def entry(name: str, revision: str) -> Submission:
+        model = EntryModel.model_construct(name=name, revision=revision, parameters=1)
+        return Submission.model_construct(status="verified", train={"steps": 4}, model=model)
+
+    assert off_protocol_reason(entry("tiny/toy-v0-0123", "aaa"), protocol) is None
+    assert off_protocol_reason(entry("tiny/toy-v0-0123", "bbb"), protocol) == (
+        "off protocol: policy revision bbb (protocol aaa), runs of other weights cannot pair "
+        "with the board's"
+    )
+    assert off_protocol_reason(entry("tiny/toy-v0-4567", "aaa"), protocol) == (
+        "off protocol: policy tiny/toy-v0-4567 (protocol tiny/toy-v0-0123), runs of other "
+        "weights cannot pair with the board's"
+    )

@@ -379,8 +379,18 @@ def compare(
     table = pd.DataFrame(rows)
     for column in ("threshold_reached", "threshold_censored"):
         table[column] = table[column].astype("Int64")
+    unpaired = [g for g in groups if _reference(g, groups) is None and _statics(g, groups)]
+    for group in unpaired:
+        static = sorted({name for other in _statics(group, groups) for name in _policies(other)})
+        notes.append(
+            f"{group.task_id} {group.estimator} {group.label}: trained "
+            f"{', '.join(_policies(group))}, static {', '.join(static)}: runs of different "
+            "weights cannot pair, so it is not compared with static"
+        )
     lacking = dict.fromkeys(
-        (g.task_id, g.estimator, g.priorities) for g in groups if _reference(g, groups) is None
+        (g.task_id, g.estimator, g.priorities)
+        for g in groups
+        if _reference(g, groups) is None and not _statics(g, groups)
     )
     for task_id, estimator, priorities in lacking:
         with_priorities = "" if priorities is None else f" with priorities {list(priorities)}"
@@ -435,17 +445,34 @@ def _columns(name: str, interval: tuple[float, float, float]) -> dict[str, float
 
 
 def _reference(group: Group, groups: Sequence[Group]) -> Group | None:
-    """The static group (default options) with the same task, estimator, priorities and
-    backend."""
-    for candidate in groups:
-        if (
-            candidate.agent == "static"
-            and not candidate.agent_options
-            and (candidate.task_id, candidate.estimator, candidate.priorities, candidate.backend)
-            == (group.task_id, group.estimator, group.priorities, group.backend)
-        ):
+    """The static group (default options) with the same task, estimator, priorities, backend
+    and policy (name and weights revision: runs of other weights do not pair)."""
+    for candidate in _statics(group, groups):
+        if _policies(candidate) == _policies(group):
             return candidate
     return None
+
+
+def _statics(group: Group, groups: Sequence[Group]) -> list[Group]:
+    """The static groups (default options) of ``group``'s task, estimator, priorities and
+    backend, whatever their policy."""
+    return [
+        candidate
+        for candidate in groups
+        if candidate.agent == "static"
+        and not candidate.agent_options
+        and (candidate.task_id, candidate.estimator, candidate.priorities, candidate.backend)
+        == (group.task_id, group.estimator, group.priorities, group.backend)
+    ]
+
+
+def _policies(group: Group) -> tuple[str, ...]:
+    """The policies a group's runs trained, as ``name (revision r)``."""
+    names = set()
+    for run in group.runs:
+        model = run.config.get("model") or {}
+        names.add(f"{model.get('name')} (revision {model.get('revision')})")
+    return tuple(sorted(names))
 
 
 def _group_notes(groups: Sequence[Group]) -> list[str]:
@@ -462,6 +489,11 @@ def _group_notes(groups: Sequence[Group]) -> list[str]:
             notes.append(
                 f"{group.task_id} {group.estimator} {group.label}: its runs also differ in "
                 f"{', '.join(differing)}"
+            )
+        if len(_policies(group)) > 1:
+            notes.append(
+                f"{group.task_id} {group.estimator} {group.label}: its runs trained different "
+                f"policies ({'; '.join(_policies(group))}), whose seeds do not pair"
             )
         seeds = group.seeds
         if len(set(seeds)) < len(seeds):

@@ -134,8 +134,13 @@ def off_protocol_reason(submission: Submission, protocol: Protocol | None) -> st
         if given != value:
             differing.append(f"{key} {given} (protocol {value})")
     model, wanted = submission.model, protocol.model
+    other_weights = False
     if wanted is not None and model.name != wanted.name:
         differing.append(f"policy {model.name} (protocol {wanted.name})")
+        other_weights = True
     elif wanted is not None and wanted.revision is not None and model.revision != wanted.revision:
         differing.append(f"policy revision {model.revision} (protocol {wanted.revision})")
+        other_weights = True
+    if other_weights:  # the board's comparisons pair seeds of one policy's weights
+        differing.append("runs of other weights cannot pair with the board's")
     return f"off protocol: {', '.join(differing)}" if differing else None
