@@ -19,7 +19,8 @@ from saw_bench.core.errors import SawBenchError
 from saw_bench.harness.plots import plot_run
 from saw_bench.harness.run import train, train_config, write_summary
 from saw_bench.training import TrainConfig
-from saw_bench.training.batched import BatchTrainer, NotBatchable, batch_key
+from saw_bench.training.batch_runs import NotBatchable, batch_key
+from saw_bench.training.batched import BatchTrainer
 from saw_bench.training.checkpoints import checkpoint_step
 
 
@@ -72,7 +73,7 @@ def batch_groups(
     configs: Sequence[TrainConfig], folders: Sequence[str | Path | None]
 ) -> list[list[int]]:
     """Indices of the runs that can train as one batch: the same shared options
-    (:func:`~saw_bench.training.batched.batch_key`) and, for runs being resumed, the same
+    (:func:`~saw_bench.training.batch_runs.batch_key`) and, for runs being resumed, the same
     checkpoint step. In order of first appearance."""
     groups: dict[tuple[str, int], list[int]] = {}
     for index, (config, folder) in enumerate(zip(configs, folders, strict=True)):

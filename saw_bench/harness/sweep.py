@@ -301,7 +301,7 @@ def _batch_jobs(
     checkpoint step) as one batched model where the fast path covers the model; each other
     run alone. Says which runs cannot be batched, and why."""
     from saw_bench.harness.batch import batch_groups
-    from saw_bench.training.batched import batch_refusal, model_refusal
+    from saw_bench.training.batch_runs import batch_refusal, model_refusal
     from saw_bench.training.config import TrainConfig
 
     configs = [TrainConfig(**entry["train"]) for entry in todo]

@@ -24,8 +24,6 @@ runs and the batch step's wall-clock seconds.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,144 +34,19 @@ import torch
 
 from saw_bench.core import registry
 from saw_bench.core.errors import RunInterrupted, SawBenchError
-from saw_bench.core.files import (
-    append_jsonl,
-    check_rows,
-    read_jsonl,
-    truncate_jsonl,
-    write_json_atomic,
-)
-from saw_bench.policy import (
-    GenerationBatch,
-    Policy,
-    generate_stacked,
-    load_policy,
-    stack_policies,
-    unsupported_reason,
-)
+from saw_bench.core.files import append_jsonl, read_jsonl, write_json_atomic
+from saw_bench.policy import GenerationBatch, generate_stacked, load_policy, stack_policies
+from saw_bench.training.batch_runs import BatchedRun, NotBatchable, batch_refusal
 from saw_bench.training.checkpoints import load_checkpoint, save_checkpoint
 from saw_bench.training.config import TrainConfig
-from saw_bench.training.estimators import ESTIMATORS
-from saw_bench.training.evaluation import held_out_items, held_out_scores, with_temperature
-from saw_bench.training.provenance import resolved_config
+from saw_bench.training.evaluation import held_out_scores, with_temperature
 from saw_bench.training.record import objective_stats
 from saw_bench.training.rollouts import RolloutTensors, derive_seed, rollout_items, sample_items
 from saw_bench.training.scoring import score_rollouts
 from saw_bench.training.stopping import StopRequests
-from saw_bench.training.trainer import RunTrainer, new_run_dir, saved_config, task_and_agent
+from saw_bench.training.trainer import new_run_dir, saved_config
 from saw_bench.training.update import UpdateOptions, stacked_update
 from saw_bench.training.weigh import weigh
-
-#: The options in which the runs of one batch may differ.
-PER_RUN_OPTIONS = ("seed", "weighting", "weighting_kwargs", "estimator", "priorities")
-
-
-class NotBatchable(SawBenchError):
-    """Runs that cannot train as one batch (they differ in shared options, or the fast path
-    does not cover their model); the message says why."""
-
-
-def batch_key(config: TrainConfig) -> str:
-    """What runs must share to train as one batch: every option but :data:`PER_RUN_OPTIONS`."""
-    options = dataclasses.asdict(config)
-    shared = {key: value for key, value in options.items() if key not in PER_RUN_OPTIONS}
-    shared["task"] = registry.resolve(config.task)
-    return json.dumps(shared, sort_keys=True, default=str)
-
-
-def batch_refusal(configs: Sequence[TrainConfig]) -> str | None:
-    """Why ``configs`` cannot train as one batch (``None``: they can, if the fast path covers
-    their model, which only loading it tells)."""
-    if not configs:
-        return "no runs"
-    first = configs[0]
-    if first.backend != "saw-bench":
-        return f"backend {first.backend!r} (batches train with saw-bench's own loop)"
-    if not first.fast_path:
-        return "fast_path = false"
-    key = batch_key(first)
-    for config in configs[1:]:
-        if batch_key(config) != key:
-            differing = sorted(
-                name
-                for name, value in dataclasses.asdict(config).items()
-                if name not in PER_RUN_OPTIONS and value != getattr(first, name)
-            )
-            return f"the runs differ in {', '.join(differing) or 'task'}"
-    return None
-
-
-def model_refusal(config: TrainConfig) -> str | None:
-    """Why the fast path cannot train ``config``'s model as a batch (None: it can); loads the
-    model to look."""
-    policy = load_policy(
-        config.model,
-        task=registry.resolve(config.task) if config.model == "tiny" else None,
-        device=config.device,
-        dtype=config.dtype,
-        gradient_checkpointing=config.gradient_checkpointing,
-        progress=False,
-    )
-    reason = unsupported_reason(policy.model, training=True)
-    return None if reason is None else f"the fast path does not cover {policy.name} ({reason})"
-
-
-class BatchedRun(RunTrainer):
-    """One run of a batch: its options, folder, task, agent, estimator, held-out items and
-    counters; its policy's model is a view of its slice of the batch's parameters."""
-
-    def __init__(self, config: TrainConfig, run_dir: Path, policy: Policy, runs: int) -> None:
-        config.resolve_defaults()
-        self.config = config
-        self.run_dir = run_dir
-        self.policy = policy
-        self.runs = runs
-        self.task, self.agent = task_and_agent(config)
-        self.estimate = ESTIMATORS[config.estimator].function
-        self.step = 0
-        self.elapsed_seconds = 0.0
-        self.tokens_total = 0
-        self.train_items = list(self.task.split("train"))
-        self.eval_items = held_out_items(self.task, config.eval_items)
-        if not self.train_items or not self.eval_items:
-            raise SawBenchError(f"task {config.task!r} needs non-empty train and test splits")
-
-    def resolved_config(self) -> dict[str, Any]:
-        resolved = resolved_config(self.config, self.task, self.policy, self.agent)
-        resolved["batch"] = {"runs": self.runs}  # trained in a batch of this many runs
-        return resolved
-
-    def progress_state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "elapsed_seconds": self.elapsed_seconds,
-            "tokens_total": self.tokens_total,
-            "metrics_rows": len(read_jsonl(self.run_dir / "metrics.jsonl")),
-            "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
-            "agent_state": self.agent.state_dict(),
-        }
-
-    def restore_progress(self, progress: dict[str, Any] | None) -> None:
-        """As :meth:`Trainer.restore` after the checkpoint is loaded (``None``: none)."""
-        if progress is None:
-            for name in ("metrics.jsonl", "eval.jsonl"):
-                (self.run_dir / name).unlink(missing_ok=True)
-            return
-        self.agent.load_state_dict(progress["agent_state"])
-        self.step = progress["step"]
-        self.elapsed_seconds = progress["elapsed_seconds"]
-        self.tokens_total = progress["tokens_total"]
-        files = {"metrics.jsonl": progress["metrics_rows"], "eval.jsonl": progress["eval_rows"]}
-        for name, rows in files.items():
-            check_rows(self.run_dir / name, rows)
-        for name, rows in files.items():
-            truncate_jsonl(self.run_dir / name, rows)
-
-    def run(self) -> Path:
-        raise SawBenchError("a run of a batch trains with its batch (BatchTrainer.run)")
-
-    def restore(self) -> None:
-        raise SawBenchError("a run of a batch resumes with its batch (BatchTrainer.resume)")
 
 
 class BatchTrainer:
