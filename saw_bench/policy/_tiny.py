@@ -22,8 +22,10 @@ a policy from nothing, in a few minutes, and caches it.
 
 Everything is fixed by a :class:`TinyRecipe`, whose defaults are tuned for ToolCall-Synth; a
 task class changes them through ``TextTask.tiny_recipe`` / ``tiny_recipe_for``
-(:func:`default_recipe`). The same recipe gives the same weights on the same CPU (seeded init,
-fixed data order, always :data:`BUILD_THREADS` threads). The result is a Hugging Face folder
+(:func:`default_recipe`). The same recipe gives the same weights on every machine and thread
+count (recipe version 3: seeded init, fixed data order, exact arithmetic, see :func:`train_sft`;
+version 2 policies, which the board's runs name, are built with AVX2 kernels, see
+:data:`VERSION_2_KERNELS`). The result is a Hugging Face folder
 (``save_pretrained``, safetensors) under ``<cache>/tiny/<task-slug>-<hash12>/``
 (:func:`cache_dir`, :meth:`TinyRecipe.folder_name`) with ``recipe.json`` and ``figures.json``
 (training speed, held-out and train-split scores) beside it.
@@ -42,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,10 +101,14 @@ PRETOKENIZE = r" ?[\p{L}\p{N}_]+| ?[^\s\p{L}\p{N}_]+|\s+(?!\S)|\s+"
 BUCKET_BATCHES = 8
 #: Torch threads of a recipe version 2 build, whatever the machine or ``$OMP_NUM_THREADS``.
 #: Its float32 weights depend on the CPU kernels PyTorch picks for the machine (AVX-512, AVX2 or
-#: none give different weights within 8 SFT steps), so version 2 policies are the same only on
-#: machines with the same kernels. Version 3 builds use the caller's threads: its weights
+#: none give different weights within 8 SFT steps; one or two threads do not), so version 2
+#: builds run :data:`VERSION_2_KERNELS`. Version 3 builds use the caller's threads: its weights
 #: depend on neither.
 BUILD_THREADS = 2
+#: PyTorch's CPU kernels of a version 2 build: the board's version 2 policies were built with
+#: them, and another machine rebuilds them bit for bit with them (a build elsewhere runs in a
+#: child process with ``ATEN_CPU_CAPABILITY=avx2``, where the CPU has AVX2).
+VERSION_2_KERNELS = "AVX2"
 #: Version 3 keeps every weight on the grid of multiples of ``2**-WEIGHT_GRID_BITS`` (about
 #: 1.5e-5), rounding after initialisation and after every optimizer step of a float64 warm
 #: start (see :func:`train_sft`).
@@ -646,6 +653,9 @@ def prepare(task: str = "toolcall", progress: bool = True) -> Path:
 
 
 def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
+    if recipe.recipe_version < 3 and _needs_version_2_kernels():
+        _build_in_child(folder, recipe, progress=progress)
+        return
     caller_threads = torch.get_num_threads()
     threads = BUILD_THREADS if recipe.recipe_version < 3 else caller_threads
     build_started = time.perf_counter()
@@ -699,6 +709,34 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
     (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     record = {"hash": recipe.recipe_hash(), "recipe_version": RECIPE_VERSION, **recipe.to_dict()}
     (folder / "recipe.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def _needs_version_2_kernels() -> bool:
+    """Whether this process runs other CPU kernels than :data:`VERSION_2_KERNELS` on a CPU that
+    has them (so a version 2 build must run in a child process)."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return capability != VERSION_2_KERNELS and torch.cpu._is_avx2_supported()
+
+
+def _build_in_child(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
+    """:func:`_build_into` in a child process whose PyTorch runs :data:`VERSION_2_KERNELS`
+    (PyTorch picks its kernels once per process, from ``ATEN_CPU_CAPABILITY``)."""
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from saw_bench.policy._tiny import TinyRecipe, _build_into\n"
+        "recipe = TinyRecipe(**json.loads(sys.argv[2]))\n"
+        "_build_into(Path(sys.argv[1]), recipe, progress=sys.argv[3] == '1')\n"
+    )
+    arguments = [str(folder), json.dumps(recipe.to_dict()), "1" if progress else "0"]
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": VERSION_2_KERNELS.lower()}
+    completed = subprocess.run([sys.executable, "-c", code, *arguments], env=env, check=False)
+    if completed.returncode != 0:
+        raise SawBenchError(
+            f"the build of {recipe.folder_name()} (recipe version {recipe.recipe_version}, "
+            f"with {VERSION_2_KERNELS} kernels in a child process) failed with exit code "
+            f"{completed.returncode}"
+        )
 
 
 def _say(line: str) -> None:
