@@ -253,6 +253,17 @@ def test_findings_lead_with_the_suite_verdict_and_the_asynchrony_plot(board: Pat
         assert (board / figure).read_text().startswith("<svg")
 
 
+def test_leaderboard_page_states_saws_verdict_across_the_suite(board: Path):
+    saw = next(a for a in data_of(board)["findings"]["suite"]["agents"] if a["agent"] == "saw")
+    probability = saw["probability_of_improvement"]
+    expected = (
+        f"SAW across the suite (rliable, every setting at once): {saw['verdict']} "
+        f"(P(saw > static) {probability['mean']:.3f} [{probability['low']:.3f}, "
+        f"{probability['high']:.3f}]"
+    )
+    assert expected in (board / "LEADERBOARD.md").read_text()
+
+
 def test_every_interval_header_names_how_it_was_computed(board: Path):
     findings = (board / "FINDINGS.md").read_text()
     headers = [

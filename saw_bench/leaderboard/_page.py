@@ -15,6 +15,7 @@ from typing import Any
 
 from saw_bench.leaderboard._findings_page import STYLE as FINDINGS_STYLE
 from saw_bench.leaderboard._findings_page import findings_html, findings_page
+from saw_bench.leaderboard._findings_tables import suite_lines
 from saw_bench.leaderboard._plots import tradeoff_svg
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._tables import csv_table, html_table, markdown_table
@@ -100,9 +101,23 @@ _POWER_NOTE = (
 )
 
 
+def _suite_saw_line(data: dict[str, Any]) -> str | None:
+    """SAW's cross-task verdict in one sentence, pointing to every agent's in FINDINGS.md."""
+    for line in suite_lines(data["findings"]["suite"]):
+        if line.startswith("saw: "):
+            verdict = line.removeprefix("saw: ").replace(" across the suite", "", 1)
+            return (
+                f"SAW across the suite (rliable, every setting at once): {verdict}. Every "
+                "agent's verdict: [FINDINGS.md](FINDINGS.md)."
+            )
+    return None
+
+
 def markdown_page(data: dict[str, Any]) -> str:
     lines = ["# saw-bench leaderboard", "", _INTRO, "", "## Did SAW beat static weights?", ""]
     lines += [data["saw_vs_static"]["verdict"], "", multiplicity_note(data), "", _POWER_NOTE]
+    if _suite_saw_line(data):
+        lines += ["", _suite_saw_line(data)]
     correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
     if comparisons:
@@ -173,6 +188,8 @@ def html_page(data: dict[str, Any]) -> str:
         f'<p id="multiplicity">{escape(multiplicity_note(data))}</p>',
         f"<p>{markdown_to_html(_POWER_NOTE)}</p>",
     ]
+    if _suite_saw_line(data):
+        parts.append(f'<p id="suite-saw">{markdown_to_html(_suite_saw_line(data))}</p>')
     correction = data["multiplicity"]["correction"]
     comparisons = data["saw_vs_static"]["comparisons"]
     if comparisons:
