@@ -117,6 +117,9 @@ WEIGHT_GRID_BITS = 16
 #: a warm-start batch (ToolCall-Synth: 1,000 steps of 16 rows in about 4 minutes) and per
 #: held-out item (its figures: sampled and greedy, on the test and the train split).
 SFT_SECONDS_PER_ROW = 0.014
+#: CPU time of a version 3 (float64) warm-start step against a float32 one, measured on the
+#: ToolCall-Synth recipe at one thread.
+FLOAT64_COST = 2.2
 EVAL_SECONDS_PER_ITEM = 0.15
 #: With no terminal, a warm-start progress line at least this often (and every tenth of the
 #: steps), so a log shows the build moving.
@@ -630,6 +633,7 @@ def _announcement(recipe: TinyRecipe, folder: Path, *, rebuild: bool = False) ->
     """The line a build starts with: what is built, why, where it is cached, about how long."""
     why = "rebuilding on request" if rebuild else "first use of this task's recipe"
     seconds = recipe.sft_steps * recipe.batch_size * SFT_SECONDS_PER_ROW
+    seconds *= FLOAT64_COST if recipe.recipe_version >= 3 else 1.0
     seconds += recipe.eval_items * EVAL_SECONDS_PER_ITEM
     return (
         f"tiny policy: building the policy of {recipe.task} ({why}; cached afterwards in "
