@@ -733,7 +733,13 @@ def _build_in_child(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None
         "_build_into(Path(sys.argv[1]), recipe, progress=sys.argv[3] == '1')\n"
     )
     arguments = [str(folder), json.dumps(recipe.to_dict()), "1" if progress else "0"]
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": VERSION_2_KERNELS.lower()}
+    # MKL's matrix products on its AVX2 path as well, where it would pick another (on Intel
+    # CPUs with AVX-512; on this AMD machine they are the same bytes either way)
+    env = {
+        **os.environ,
+        "ATEN_CPU_CAPABILITY": VERSION_2_KERNELS.lower(),
+        "MKL_CBWR": VERSION_2_KERNELS,
+    }
     completed = subprocess.run([sys.executable, "-c", code, *arguments], env=env, check=False)
     if completed.returncode != 0:
         raise SawBenchError(
