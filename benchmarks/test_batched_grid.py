@@ -15,8 +15,9 @@ per token plus attention, one forward for decoding and three for the update; att
 each step's mean completion length; held-out evaluations are in the wall time but not in the
 FLOPs, so the share is a lower bound). The tiny policy is built before the clock starts.
 
-``SAW_BENCH_GRID_STEPS`` (default 120), ``SAW_BENCH_GRID_SEEDS`` (default 5) and
-``SAW_BENCH_GRID_TASK`` (default toolcall) make a shorter version.
+``SAW_BENCH_GRID_STEPS`` (default 120), ``SAW_BENCH_GRID_SEEDS`` (default 5),
+``SAW_BENCH_GRID_TASK`` (default toolcall) and ``SAW_BENCH_GRID_MODEL`` (default tiny: the
+task's tiny policy; or a model folder) make a shorter or smaller version.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from saw_bench.training.rollouts import sample_items
 STEPS = int(os.environ.get("SAW_BENCH_GRID_STEPS", "120"))
 SEEDS = int(os.environ.get("SAW_BENCH_GRID_SEEDS", "5"))
 TASK = os.environ.get("SAW_BENCH_GRID_TASK", "toolcall")
+MODEL = os.environ.get("SAW_BENCH_GRID_MODEL", "tiny")
 THREADS = 2
 
 
@@ -50,6 +52,7 @@ def grid_file(folder: Path) -> Path:
     path.write_text(
         f'tasks = ["{TASK}"]\nestimators = ["grpo"]\nweightings = ["static", "saw"]\n'
         f"seeds = {list(range(SEEDS))}\nworkers = 2\n\n[train]\nsteps = {STEPS}\n"
+        f"model = {json.dumps(MODEL)}\n"
     )
     return path
 
@@ -73,7 +76,7 @@ def timed_sweep(grid: Path, out: Path, *flags: str) -> dict[str, float]:
 def grid_work(out: Path) -> dict[str, float]:
     """Completions (training and held-out) and the training steps' useful FLOPs of a sweep."""
     task = registry.load_task(TASK)
-    policy = load_policy("tiny", task=registry.resolve(TASK), progress=False)
+    policy = load_policy(MODEL, task=registry.resolve(TASK), progress=False)
     train_items = list(task.split("train"))
     completions, flops = 0, 0.0
     for run in sorted((out / "runs").iterdir()):
@@ -98,11 +101,12 @@ def grid_work(out: Path) -> dict[str, float]:
 
 @pytest.mark.benchmark(group="batched-grid")
 def test_batched_grid_against_separate_processes(tmp_path, benchmark):
-    subprocess.run(
-        [sys.executable, "-m", "saw_bench", "prepare", "--task", TASK],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    if MODEL == "tiny":
+        subprocess.run(
+            [sys.executable, "-m", "saw_bench", "prepare", "--task", TASK],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     torch.set_num_threads(THREADS)
     peak = matmul_peak()
     grid = grid_file(tmp_path)

@@ -44,6 +44,7 @@ from saw_bench.training.record import objective_stats
 from saw_bench.training.rollouts import RolloutTensors, derive_seed, rollout_items, sample_items
 from saw_bench.training.scoring import score_rollouts
 from saw_bench.training.stopping import StopRequests
+from saw_bench.training.threads import RunThreads
 from saw_bench.training.trainer import new_run_dir, saved_config
 from saw_bench.training.update import UpdateOptions, stacked_update
 from saw_bench.training.weigh import weigh
@@ -66,8 +67,7 @@ class BatchTrainer:
         config = configs[0]
         config.resolve_defaults()
         self.progress = progress
-        if config.threads is not None:
-            torch.set_num_threads(config.threads)
+        self.threads = RunThreads(config.threads, announce=progress)  # one share: one process
         policy_task = registry.resolve(config.task) if config.model == "tiny" else None
         policies = [
             load_policy(
@@ -152,28 +152,34 @@ class BatchTrainer:
         """Train every run up to ``steps``; Ctrl-C or SIGTERM stops after the current step with
         a checkpoint of every run and raises :class:`RunInterrupted` (of the first run)."""
         config = self.config
-        with StopRequests() as stop:
-            if self.step == 0:
-                self.evaluate([not read_jsonl(run.run_dir / "eval.jsonl") for run in self.runs])
-            saved_step = self.step
-            while self.step < config.steps and not stop.requested:
-                self.train_step()
-                self.step += 1
-                for run in self.runs:
-                    run.step = self.step
-                if self.step % config.eval_every == 0 or self.step == config.steps:
-                    self.evaluate()
-                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                    self.save()
-                    saved_step = self.step
-            if stop.requested:
-                if saved_step != self.step:
-                    self.save()
-                raise RunInterrupted(self.runs[0].run_dir, self.step)
+        try:
+            with StopRequests() as stop:
+                if self.step == 0:
+                    self.threads.rebalance()
+                    unevaluated = [not read_jsonl(run.run_dir / "eval.jsonl") for run in self.runs]
+                    self.evaluate(unevaluated)
+                saved_step = self.step
+                while self.step < config.steps and not stop.requested:
+                    self.train_step()
+                    self.step += 1
+                    for run in self.runs:
+                        run.step = self.step
+                    if self.step % config.eval_every == 0 or self.step == config.steps:
+                        self.evaluate()
+                    if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                        self.save()
+                        saved_step = self.step
+                if stop.requested:
+                    if saved_step != self.step:
+                        self.save()
+                    raise RunInterrupted(self.runs[0].run_dir, self.step)
+        finally:
+            self.threads.release()
         return [run.run_dir for run in self.runs]
 
     def train_step(self) -> list[dict[str, Any]]:
         config, step, runs = self.config, self.step, self.runs
+        threads = self.threads.rebalance()
         started = time.perf_counter()
 
         items = [
@@ -266,6 +272,7 @@ class BatchTrainer:
                 "wall_seconds": round(run.elapsed_seconds, 4),
                 "tokens": tokens,
                 "tokens_total": run.tokens_total,
+                "threads": threads,
                 "seconds": seconds,
                 **updates[index],
                 "objectives": objective_stats(
