@@ -19,6 +19,7 @@ from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 from saw_bench.core.files import read_jsonl
 from saw_bench.harness.batch import train_many
 from saw_bench.harness.run import train_config
+from saw_bench.harness.sweep import SweepSpec, _batch_jobs
 from saw_bench.policy import TinyRecipe, build_tiny_policy, completion_logprobs
 from saw_bench.training import TrainConfig, Trainer
 from saw_bench.training.batched import BatchTrainer
@@ -211,3 +212,30 @@ def test_runs_of_a_model_the_fast_path_does_not_cover_train_one_at_a_time(
     for folder in folders:
         assert "batch" not in json.loads((folder / "config.json").read_text())
         assert json.loads((folder / "summary.json").read_text())["steps"] == 1
+
+
+def test_a_sweep_batches_the_runs_it_can_and_names_the_others(tmp_path, async_model):
+    gpt2 = tmp_path / "gpt2"
+    tokenizer = AutoTokenizer.from_pretrained(async_model)
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=256)
+    ).save_pretrained(gpt2)
+    tokenizer.save_pretrained(gpt2)
+    covered = SweepSpec(tasks=["async-k2"], train={"model": async_model}, seeds=[0, 1])
+    uncovered = SweepSpec(tasks=["async-k2"], train={"model": str(gpt2)}, seeds=[0, 1])
+    lines: list[str] = []
+    jobs = _batch_jobs(
+        [{**entry, "path": entry["id"]} for entry in covered.runs()], tmp_path, lines.append
+    )
+    assert [len(job) for job in jobs] == [4]  # static and saw x 2 seeds, one batch
+    jobs = _batch_jobs(
+        [{**entry, "path": entry["id"]} for entry in uncovered.runs()], tmp_path, lines.append
+    )
+    assert [len(job) for job in jobs] == [1, 1, 1, 1]
+    assert lines[-1] == (
+        f"4 runs train as separate processes, not one batch: the fast path does not cover "
+        f"{gpt2} (GPT2LMHeadModel is not LlamaForCausalLM)"
+    )
+    other_shapes = SweepSpec(tasks=["async-k2", "async-k4"], train={"model": async_model})
+    entries = [{**entry, "path": entry["id"]} for entry in other_shapes.runs()]
+    assert [len(job) for job in _batch_jobs(entries, tmp_path, lines.append)] == [6, 6]
