@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import saw_bench
 from saw_bench.leaderboard import reproduce, submit
@@ -50,6 +51,7 @@ def test_a_verified_submission_reproduces_and_a_changed_number_is_named(board) -
     assert found.agrees and found.compared > 20
     assert "reproduced: all" in found.report()
     assert not found.code_differs  # the runs were made by this very code
+    assert found.kernels == f"{torch.backends.cpu.get_cpu_capability()}, as recorded"
 
     # tamper with one number: the held-out correctness at step 2 of seed 1
     submission = json.loads(path.read_text())

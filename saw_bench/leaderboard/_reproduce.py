@@ -9,10 +9,12 @@ statistics rounded as the archive stores them), each eval row and the summary, t
 :data:`TOLERANCE`. Timings and thread counts (:data:`TIMING_FIELDS`) are left out. The first
 number that moved is named with its file, step, field and both values.
 
-The recorded code version (``config.json``'s ``code``: git commit, dirty flag, source sha256)
-is set against today's (:func:`saw_bench.training.provenance.code_version`), and the report says
-when they differ. Reproducing checks the numbers against a rerun; whether the files still match
-the submission's sha256 is ``leaderboard validate``'s check.
+The recorded CPU kernels (``hardware.cpu_kernels``) are set against this process's: float32
+runs on the CPU agree only on the same kernels. The recorded code version (``config.json``'s
+``code``: git commit, dirty flag, source sha256) is set against today's
+(:func:`saw_bench.training.provenance.code_version`), and the report says when they differ.
+Reproducing checks the numbers against a rerun; whether the files still match the submission's
+sha256 is ``leaderboard validate``'s check.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+import torch
 from pydantic import ValidationError
 
 from saw_bench.core.errors import SawBenchError
@@ -62,6 +65,7 @@ class Reproduction:
     code: str  # the recorded and today's code version, in words
     code_differs: bool
     policy: str  # the policy, its recorded revision and the one rebuilt here
+    kernels: str  # the recorded CPU kernels and this process's
     paired: bool  # the rebuilt policy has the recorded revision (so the seed was rerun)
     compared: int  # numbers compared
     difference: str | None  # the first number that moved
@@ -73,6 +77,7 @@ class Reproduction:
     def report(self) -> str:
         lines = [f"{self.submission}, seed {self.seed}", f"  code: {self.code}"]
         lines.append(f"  policy: {self.policy}")
+        lines.append(f"  CPU kernels: {self.kernels}")
         if not self.paired:
             lines.append(
                 "  cannot pair: the policy rebuilt here is not the recorded one, so a rerun "
@@ -116,11 +121,12 @@ def reproduce(
     recorded = stored[folder]
     config = json.loads(recorded["config.json"])
     code, code_differs = _code_versions(config)
+    kernels = _kernels(config)
     model = config["model"]
     policy_path, revision = _rebuild(model["name"], progress)
     policy = f"{model['name']}: recorded revision {model['revision']}, rebuilt here {revision}"
     if revision != model["revision"]:
-        return Reproduction(entry.id, chosen, code, code_differs, policy, False, 0, None)
+        return Reproduction(entry.id, chosen, code, code_differs, policy, kernels, False, 0, None)
     train = dict(config["train"])
     train["model"] = policy_path
     if train.get("threads") is None:
@@ -137,7 +143,9 @@ def reproduce(
         )
         rerun = {name: (run_dir / name).read_bytes() for name in COMPARED_FILES}
     compared, difference = compare_run_files(recorded, rerun)
-    return Reproduction(entry.id, chosen, code, code_differs, policy, True, compared, difference)
+    return Reproduction(
+        entry.id, chosen, code, code_differs, policy, kernels, True, compared, difference
+    )
 
 
 def compare_run_files(
@@ -225,6 +233,25 @@ def _rebuild(name: str, progress: bool) -> tuple[str, str]:
             "those can be checked for their weights revision"
         )
     return name, weights_revision(folder)
+
+
+def _kernels(config: dict[str, Any]) -> str:
+    """The recorded CPU kernels against this process's, in words: float32 runs on the CPU give
+    the same numbers only on the same kernels (PyTorch picks them from the CPU, or from
+    ``ATEN_CPU_CAPABILITY``)."""
+    here = torch.backends.cpu.get_cpu_capability()
+    recorded = (config.get("hardware") or {}).get("cpu_kernels")
+    if recorded is None:
+        return (
+            f"not recorded (runs before saw-bench recorded them; the board's were AVX2), here "
+            f"{here}; numbers may move on other kernels (ATEN_CPU_CAPABILITY=avx2 picks AVX2)"
+        )
+    if recorded == here:
+        return f"{here}, as recorded"
+    return (
+        f"recorded {recorded}, here {here}: numbers may move on other kernels "
+        f"(ATEN_CPU_CAPABILITY={recorded.lower()} picks the recorded ones)"
+    )
 
 
 def _code_versions(config: dict[str, Any]) -> tuple[str, bool]:

@@ -61,6 +61,9 @@ def resolved_config(
             "device": str(policy.device),
             "machine": platform.machine(),
             "threads": torch.get_num_threads(),
+            # PyTorch's CPU kernels (AVX512, AVX2, DEFAULT, ...): float32 CPU runs give the
+            # same numbers only on the same kernels
+            "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
         },
     }
 
