@@ -243,8 +243,9 @@ def _kernels(config: dict[str, Any]) -> str:
     recorded = (config.get("hardware") or {}).get("cpu_kernels")
     if recorded is None:
         return (
-            f"not recorded (runs before saw-bench recorded them; the board's were AVX2), here "
-            f"{here}; numbers may move on other kernels (ATEN_CPU_CAPABILITY=avx2 picks AVX2)"
+            f"not recorded (a run before saw-bench recorded them), here {here}; numbers may "
+            "move on other kernels (the board's policies were built with AVX2 kernels: "
+            "ATEN_CPU_CAPABILITY=avx2 picks them)"
         )
     if recorded == here:
         return f"{here}, as recorded"
