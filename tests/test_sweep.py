@@ -235,11 +235,14 @@ def logged_seconds(text: str) -> float:
 def test_the_sweep_log_gives_each_runs_own_duration_not_the_time_since_the_start(
     tmp_path, small_model
 ):
-    # One worker runs the two grid points one after the other: the second starts once the
-    # first has written its last file, so its own duration is at most the time between the two
-    # runs' last writes, whereas the time since the sweep began also holds the first run.
+    # One worker runs the two grid points one after the other (each in a process of its own,
+    # not as one batch): the second starts once the first has written its last file, so its own
+    # duration is at most the time between the two runs' last writes, whereas the time since
+    # the sweep began also holds the first run.
     grid = tmp_path / "grid.toml"
-    grid.write_text(small_grid(small_model, weightings=("static",), workers=1, train_steps=2))
+    grid.write_text(
+        small_grid(small_model, weightings=("static",), workers=1, batch=False, train_steps=2)
+    )
     lines: list[str] = []
     began = time.time()
     sweep(load_spec(grid), tmp_path / "sweep", log=lines.append)
