@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -17,7 +19,7 @@ import pytest
 from conftest import comparable, small_grid
 
 from saw_bench.__main__ import main
-from saw_bench.core.errors import SawBenchError
+from saw_bench.core.errors import RunInterrupted, SawBenchError
 from saw_bench.core.files import read_jsonl
 from saw_bench.harness.sweep import SweepSpec, load_spec, sweep
 
@@ -260,3 +262,20 @@ def test_the_sweep_log_gives_each_runs_own_duration_not_the_time_since_the_start
         previous_end = run_end
     first, second = (logged_seconds(" ".join(words[9:11]).rstrip(")")) for words in finished)
     assert second > first  # the sweep's elapsed time, labelled apart, does add up
+
+
+def test_a_stopped_run_travels_back_from_a_worker_process():
+    """A worker sends RunInterrupted back pickled; failing to unpickle it broke the sweep's
+    process pool, which then killed its workers and could hang on their result queue."""
+    stopped = RunInterrupted(Path("runs/a"), 7)
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        error = pool.submit(_raise, stopped).exception(timeout=120)
+    assert type(error) is RunInterrupted
+    assert (error.run_dir, error.step) == (Path("runs/a"), 7)
+    assert str(error) == "run stopped at step 7; continue it with --resume runs/a"
+
+
+def _raise(error: BaseException) -> None:
+    raise error

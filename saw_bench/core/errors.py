@@ -27,3 +27,8 @@ class RunInterrupted(Exception):
     def __init__(self, run_dir: Path, step: int) -> None:
         super().__init__(f"run stopped at step {step}; continue it with --resume {run_dir}")
         self.run_dir, self.step = run_dir, step
+
+    def __reduce__(self) -> tuple[type, tuple[Path, int]]:
+        # a sweep's worker sends it back to the sweep pickled; the default would call
+        # __init__(message) and fail there, which breaks the sweep's process pool
+        return type(self), (self.run_dir, self.step)
