@@ -52,6 +52,9 @@ TINY = {
     "warmup_steps": 1,
     "eval_items": 4,
     "max_new_tokens": 16,
+    # builds in this process on every CPU, on the caller's threads (a version 2 build, the
+    # default, runs in a child process where this one has other kernels than AVX2)
+    "recipe_version": 3,
 }
 
 
@@ -82,6 +85,7 @@ def tiny_policy_folder(policy: Policy) -> Path:
 # --------------------------------------------------------------------------- recipe and cache
 def test_default_recipe_resolves_aliases_and_applies_the_task_classs_changes(monkeypatch) -> None:
     assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v0"
+    assert default_recipe("toolcall").recipe_version == 2  # the board's policies
     assert default_recipe().task == "saw/ToolCall-Synth-v0"
     monkeypatch.setattr(ToolCallSynthTask, "tiny_recipe", {"sft_steps": 7})
     assert default_recipe("toolcall").sft_steps == 7
@@ -140,9 +144,10 @@ def test_changed_recipe_or_version_changes_hash_and_folder() -> None:
     ):
         assert changed.recipe_hash() != recipe.recipe_hash()
         assert changed.folder_name() != recipe.folder_name()
-    older = tiny_recipe(recipe_version=_tiny.RECIPE_VERSION - 1)
-    assert older.recipe_hash() != recipe.recipe_hash()
-    assert older.folder_name().startswith("toolcall-synth-v0-")
+    other = next(v for v in _tiny.RECIPE_VERSIONS if v != recipe.recipe_version)
+    other_version = tiny_recipe(recipe_version=other)
+    assert other_version.recipe_hash() != recipe.recipe_hash()
+    assert other_version.folder_name().startswith("toolcall-synth-v0-")
 
 
 def test_same_recipe_builds_byte_identical_weights(tmp_path, monkeypatch, tiny_policy) -> None:

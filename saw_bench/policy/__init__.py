@@ -19,6 +19,7 @@ from saw_bench.policy._load import load_policy
 from saw_bench.policy._logprobs import completion_logprobs
 from saw_bench.policy._stacked import ModelStack, StackedLlama, generate_stacked, stack_policies
 from saw_bench.policy._tiny import (
+    DEFAULT_RECIPE_VERSION,
     RECIPE_VERSION,
     RECIPE_VERSIONS,
     TinyRecipe,
@@ -30,6 +31,7 @@ from saw_bench.policy._tiny import (
 )
 
 __all__ = [
+    "DEFAULT_RECIPE_VERSION",
     "RECIPE_VERSION",
     "RECIPE_VERSIONS",
     "FastLlama",
