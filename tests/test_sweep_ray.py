@@ -115,8 +115,8 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_its_finished_runs(
         for weighting in WEIGHTINGS
     }
     # Each run reserves every core, so the runs go one after the other and the kill can
-    # fall between them: one run finished, the other started.
-    args = [*sweep_args(grid_file, out), "--ray", "local", "--ray-cpus", str(CORES)]
+    # fall between them: one run finished, the other started (as separate tasks, not a batch).
+    args = [*sweep_args(grid_file, out), "--ray", "local", "--ray-cpus", str(CORES), "--no-batch"]
     process = start_sweep(args)
     deadline = time.monotonic() + 300
     while True:
