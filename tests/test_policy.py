@@ -24,7 +24,7 @@ from transformers import (
 )
 
 import saw_bench
-from saw_bench.core.errors import SawBenchError
+from saw_bench.core.errors import PromptTooLongError, SawBenchError
 from saw_bench.core.registry import register, unregister
 from saw_bench.envs.summarize.task import SummarizeSynthTask
 from saw_bench.envs.toolcall.synth import ToolCallSynthTask
@@ -324,7 +324,10 @@ def test_generate_is_seeded_and_leaves_global_rng_and_train_mode(tiny_policy, ti
 
 def test_generate_refuses_prompts_over_the_budget(tiny_policy) -> None:
     policy = dataclasses.replace(tiny_policy, max_prompt_tokens=8)
-    with pytest.raises(ValueError, match=r"prompt 1 has \d+ tokens, more than max_prompt_tokens=8"):
+    # a user error (one line from the CLI), and still a ValueError for callers that catch one
+    with pytest.raises(
+        PromptTooLongError, match=r"prompt 1 has \d+ tokens, more than max_prompt_tokens=8"
+    ):
         policy.generate(["hi", "a much longer prompt than eight tokens, surely"])
 
 

@@ -20,6 +20,11 @@ class DataError(SawBenchError):
     """A data file that is missing, unreadable or has malformed rows."""
 
 
+class PromptTooLongError(SawBenchError, ValueError):
+    """A prompt longer than the policy takes (``max_prompt_tokens``, the model's context); the
+    CLI prints it as one line, where a task's prompts do not fit a model (``eval`` on BFCL)."""
+
+
 class RunInterrupted(Exception):
     """A run stopped by Ctrl-C or SIGTERM after writing a checkpoint at ``step`` (the CLI exits
     with code 130). Not a user error: the run resumes from that checkpoint."""

@@ -43,7 +43,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from saw_bench.core.errors import SawBenchError
+from saw_bench.core.errors import PromptTooLongError, SawBenchError
 from saw_bench.policy._fast import FastLlama, fast_llama
 
 #: Prompt budget of a policy unless set otherwise (tokens, after rendering).
@@ -171,7 +171,7 @@ class Policy:
         longest = int(lengths.max())
         if longest > self.max_prompt_tokens:
             index = int(lengths.argmax())
-            raise ValueError(
+            raise PromptTooLongError(
                 f"prompt {index} has {longest} tokens, more than max_prompt_tokens="
                 f"{self.max_prompt_tokens}; raise policy.max_prompt_tokens or shorten the prompt "
                 "(prompts are never truncated: that would silently change the task)"
