@@ -45,8 +45,8 @@ from saw_bench.training.rollouts import RolloutTensors, derive_seed, rollout_ite
 from saw_bench.training.scoring import score_rollouts
 from saw_bench.training.stopping import StopRequests
 from saw_bench.training.threads import RunThreads
-from saw_bench.training.trainer import new_run_dir, saved_config
-from saw_bench.training.update import UpdateOptions, stacked_update
+from saw_bench.training.trainer import new_run_dir, reference_model, saved_config, update_options
+from saw_bench.training.update import stacked_update
 from saw_bench.training.weigh import weigh
 
 
@@ -89,33 +89,13 @@ class BatchTrainer:
             BatchedRun(run_config, Path(run_dir), policy, len(configs))
             for run_config, run_dir, policy in zip(configs, run_dirs, policies, strict=True)
         ]
-        self.reference_model = None
-        if config.kl_coef > 0:  # the starting point of every run
-            self.reference_model = (
-                load_policy(
-                    config.model,
-                    task=policy_task,
-                    device=config.device,
-                    dtype=config.dtype,
-                    progress=False,
-                )
-                .model.eval()
-                .requires_grad_(False)
-            )
+        self.reference_model = reference_model(config, policy_task)  # every run's start
         self.optimizer = torch.optim.AdamW(
             list(self.stack.parameters.values()),
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
         )
-        self.update_options = UpdateOptions(
-            temperature=config.temperature,
-            clip_eps=config.clip_eps,
-            kl_coef=config.kl_coef,
-            epochs=config.epochs,
-            minibatches=config.minibatches,
-            max_grad_norm=config.max_grad_norm,
-            fast=True,
-        )
+        self.update_options = update_options(config, fast=True)
         self.config = config  # the options every run shares
         self.step = 0
         self.rollouts: list[GenerationBatch] = []  # the last step's, for inspection

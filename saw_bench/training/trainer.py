@@ -206,6 +206,34 @@ class RunTrainer:
             trackers.close()
 
 
+def reference_model(config: TrainConfig, policy_task: str | None) -> torch.nn.Module | None:
+    """The KL penalty's frozen starting point (``kl_coef > 0``), loaded again from its source;
+    None without the penalty."""
+    if config.kl_coef <= 0:
+        return None
+    policy = load_policy(
+        config.model,
+        task=policy_task,
+        device=config.device,
+        dtype=config.dtype,
+        progress=False,
+    )
+    return policy.model.eval().requires_grad_(False)
+
+
+def update_options(config: TrainConfig, *, fast: bool) -> UpdateOptions:
+    """The policy update's options from a run's."""
+    return UpdateOptions(
+        temperature=config.temperature,
+        clip_eps=config.clip_eps,
+        kl_coef=config.kl_coef,
+        epochs=config.epochs,
+        minibatches=config.minibatches,
+        max_grad_norm=config.max_grad_norm,
+        fast=fast,
+    )
+
+
 class Trainer(RunTrainer):
     """Holds a run's live state; build with :meth:`create` or :meth:`resume`, then :meth:`run`.
 
@@ -236,33 +264,13 @@ class Trainer(RunTrainer):
             progress=progress,
             fast=config.fast_path,
         )
-        self.reference_model = None
-        if config.kl_coef > 0:  # the frozen starting point, loaded again from its source
-            self.reference_model = (
-                load_policy(
-                    config.model,
-                    task=policy_task,
-                    device=config.device,
-                    dtype=config.dtype,
-                    progress=False,
-                )
-                .model.eval()
-                .requires_grad_(False)
-            )
+        self.reference_model = reference_model(config, policy_task)
         self.optimizer = torch.optim.AdamW(
             self.policy.model.parameters(),
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
         )
-        self.update_options = UpdateOptions(
-            temperature=config.temperature,
-            clip_eps=config.clip_eps,
-            kl_coef=config.kl_coef,
-            epochs=config.epochs,
-            minibatches=config.minibatches,
-            max_grad_norm=config.max_grad_norm,
-            fast=config.fast_path,
-        )
+        self.update_options = update_options(config, fast=config.fast_path)
         self.step = 0
         self.rollouts: RolloutTensors | None = None
         self.elapsed_seconds = 0.0
