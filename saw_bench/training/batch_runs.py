@@ -16,7 +16,6 @@ from typing import Any
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
-from saw_bench.core.files import check_rows, read_jsonl, truncate_jsonl
 from saw_bench.policy import Policy, load_policy, unsupported_reason
 from saw_bench.training.config import TrainConfig
 from saw_bench.training.estimators import ESTIMATORS
@@ -102,32 +101,6 @@ class BatchedRun(RunTrainer):
         resolved = resolved_config(self.config, self.task, self.policy, self.agent)
         resolved["batch"] = {"runs": self.runs}  # trained in a batch of this many runs
         return resolved
-
-    def progress_state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "elapsed_seconds": self.elapsed_seconds,
-            "tokens_total": self.tokens_total,
-            "metrics_rows": len(read_jsonl(self.run_dir / "metrics.jsonl")),
-            "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
-            "agent_state": self.agent.state_dict(),
-        }
-
-    def restore_progress(self, progress: dict[str, Any] | None) -> None:
-        """As :meth:`Trainer.restore` after the checkpoint is loaded (``None``: none)."""
-        if progress is None:
-            for name in ("metrics.jsonl", "eval.jsonl"):
-                (self.run_dir / name).unlink(missing_ok=True)
-            return
-        self.agent.load_state_dict(progress["agent_state"])
-        self.step = progress["step"]
-        self.elapsed_seconds = progress["elapsed_seconds"]
-        self.tokens_total = progress["tokens_total"]
-        files = {"metrics.jsonl": progress["metrics_rows"], "eval.jsonl": progress["eval_rows"]}
-        for name, rows in files.items():
-            check_rows(self.run_dir / name, rows)
-        for name, rows in files.items():
-            truncate_jsonl(self.run_dir / name, rows)
 
     def run(self) -> Path:
         raise SawBenchError("a run of a batch trains with its batch (BatchTrainer.run)")

@@ -136,8 +136,38 @@ class RunTrainer:
     step: int
     elapsed_seconds: float  # training time so far (evaluations excluded)
     tokens_total: int
+    agent: WeightingAgent
     is_main_process = True
     trackers: RunTrackers | None = None  # the experiment trackers while run() goes on
+
+    def progress_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps beside the weights: the step, time, tokens, how many rows each
+        file held, and the weighting agent's state."""
+        return {
+            "step": self.step,
+            "elapsed_seconds": self.elapsed_seconds,
+            "tokens_total": self.tokens_total,
+            "metrics_rows": len(read_jsonl(self.run_dir / "metrics.jsonl")),
+            "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
+            "agent_state": self.agent.state_dict(),
+        }
+
+    def restore_progress(self, progress: dict[str, Any] | None) -> None:
+        """Continue from a loaded checkpoint's :meth:`progress_state`, dropping rows written
+        after it; ``None`` (killed before the first checkpoint): start over."""
+        if progress is None:
+            for name in ("metrics.jsonl", "eval.jsonl"):
+                (self.run_dir / name).unlink(missing_ok=True)
+            return
+        self.agent.load_state_dict(progress["agent_state"])
+        self.step = progress["step"]
+        self.elapsed_seconds = progress["elapsed_seconds"]
+        self.tokens_total = progress["tokens_total"]
+        files = {"metrics.jsonl": progress["metrics_rows"], "eval.jsonl": progress["eval_rows"]}
+        for name, rows in files.items():  # both whole before either is cut back
+            check_rows(self.run_dir / name, rows)
+        for name, rows in files.items():
+            truncate_jsonl(self.run_dir / name, rows)
 
     @classmethod
     def create(
@@ -405,30 +435,10 @@ class Trainer(RunTrainer):
             self.run_dir,
             self.policy,
             self.optimizer,
-            {
-                "step": self.step,
-                "elapsed_seconds": self.elapsed_seconds,
-                "tokens_total": self.tokens_total,
-                "metrics_rows": len(read_jsonl(self.run_dir / "metrics.jsonl")),
-                "eval_rows": len(read_jsonl(self.run_dir / "eval.jsonl")),
-                "agent_state": self.agent.state_dict(),
-            },
+            self.progress_state(),
         )
 
     def restore(self) -> None:
         """Continue from the last checkpoint, dropping rows written after it; with none (killed
         before the first), start over."""
-        progress = load_checkpoint(self.run_dir, self.policy, self.optimizer)
-        if progress is None:
-            for name in ("metrics.jsonl", "eval.jsonl"):
-                (self.run_dir / name).unlink(missing_ok=True)
-            return
-        self.agent.load_state_dict(progress["agent_state"])
-        self.step = progress["step"]
-        self.elapsed_seconds = progress["elapsed_seconds"]
-        self.tokens_total = progress["tokens_total"]
-        files = {"metrics.jsonl": progress["metrics_rows"], "eval.jsonl": progress["eval_rows"]}
-        for name, rows in files.items():  # both whole before either is cut back
-            check_rows(self.run_dir / name, rows)
-        for name, rows in files.items():
-            truncate_jsonl(self.run_dir / name, rows)
+        self.restore_progress(load_checkpoint(self.run_dir, self.policy, self.optimizer))
