@@ -102,19 +102,14 @@ def test_a_lease_of_a_recycled_process_id_is_not_counted(tmp_path):
         assert mine.runs() == 1 and mine.threads == 2
 
 
-def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
-    tmp_path, small_model, monkeypatch
-):
-    monkeypatch.setattr(cpus, "_pinned", None)  # tests/conftest.py pins the test process
-    monkeypatch.setattr(cpus, "lease_folder", lambda: tmp_path / "leases")
-    monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
+def train_beside_a_peer(tmp_path, small_model, **options):
+    """A small run trained while another process holds a lease on 2 CPUs; the run folder and
+    the share that process took when it started alone."""
     (tmp_path / "leases").mkdir()
     other, its_share = hold_lease(tmp_path / "leases", 2)
     try:
-        assert its_share == 2  # it was alone
         run_dir = train(
             "toolcall",
-            steps=2,
             out_dir=tmp_path / "run",
             model=small_model,
             task_kwargs={"train_size": 40, "test_size": 12},
@@ -122,10 +117,22 @@ def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
             group_size=2,
             max_new_tokens=8,
             eval_items=2,
+            **options,
         )
     finally:
         other.kill()
         other.wait()
+    return run_dir, its_share
+
+
+def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
+    tmp_path, small_model, monkeypatch
+):
+    monkeypatch.setattr(cpus, "_pinned", None)  # tests/conftest.py pins the test process
+    monkeypatch.setattr(cpus, "lease_folder", lambda: tmp_path / "leases")
+    monkeypatch.setattr(cpus, "available_cpus", lambda: 2)
+    run_dir, its_share = train_beside_a_peer(tmp_path, small_model, steps=2)
+    assert its_share == 2  # it was alone
     assert [row["threads"] for row in read_jsonl(run_dir / "metrics.jsonl")] == [1, 1]
     assert not (tmp_path / "leases" / f"{os.getpid()}.json").exists()  # released at the end
 
@@ -133,23 +140,6 @@ def test_a_run_with_no_thread_count_takes_its_share_and_records_it(
 def test_a_given_thread_count_is_kept_whatever_runs_beside(tmp_path, small_model, monkeypatch):
     monkeypatch.setattr(cpus, "_pinned", None)
     monkeypatch.setattr(cpus, "lease_folder", lambda: tmp_path / "leases")
-    (tmp_path / "leases").mkdir()
-    other, _ = hold_lease(tmp_path / "leases", 2)
-    try:
-        run_dir = train(
-            "toolcall",
-            steps=1,
-            out_dir=tmp_path / "run",
-            model=small_model,
-            task_kwargs={"train_size": 40, "test_size": 12},
-            prompts_per_step=2,
-            group_size=2,
-            max_new_tokens=8,
-            eval_items=2,
-            threads=2,
-        )
-    finally:
-        other.kill()
-        other.wait()
+    run_dir, _ = train_beside_a_peer(tmp_path, small_model, steps=1, threads=2)
     assert [row["threads"] for row in read_jsonl(run_dir / "metrics.jsonl")] == [2]
     assert not any((tmp_path / "leases").glob(f"{os.getpid()}.json"))  # took no lease
