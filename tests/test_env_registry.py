@@ -83,12 +83,14 @@ def test_registry_lists_the_promised_ids():
         "saw/ToolCall-Synth-3obj-v0",
         "saw/ToolCall-ToolRL-v0",
         "saw/ToolCall-BFCL-v0",
+        "saw/ToolCall-Synth-v1",
         "saw/Summarize-Synth-v0",
+        "saw/Summarize-Synth-v1",
         "saw/Summarize-TLDR-v0",
     }
     assert expected <= set(ENV_IDS)
     assert saw_bench.aliases()["toolcall"] == "saw/ToolCall-Synth-v0"
-    assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v0"
+    assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v1"
 
 
 @pytest.mark.filterwarnings("ignore:.*reward returned by `step\\(\\)` must be a float")

@@ -1,4 +1,4 @@
-"""Tests of saw/Summarize-Synth-v0: data generation, the reference judge and the task."""
+"""Tests of saw/Summarize-Synth-v0 and -v1: data generation, the reference judge and the task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 import saw_bench
 from saw_bench.envs.summarize import data, rewards
-from saw_bench.envs.summarize.task import SummarizeSynthTask
+from saw_bench.envs.summarize.task import SummarizeSynthTask, SummarizeSynthV1Task
 
 
 def small(**kwargs) -> SummarizeSynthTask:
@@ -234,6 +234,42 @@ def test_bad_kwargs_name_the_kwarg(kwargs, name):
 
 
 def test_registered_under_the_alias():
-    assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v0"
-    task = saw_bench.load_task("saw/Summarize-Synth-v0", train_size=5, test_size=5)
-    assert task.objective_names == ("quality", "conciseness")
+    assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v1"
+    for version in ("v0", "v1"):
+        task = saw_bench.load_task(f"saw/Summarize-Synth-{version}", train_size=5, test_size=5)
+        assert task.objective_names == ("quality", "conciseness")
+
+
+# ---------------------------------------------------------------------------- v1
+def test_v1_is_v0_with_every_budget_at_eight_words():
+    v0 = saw_bench.load_task("saw/Summarize-Synth-v0", train_size=200, test_size=50)
+    v1 = saw_bench.load_task("saw/Summarize-Synth-v1", train_size=200, test_size=50)
+    assert isinstance(v1, SummarizeSynthV1Task)
+    for split in ("train", "test"):
+        old, new = v0.split(split), v1.split(split)
+        assert [item["word_budget"] for item in old] == [20] * len(old)
+        assert [item["word_budget"] for item in new] == [8] * len(new)
+        assert [{**item, "word_budget": 8} for item in old] == new
+    assert v0.data_fingerprint() != v1.data_fingerprint()
+
+
+def test_v1_puts_conciseness_against_the_reference():
+    # 13 words, none of them a post word (so no copy rule applies): budget 8, zero at 24:
+    # 10 * (24 - 13) / (24 - 8) = 6.875; at most 8 words: 10
+    item = {**ITEM, "word_budget": 8}
+    words = [f"w{i}" for i in range(13)]
+    assert rewards.conciseness(item, " ".join(words)) == pytest.approx(6.875)
+    assert rewards.conciseness(item, " ".join(words[:8])) == 10.0
+    task = SummarizeSynthV1Task(train_size=300, test_size=100)
+    items = task.split("test")
+    scores = task.score(items, [task.reference(item) for item in items])
+    assert (scores[:, 0] == 10.0).all()  # the reference still states every fact
+    longer = [len(item["reference"].split()) > 8 for item in items]
+    assert sum(longer) > 0.9 * len(items)
+    assert (scores[longer, 1] < 10.0).all()
+
+
+def test_a_budget_of_v0_can_be_set_and_is_checked():
+    assert {item["word_budget"] for item in small(word_budget=12).split("test")} == {12}
+    with pytest.raises(ValueError, match="word_budget"):
+        small(word_budget=0)

@@ -18,7 +18,7 @@ import pytest
 
 import saw_bench
 from saw_bench.envs.toolcall import synth
-from saw_bench.envs.toolcall.synth import ToolCallSynthTask
+from saw_bench.envs.toolcall.synth import ToolCallSynthTask, ToolCallSynthV1Task
 
 Item = dict[str, Any]
 
@@ -448,3 +448,22 @@ def test_calling_a_function_on_a_no_call_item_scores_minus_three(task) -> None:
     item = next(i for i in task.split("test") if not i["answer"]["tool_calls"])
     call = {"name": item["tools"][0]["name"], "parameters": {}}
     assert task.score([item], [completion([call])]).tolist() == [[0.0, -3.0]]
+
+
+# --------------------------------------------------------------------------- v1
+def test_v1_adds_brevity_that_the_whole_think_sentence_only_half_earns() -> None:
+    v0 = saw_bench.load_task("saw/ToolCall-Synth-v0", train_size=50, test_size=20)
+    v1 = saw_bench.load_task("saw/ToolCall-Synth-v1", train_size=50, test_size=20)
+    assert isinstance(v1, ToolCallSynthV1Task)
+    assert v1.objective_names == ("format", "correctness", "brevity")
+    assert ToolCallSynthV1Task.objectives_for() == v1.objectives
+    assert v0.split("test") == v1.split("test")  # the same data and prompts
+    item = next(item for item in v1.split("test") if item["think"].startswith("The user wants a"))
+    reference = v1.reference(item)
+    assert reference == v0.reference(item)  # the whole think sentence, as in v0
+    think = re.search(r"<think>(.*)</think>", reference).group(1)
+    words = len(think.split())
+    # brevity: 1 up to 4 words, 0 at 16: 1 - (words - 4) / (16 - 4)
+    assert v1.score([item], [reference])[0].tolist() == pytest.approx([1.0, 3.0, 1 - (words - 4) / 12])
+    short = reference.replace(think, "I call it")
+    assert v1.score([item], [short])[0].tolist() == [1.0, 3.0, 1.0]

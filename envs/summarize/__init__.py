@@ -3,10 +3,15 @@
 from saw_bench.core.registry import register
 
 register(
+    id="saw/Summarize-Synth-v1",
+    task="saw_bench.envs.summarize.task:SummarizeSynthV1Task",
+    alias="summarize",
+    description="procedural Reddit-style posts to summarize in one TL;DR line of 8 words",
+)
+register(
     id="saw/Summarize-Synth-v0",
     task="saw_bench.envs.summarize.task:SummarizeSynthTask",
-    alias="summarize",
-    description="procedural Reddit-style posts to summarize in one TL;DR line",
+    description="Summarize-Synth with a 20-word budget every reference fits (the board's records)",
 )
 register(
     id="saw/Summarize-TLDR-v0",

@@ -185,11 +185,15 @@ class SummarizeSynthTask(SummarizeTask):
         test_size: PositiveInt = 200,
         difficulty: Difficulty = "short",
         test_templates: TestTemplates = "seen",
+        word_budget: PositiveInt | None = None,
         # checked by make_judge, which the TL;DR task shares
         judge: SkipValidation[str] = "reference",
         judge_kwargs: SkipValidation[dict[str, Any] | None] = None,
     ) -> None:
         self.seed, self.difficulty, self.test_templates = seed, difficulty, test_templates
+        #: Every item's word budget; None keeps the difficulty's (20 short, 32 medium), within
+        #: which every reference fits. A smaller one puts conciseness against quality.
+        self.word_budget = word_budget
         self.sizes = {"train": train_size, "test": test_size}
         self._items: dict[str, list[Item]] = {}
         self._set_judge(judge, judge_kwargs)
@@ -202,9 +206,12 @@ class SummarizeSynthTask(SummarizeTask):
     def split(self, name: str) -> Sequence[Item]:
         self.check_split_name(name)
         if name not in self._items:
-            self._items[name] = data.generate_items(
+            items = data.generate_items(
                 name, self.sizes[name], self.seed, self.difficulty, self.test_templates
             )
+            if self.word_budget is not None:
+                items = [{**item, "word_budget": self.word_budget} for item in items]
+            self._items[name] = items
         return self._items[name]
 
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
@@ -213,3 +220,29 @@ class SummarizeSynthTask(SummarizeTask):
             **super().diagnose(item, completion),
             "fact_recall": rewards.fact_recall(item, summary),
         }
+
+
+class SummarizeSynthV1Task(SummarizeSynthTask):
+    """``saw/Summarize-Synth-v1``: Summarize-Synth with a budget of 8 words, so the objectives
+    pull apart.
+
+    In ``-v0`` every reference fits its 20-word budget and the tiny policy writes about 12
+    words, so conciseness is 10 from step 0 and no weighting can act on it. Here the budget
+    (8 words) is below most references (10-18 words), so a summary buys conciseness with the
+    facts and words it leaves out. The warm policy starts with headroom on both objectives
+    (sampled at T=1: quality about 2.3, conciseness about 7.5 of 10), conciseness is learned
+    within a few steps (the length of a completion is one decision), quality over the whole run
+    (copying facts is many), and up-weighting either objective moves the scores: the measured
+    figures are on the docs page concepts/environments.md. Data and quality are ``-v0``'s.
+
+    The warm start is 300 steps (``-v0``: 500) and its figures use 50 held-out items, so the
+    default command builds its policy and trains within two minutes on two cores.
+    """
+
+    tiny_recipe = {"sft_steps": 300, "eval_items": 50}
+    #: Most references (10-18 words) exceed the budget: they reach 10 on quality, not on both.
+    reference_pass_rate = 0.0
+
+    @checked_call
+    def __init__(self, *, word_budget: PositiveInt | None = 8, **kwargs: Any) -> None:
+        super().__init__(word_budget=word_budget, **kwargs)

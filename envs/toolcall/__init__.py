@@ -24,3 +24,8 @@ register(
     task="saw_bench.envs.toolcall.bfcl:ToolCallBFCLTask",
     description="BFCL v4 single-turn AST categories, scored by the official checker",
 )
+register(
+    id="saw/ToolCall-Synth-v1",
+    task="saw_bench.envs.toolcall.synth:ToolCallSynthV1Task",
+    description="ToolCall-Synth with a short think block to learn: format, correctness, brevity",
+)

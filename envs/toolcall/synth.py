@@ -69,7 +69,7 @@ from pydantic import Field
 
 from saw_bench.core.invented import invented_word, look_alike
 from saw_bench.core.options import OptionError, PositiveInt, Share, checked_call
-from saw_bench.core.task import Item
+from saw_bench.core.task import Item, Objective
 from saw_bench.envs.toolcall.task import ToolCallTask
 
 SPLITS = ("train", "test")
@@ -893,3 +893,47 @@ def _invent(rng: random.Random, pool: str, train: Sequence[Any]) -> Any:
         decimals = max(len(repr(v).split(".")[1]) for v in train)
         return round(rng.uniform(min(train), 3 * max(train)), decimals)
     return look_alike(rng, sample)
+
+
+class ToolCallSynthV1Task(ToolCallSynthTask):
+    """``saw/ToolCall-Synth-v1``: ToolCall-Synth with a third objective, a short think block,
+    that the warm policy has not learned.
+
+    In ``-v0`` format and correctness are learned at much the same pace. Here ``brevity`` (1 up
+    to 4 think words, 0 at 16) joins them, and the warm start trains on whole think sentences
+    (about 10 words, so brevity starts near 0.5): brevity is learned within a few steps (it is
+    one decision, where to close the think block), format in tens, correctness (every value
+    copied right) over the whole run. A short think block also gives the policy less to copy a
+    function name from, so brevity pulls against correctness and the weights matter. Data,
+    prompts and the other two objectives are ``-v0``'s; the figures are on the docs page
+    concepts/environments.md.
+
+    The warm start is ``-v0``'s (1,000 steps): with 400 the warm policy's correctness starts
+    at -2.8 of [-3, 3] and its completions run to the token limit (6 s a step).
+    """
+
+    #: The reference keeps the whole think sentence, so it reaches the maximum of format and
+    #: correctness, not of brevity.
+    reference_pass_rate = 0.0
+
+    @checked_call
+    def __init__(
+        self,
+        *,
+        brevity: bool = True,
+        think_target_words: int = 4,
+        think_limit_words: int = 16,
+        brief_reference: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            brevity=brevity,
+            think_target_words=think_target_words,
+            think_limit_words=think_limit_words,
+            brief_reference=brief_reference,
+            **kwargs,
+        )
+
+    @classmethod
+    def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
+        return super().objectives_for(**{"brevity": True, **kwargs})

@@ -73,6 +73,7 @@ class ToolCallTask(TextTask):
         think_limit_words: int = 60,
         max_completion_chars: int = 8192,
         prompt_style: str = "json",
+        brief_reference: bool = True,
     ) -> None:
         if think_target_words < 0 or think_limit_words <= think_target_words:
             raise ValueError(
@@ -86,6 +87,9 @@ class ToolCallTask(TextTask):
         if max_completion_chars < 1:
             raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
         self.brevity = brevity
+        #: With ``brevity``, whether :meth:`reference` cuts its think block to
+        #: ``think_target_words`` (so it scores 1 on brevity) or keeps the whole sentence.
+        self.brief_reference = brief_reference
         self.prompt_style = prompt_style
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
@@ -141,7 +145,7 @@ class ToolCallTask(TextTask):
     def reference(self, item: Item) -> str:
         think = item.get("think") or "I pick the function that fits the request."
         words = think.split()
-        if self.brevity and len(words) > self.think_target_words:
+        if self.brevity and self.brief_reference and len(words) > self.think_target_words:
             think = " ".join(words[: self.think_target_words])
         return rewards.render_completion(
             think, self.expected_calls(item), item["answer"].get("response")

@@ -155,6 +155,7 @@ def summary_table(run_dir: str | Path) -> str:
         initial = summary["initial"].get(name, float("nan"))
         lines.append(f"{name:<14}{initial:>10.3f}{summary['final'].get(name, float('nan')):>10.3f}")
     lines.append(f"normalised aggregate (0-1): {summary['final_normalised']:.3f}")
+    lines += weight_lines(run_dir, [objective["name"] for objective in config["objectives"]])
     if summary.get("normalised_auc") is not None:
         lines.append(f"normalised area under the eval curve: {summary['normalised_auc']:.3f}")
     if summary.get("seconds_per_step") is not None:
@@ -164,3 +165,42 @@ def summary_table(run_dir: str | Path) -> str:
         )
     lines.append(f"run folder: {run_dir}")
     return "\n".join(lines)
+
+
+#: Steps averaged at each end of the run for the weights ``run`` prints.
+WEIGHT_WINDOW = 5
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_BINS = 20
+
+
+def sparkline(values: np.ndarray, low: float, high: float) -> str:
+    """``values`` averaged into at most :data:`SPARK_BINS` bins, one block character each,
+    scaled from ``low`` (the lowest block) to ``high`` (the highest)."""
+    bins = np.array_split(values, min(SPARK_BINS, len(values)))
+    means = np.array([chunk.mean() for chunk in bins])
+    if high - low < 1e-12:
+        return SPARK[0] * len(means)
+    levels = np.round((means - low) / (high - low) * (len(SPARK) - 1)).astype(int)
+    return "".join(SPARK[level] for level in levels)
+
+
+def weight_lines(run_dir: Path, names: list[str]) -> list[str]:
+    """How the agent's weights moved: per objective the mean weight of the first and last
+    :data:`WEIGHT_WINDOW` steps and a sparkline of the whole run (one scale for all
+    objectives). Empty when the run has no metrics rows."""
+    path = run_dir / "metrics.jsonl"
+    rows = read_jsonl(path) if path.exists() else []
+    rows = [row for row in rows if all(name in row.get("objectives", {}) for name in names)]
+    if not rows:
+        return []
+    weights = np.array([[row["objectives"][name]["weight"] for name in names] for row in rows])
+    window = min(WEIGHT_WINDOW, len(rows))
+    first, last = weights[:window].mean(axis=0), weights[-window:].mean(axis=0)
+    low, high = float(weights.min()), float(weights.max())
+    steps = f"steps {rows[0]['step']}-{rows[window - 1]['step']} -> "
+    steps += f"{rows[-window]['step']}-{rows[-1]['step']}"
+    lines = [f"weights, mean of {steps} (each step's weight over the run, {low:.2f} to {high:.2f}):"]
+    for k, name in enumerate(names):
+        line = f"{name:<14}{first[k]:>10.2f}{last[k]:>10.2f}  {sparkline(weights[:, k], low, high)}"
+        lines.append(line)
+    return lines
