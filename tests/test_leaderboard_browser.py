@@ -125,6 +125,15 @@ def _shown(element) -> bool:
     return element.is_displayed() and element.size["width"] > 100 and element.size["height"] > 100
 
 
+def _loaded(browser, image) -> bool:
+    """A shown ``<img>`` whose file the browser found and decoded (a missing or broken file
+    has no natural width)."""
+    decoded = browser.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth", image
+    )
+    return _shown(image) and bool(decoded)
+
+
 def test_findings_lead_with_the_suite_verdict_then_the_asynchrony_plot(browser, page: Path):
     """One verdict line per agent, its table, the performance profiles; then the asynchrony
     plot; then the per-setting tables and the Pareto plots with the hypervolume table."""
@@ -141,7 +150,7 @@ def test_findings_lead_with_the_suite_verdict_then_the_asynchrony_plot(browser, 
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#suite-table th")]
     assert any("stratified bootstrap, Bonferroni over 2 agents" in h for h in headers)
     for figure in ("performance-profiles", "asynchrony-plot", "pareto-plots"):
-        assert _shown(browser.find_element(By.CSS_SELECTOR, f"#{figure} svg")), figure
+        assert _loaded(browser, browser.find_element(By.CSS_SELECTOR, f"#{figure} img")), figure
     tops = [
         browser.find_element(By.ID, element).location["y"]
         for element in ("suite-verdict", "asynchrony", "findings-0", "pareto")
@@ -170,7 +179,7 @@ def test_committed_findings_show_a_verdict_per_agent_and_the_fitted_slope(browse
     assert "ordinary least-squares slope" in fit and "95% Student t interval" in fit
     assert "Left out, index undefined on every seed" in fit and "Summarize-Synth" in fit
     for figure in ("performance-profiles", "asynchrony-plot", "pareto-plots"):
-        assert _shown(browser.find_element(By.CSS_SELECTOR, f"#{figure} svg")), figure
+        assert _loaded(browser, browser.find_element(By.CSS_SELECTOR, f"#{figure} img")), figure
 
 
 def test_a_report_says_dashed_threshold_only_where_its_plot_draws_one(browser, tmp_path):

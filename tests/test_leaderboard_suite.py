@@ -277,3 +277,28 @@ def test_every_interval_header_names_how_it_was_computed(board: Path):
             continue  # the column beside its named twin
         assert re.search(r"(95%|97\.5%|bootstrap|paired t)", header), header
     assert "P(agent &gt; static) (97.5% stratified bootstrap, Bonferroni over 2 agents)" in findings
+
+
+def test_family_median_is_the_median_of_the_async_comparisons_and_names_those_above():
+    from saw_bench.leaderboard._asynchrony import family_median
+
+    def point(env_id, estimator, index):
+        return {"env_id": env_id, "estimator": estimator, "index": index}
+
+    points = [
+        point("saw/Async-K2-v0", "grpo", 0.30),
+        point("saw/Async-K2-v0", "gdpo", 0.50),
+        point("saw/Async-K4-v0", "grpo", 0.40),
+        point("saw/Async-K4-v0", "gdpo", 0.60),
+        point("saw/Async-K4-Noisy-v0", "gdpo", None),  # undefined: not in the median
+        point("saw/Summarize-Synth-v1", "grpo", 0.46),
+        point("saw/ToolCall-Synth-v0", "grpo", 0.44),
+        point("saw/Summarize-Synth-v0", "grpo", None),
+    ]
+    # the family's defined indices 0.30, 0.40, 0.50, 0.60: median (0.40 + 0.50) / 2 = 0.45
+    assert family_median(points) == {
+        "median": 0.45,
+        "comparisons": 4,
+        "above": ["saw/Summarize-Synth-v1 GRPO"],
+    }
+    assert family_median(points[5:]) is None

@@ -37,17 +37,18 @@ def test_weights_of_the_first_and_last_five_steps(tmp_path):
     write_run(tmp_path, [(wa, 2 - wa) for wa in a])
     lines = weight_lines(tmp_path, ["a", "b"])
     # first five: mean of 0.5..0.9 = 0.7; last five: mean of 1.2..1.6 = 1.4; b = 2 - a
-    assert lines[0].startswith("weights, mean of steps 1-5 -> 8-12")
-    assert "0.40 to 1.60" in lines[0]
+    assert lines[0].split() == ["weight", "steps", "1-5", "steps", "8-12", "every", "step,"] + [
+        "0.40",
+        "to",
+        "1.60",
+    ]
     assert lines[1].split()[:3] == ["a", "0.70", "1.40"]
     assert lines[2].split()[:3] == ["b", "1.30", "0.60"]
     # one block per step (12 < 20 bins), on the common scale 0.4 .. 1.6
-    assert lines[1].split()[3] == "".join(
-        "▁▂▃▄▅▆▇█"[round((w - 0.4) / 1.2 * 7)] for w in a
-    )
+    assert lines[1].split()[3] == "".join("▁▂▃▄▅▆▇█"[round((w - 0.4) / 1.2 * 7)] for w in a)
     assert lines[1].split()[3][0] == "▂" and lines[1].split()[3][-1] == "█"
     assert lines[2].split()[3][-1] == "▁"
-    assert "weights, mean of steps" in summary_table(tmp_path)
+    assert "\n".join(lines) in summary_table(tmp_path)
 
 
 def test_sparkline_averages_long_runs_into_twenty_bins_and_a_flat_one_is_low():

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import saw_bench
+from saw_bench.core.options import OptionError
 from saw_bench.envs.toolcall import synth
 from saw_bench.envs.toolcall.synth import ToolCallSynthTask, ToolCallSynthV1Task
 
@@ -467,3 +468,9 @@ def test_v1_adds_brevity_that_the_whole_think_sentence_only_half_earns() -> None
     assert v1.score([item], [reference])[0].tolist() == pytest.approx([1.0, 3.0, 1 - (words - 4) / 12])
     short = reference.replace(think, "I call it")
     assert v1.score([item], [short])[0].tolist() == [1.0, 3.0, 1.0]
+
+
+@pytest.mark.parametrize("task_class", [ToolCallSynthTask, ToolCallSynthV1Task])
+def test_an_unknown_option_is_an_option_error_listing_the_valid_ones(task_class) -> None:
+    with pytest.raises(OptionError, match=r"unknown option 'n_candidate' .* n_candidates, "):
+        task_class(n_candidate=3)

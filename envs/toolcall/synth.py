@@ -60,6 +60,7 @@ Determinism
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -703,6 +704,15 @@ class ToolCallSynthTask(ToolCallTask):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prompt_style", "compact")
+        accepted = set(inspect.signature(ToolCallTask.__init__).parameters) - {"self"}
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            raise OptionError(
+                f"unknown option {', '.join(map(repr, unknown))} of {type(self).__name__}; "
+                f"it takes seed, train_size, test_size, n_candidates, max_parameters, "
+                f"multi_call_share, no_call_share, test_phrasings, test_frames, "
+                f"{', '.join(sorted(accepted))}"
+            )
         super().__init__(**kwargs)
         self.seed, self.train_size, self.test_size = seed, train_size, test_size
         self.n_candidates, self.max_parameters = n_candidates, max_parameters

@@ -197,10 +197,10 @@ def weight_lines(run_dir: Path, names: list[str]) -> list[str]:
     window = min(WEIGHT_WINDOW, len(rows))
     first, last = weights[:window].mean(axis=0), weights[-window:].mean(axis=0)
     low, high = float(weights.min()), float(weights.max())
-    steps = f"steps {rows[0]['step']}-{rows[window - 1]['step']} -> "
-    steps += f"{rows[-window]['step']}-{rows[-1]['step']}"
-    lines = [f"weights, mean of {steps} (each step's weight over the run, {low:.2f} to {high:.2f}):"]
+    start = f"steps {rows[0]['step']}-{rows[window - 1]['step']}"
+    end = f"steps {rows[-window]['step']}-{rows[-1]['step']}"
+    lines = [f"{'weight':<14}{start:>12}{end:>14}  every step, {low:.2f} to {high:.2f}"]
     for k, name in enumerate(names):
-        line = f"{name:<14}{first[k]:>10.2f}{last[k]:>10.2f}  {sparkline(weights[:, k], low, high)}"
-        lines.append(line)
+        spark = sparkline(weights[:, k], low, high)
+        lines.append(f"{name:<14}{first[k]:>12.2f}{last[k]:>14.2f}  {spark}")
     return lines

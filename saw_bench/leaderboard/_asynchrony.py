@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
 from saw_bench.harness.diagnose import diagnose
 from saw_bench.harness.runs import load_run
@@ -80,4 +81,34 @@ def asynchrony_findings(
             confidence=CONFIDENCE,
         )
         fit = {key: value if key == "points" else rounded(value) for key, value in line.items()}
-    return {"points": points, "fit": fit}
+    return {"points": points, "fit": fit, "family_median": family_median(points)}
+
+
+#: The task classes of the asynchrony family (``saw/Async-*``): their objectives are learned at
+#: dialled speeds, so their median index is the yardstick of a task "learned out of step".
+ASYNCHRONY_FAMILY = "saw_bench.envs.asynchrony."
+
+
+def in_asynchrony_family(env_id: str) -> bool:
+    try:
+        return registry.registration(env_id).task.startswith(ASYNCHRONY_FAMILY)
+    except (KeyError, registry.UnknownTaskError):
+        return False
+
+
+def family_median(points: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The median index of the asynchrony family's comparisons that have one, and the other
+    comparisons above it (None when the family has none on the board)."""
+    family = sorted(
+        p["index"] for p in points if p["index"] is not None and in_asynchrony_family(p["env_id"])
+    )
+    if not family:
+        return None
+    middle = len(family) // 2
+    median = family[middle] if len(family) % 2 else (family[middle - 1] + family[middle]) / 2
+    above = [
+        f"{p['env_id']} {p['estimator'].upper()}"
+        for p in points
+        if p["index"] is not None and not in_asynchrony_family(p["env_id"]) and p["index"] > median
+    ]
+    return {"median": rounded(median), "comparisons": len(family), "above": above}

@@ -31,7 +31,7 @@ PARETO_FIGURE = "figures/pareto.svg"
 #: The figures FINDINGS.md shows, as files beside it.
 FIGURES = (PROFILES_FIGURE, ASYNCHRONY_FIGURE, PARETO_FIGURE)
 STYLE = """
-figure.findings svg { max-width: 100%; height: auto; }
+figure.findings img { max-width: 100%; height: auto; }
 """
 _PROFILES_CAPTION = (
     "Performance profiles: for each agent (solid) and default static on the same settings "
@@ -193,19 +193,21 @@ def _html_table(table: Table, table_id: str) -> list[str]:
     return parts
 
 
-def _figure(svg: str, caption: str, figure_id: str) -> str:
+def _figure(path: str, caption: str, figure_id: str) -> str:
+    """A figure that links its SVG file (written beside the page by ``build``) rather than
+    holding a second copy of it."""
     return (
-        f'<figure class="findings" id="{figure_id}">{svg}'
+        f'<figure class="findings" id="{figure_id}">'
+        f'<img src="{html.escape(path)}" alt="{html.escape(figure_id.replace("-", " "))}">'
         f"<figcaption>{markdown_to_html(caption)}</figcaption></figure>"
     )
 
 
 def findings_html(data: dict[str, Any], correction: str) -> list[str]:
-    """The page's findings section, in FINDINGS.md's order, with the figures inline."""
+    """The page's findings section, in FINDINGS.md's order, linking the figures' files."""
     escape = html.escape
     findings = data["findings"]
     suite, asynchrony = findings["suite"], findings["asynchrony"]
-    figures = findings_figures(data)
     parts = [
         '<section id="findings">',
         "<h2>When does SAW help?</h2>",
@@ -217,12 +219,12 @@ def findings_html(data: dict[str, Any], correction: str) -> list[str]:
         "</ul>",
         f"<p>{markdown_to_html(suite_rule(suite))}</p>",
         *_html_table(suite_table(suite), "suite-table"),
-        _figure(figures[PROFILES_FIGURE], _PROFILES_CAPTION, "performance-profiles"),
+        _figure(PROFILES_FIGURE, _PROFILES_CAPTION, "performance-profiles"),
         "</section>",
         '<section id="asynchrony">',
         "<h3>When does SAW help: the asynchrony index</h3>",
         f'<p id="asynchrony-fit">{markdown_to_html(asynchrony_text(asynchrony))}</p>',
-        _figure(figures[ASYNCHRONY_FIGURE], _asynchrony_caption(asynchrony), "asynchrony-plot"),
+        _figure(ASYNCHRONY_FIGURE, _asynchrony_caption(asynchrony), "asynchrony-plot"),
         *_html_table(asynchrony_table(asynchrony), "asynchrony-table"),
         "</section>",
         "<h3>Per setting</h3>",
@@ -237,7 +239,7 @@ def findings_html(data: dict[str, Any], correction: str) -> list[str]:
         '<section id="pareto">',
         "<h3>The multi-objective view: Pareto plots and hypervolume</h3>",
         f"<p>{markdown_to_html(hypervolume_text(correction, family))}</p>",
-        _figure(figures[PARETO_FIGURE], _PARETO_CAPTION, "pareto-plots"),
+        _figure(PARETO_FIGURE, _PARETO_CAPTION, "pareto-plots"),
         *_html_table(hypervolume_table(findings["pareto"], correction), "hypervolume-table"),
         "</section>",
     ]

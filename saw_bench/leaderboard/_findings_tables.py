@@ -125,6 +125,13 @@ def asynchrony_text(asynchrony: dict[str, Any]) -> str:
         "their gains over the run's steps); each point's vertical bar is its 95% paired t "
         "interval."
     )
+    family = asynchrony.get("family_median")
+    if family is not None:
+        above = ", ".join(family["above"]) or "none"
+        text += (
+            f" The asynchrony family's median index (saw/Async-*, {family['comparisons']} "
+            f"comparisons): {family['median']:.3f}; other comparisons above it: {above}."
+        )
     if left_out:
         names = ", ".join(f"{p['env_id']} {p['estimator'].upper()}" for p in left_out)
         text += (

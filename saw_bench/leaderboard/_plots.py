@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import Any
 
 from matplotlib import rc_context
@@ -20,13 +21,27 @@ MARKERS = ["o", "s", "^", "D", "v"]
 AGENT_COLOURS = [*COLOURS, "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a"]
 
 
+#: The SVGs' fonts: one family and the generic fallback (matplotlib's default list is 200
+#: characters, written into every text element's style).
+SVG_FONTS = {"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
+#: A number inside a tag (a coordinate, a path's points) with more than two decimals: the SVGs
+#: are drawn in points, so a hundredth of a point is below any screen's pixel.
+_LONG_DECIMAL = re.compile(r"(-?\d+\.\d\d)\d+")
+_TAG = re.compile(r"<[^>]*>")
+_INDENT = re.compile(r"\n[ ]+")
+
+
 def svg_text(figure: Figure) -> str:
-    """``figure`` as an ``<svg>`` element, byte for byte the same for the same figure."""
-    with rc_context({"svg.hashsalt": "saw-bench", "svg.fonttype": "none"}):
+    """``figure`` as an ``<svg>`` element, byte for byte the same for the same figure, its
+    coordinates rounded to a hundredth of a point and its lines unindented (text is left as
+    drawn)."""
+    with rc_context({"svg.hashsalt": "saw-bench", "svg.fonttype": "none", **SVG_FONTS}):
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    text = _TAG.sub(lambda tag: _LONG_DECIMAL.sub(r"\1", tag.group()), text)
+    return _INDENT.sub("\n", text)  # no element keeps its white space (no xml:space)
 
 
 def _plain(text: str) -> str:

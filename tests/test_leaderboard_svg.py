@@ -1,0 +1,35 @@
+"""The leaderboard's SVG text: deterministic, compact, and its text left as drawn."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from matplotlib.figure import Figure
+
+from saw_bench.leaderboard._plots import svg_text
+
+
+def figure() -> Figure:
+    drawn = Figure(figsize=(3, 2))
+    axes = drawn.subplots()
+    axes.plot([0.0, 1.0 / 3.0, 1.0], [0.123456, 0.987654, 0.5])
+    axes.set_title("score 0.12345")
+    return drawn
+
+
+def test_svg_is_valid_deterministic_and_keeps_its_text():
+    text = svg_text(figure())
+    assert text == svg_text(figure())
+    root = ET.fromstring(text)
+    assert root.tag.endswith("svg")
+    shown = ["".join(element.itertext()) for element in root.iter() if element.tag.endswith("text")]
+    assert "score 0.12345" in shown  # text content is never rounded
+
+
+def test_coordinates_have_at_most_two_decimals_and_lines_no_indent():
+    text = svg_text(figure())
+    tags = re.findall(r"<[^>]*>", text)
+    assert tags and not any(re.search(r"\d\.\d{3}", tag) for tag in tags)
+    assert not re.search(r"\n ", text)
+    assert "'DejaVu Sans', sans-serif" in text and "Bitstream" not in text
