@@ -4,7 +4,8 @@ Runs in the verl virtual environment (``tox -e verl``; verl pins transformers < 
 call goes through verl's ``ray_trainer.compute_advantage``, as the legacy trainer makes it, on
 a DataProto laid out as at the trainer's advantage step: prompts, responses, attention and
 response masks, the summed score on each response's last token, a ``uid`` per prompt and one
-``non_tensor_batch`` column per objective (what ``compute_score``'s keys become).
+``non_tensor_batch`` column per objective (what ``compute_score``'s keys become). The step
+metrics go through ``ray_trainer.compute_data_metrics`` on that batch, as ``fit`` collects them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from verl import DataProto
 from verl.trainer.ppo import core_algos, ray_trainer
 
 from saw_bench.core.errors import SawBenchError
-from saw_bench.integrations.verl import batch_agents, reset_weightings, weighting_for
+from saw_bench.integrations.verl import (
+    METRICS_KEY,
+    batch_agents,
+    reset_weightings,
+    weighting_for,
+)
 from saw_bench.training.estimators import ESTIMATORS
 from saw_bench.weighting import AGENTS, ObjectiveBatch, make_agent
 
@@ -92,6 +98,7 @@ def test_the_estimators_are_registered_by_importing_verl():
     assert core_algos.get_adv_estimator_fn("saw_bench_grpo").__name__ == "saw_bench_grpo_advantage"
     assert core_algos.get_adv_estimator_fn("saw_bench_gdpo").__name__ == "saw_bench_gdpo_advantage"
     assert hasattr(ray_trainer.compute_advantage, "saw_bench_original")
+    assert hasattr(ray_trainer.compute_data_metrics, "saw_bench_original")
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -175,6 +182,48 @@ def test_every_batch_agent_weighs_inside_verl_and_keeps_its_state():
     ema = weighting_for(OmegaConf.create(options("saw-ema", **TASK))).history[-1][1]
     saw = weighting_for(OmegaConf.create(options("saw", **TASK))).history[-1][1]
     assert not np.allclose(ema, saw)
+
+
+def step_metrics(data: DataProto) -> dict[str, float]:
+    """The legacy trainer's data metrics for the batch, as it collects them after the update."""
+    return ray_trainer.compute_data_metrics(batch=data, use_critic=False)
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "gdpo"])
+@pytest.mark.parametrize("weighting", ["saw", "saw-ema", "rlw"])
+def test_each_steps_weights_reach_verls_step_metrics(estimator, weighting):
+    verl_name = ESTIMATORS[estimator].verl_options["algorithm.adv_estimator"]
+    agent = make_agent(weighting)  # saw-bench's own agent, fed the same matrices
+    for step in range(2):
+        data, rewards, groups = reward_batch(30 + step)
+        advantages(data, verl_name, **options(weighting, **TASK))
+        expected = agent.weights(ObjectiveBatch(rewards, groups, LOW, HIGH, step=step))
+        metrics = step_metrics(data)
+        ours = {name: value for name, value in metrics.items() if name.startswith("saw_bench/")}
+        names = [f"saw_bench/weights/{key}" for key in KEYS]
+        assert ours == pytest.approx(dict(zip(names, expected, strict=True)), rel=1e-12)
+        # verl's own metrics are there, unchanged
+        verls = ray_trainer.compute_data_metrics.saw_bench_original(batch=data, use_critic=False)
+        assert {name: metrics[name] for name in verls} == verls
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "gdpo", "rloo"])
+def test_verls_own_estimators_add_no_saw_bench_metrics(estimator):
+    data, _, _ = reward_batch(4)
+    advantages(data, estimator, gdpo_reward_keys=KEYS)
+    assert METRICS_KEY not in data.meta_info
+    metrics = step_metrics(data)
+    assert "critic/advantages/mean" in metrics
+    assert not [name for name in metrics if name.startswith("saw_bench")]
+
+
+def test_the_weights_in_meta_info_travel_to_the_workers():
+    # the trainer sends the batch, meta_info included, to the actor update as a TensorDict
+    data, _, _ = reward_batch(2)
+    advantages(data, "saw_bench_gdpo", **options("saw", **TASK))
+    sent = data.to_tensordict().chunk(2)[1]
+    assert sent[METRICS_KEY] == data.meta_info[METRICS_KEY]
+    assert len(data.meta_info[METRICS_KEY]) == len(KEYS)
 
 
 @pytest.mark.parametrize(

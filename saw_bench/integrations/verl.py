@@ -21,13 +21,16 @@ How it plugs in (read in verl 0.9.1, the only release this module accepts):
   in every process (driver, task runner, workers), so installing saw-bench beside verl is the
   whole plug-in step; ``VERL_USE_EXTERNAL_MODULES=saw_bench.integrations.verl_plugin`` loads it
   explicitly and fails loudly where the entry point would be skipped quietly.
-- The one override: ``ray_trainer.compute_advantage`` passes the reward components
+- The two overrides. ``ray_trainer.compute_advantage`` passes the reward components
   (``non_tensor_batch``, where the reward manager stores every key ``compute_score`` returns)
   to an estimator only when it is named ``gdpo``. :func:`register` wraps that function so the
   two estimators here receive them too; every other estimator goes through verl's function
-  unchanged. verl 0.9.1's v1 trainer (``trainer.use_v1=True``, its default) reads only the
-  scalar reward into its advantage step, so neither verl's ``gdpo`` keys nor these estimators
-  see components there: train with ``trainer.use_v1=False``.
+  unchanged. It also wraps ``ray_trainer.compute_data_metrics`` (the trainer calls it on the
+  same batch after the actor update) to add the weights that the advantage step left in the
+  batch's ``meta_info``; for verl's own estimators it adds nothing. verl 0.9.1's v1 trainer
+  (``trainer.use_v1=True``, its default) reads only the scalar reward into its advantage step,
+  so neither verl's ``gdpo`` keys nor these estimators see components there: train with
+  ``trainer.use_v1=False``.
 - ``saw_bench_grpo``: R = sum_k w_k r_k, put on the response's last token (plus verl's in-reward
   KL penalty, when on), then verl's own ``compute_grpo_outcome_advantage``. With equal weights
   and the sum as ``score`` this is verl's ``grpo``.
@@ -39,10 +42,13 @@ How it plugs in (read in verl 0.9.1, the only release this module accepts):
   them on top of its dynamic weights). Options of ``+algorithm.saw_bench``: ``weighting``
   (default ``saw``), ``weighting_kwargs``, ``task`` and ``task_kwargs`` (the objectives' bounds)
   or ``reward_bounds`` ([[low, high], ...], one pair per key).
-- Each step's weights are logged (logger ``saw_bench.integrations.verl``, INFO) and kept in
-  :attr:`VerlWeighting.history`; verl has no hook that adds them to its tracker metrics. The
-  agent lives in the task runner's process: ``saw-ema``'s average and ``rlw``'s step count start
-  afresh when a run resumes.
+- Each step's weights reach verl's step metrics, and so its trackers (``trainer.logger``), as
+  ``saw_bench/weights/<key>``; they are also logged (logger ``saw_bench.integrations.verl``,
+  INFO) and kept in :attr:`VerlWeighting.history`.
+- The agent lives in the task runner's process: ``saw-ema``'s average and ``rlw``'s step count
+  start afresh when a run resumes. verl 0.9.1 saves and restores only the workers' checkpoints
+  and the dataloader (``RayPPOTrainer._save_checkpoint`` and ``_load_checkpoint``, no hook), and
+  the advantage step does not see the global step.
 
 :mod:`saw_bench.integrations.verl_data` turns a saw-bench task into verl's data (parquet) and
 custom reward function (``compute_score``), whose keys are the objectives.
@@ -74,6 +80,9 @@ VERL_ESTIMATORS = {
 }
 #: The key under ``algorithm`` that holds this module's options.
 CONFIG_KEY = "saw_bench"
+#: The batch's ``meta_info`` key that carries a step's weights from the advantage step to
+#: verl's step metrics.
+METRICS_KEY = "saw_bench_metrics"
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +122,13 @@ class VerlWeighting:
         logger.info("saw-bench %s weights at step %d: %s", self.agent.name, self.step, shown)
         self.step += 1
         return weights
+
+    def metrics(self) -> dict[str, float]:
+        """The last step's weights as verl step metrics: ``saw_bench/weights/<key>``."""
+        _, weights = self.history[-1]
+        return {
+            f"saw_bench/weights/{key}": float(w) for key, w in zip(self.keys, weights, strict=True)
+        }
 
 
 _WEIGHTINGS: dict[str, VerlWeighting] = {}
@@ -345,7 +361,8 @@ _FUNCTIONS = {verl_name: _BY_ESTIMATOR[name] for verl_name, name in VERL_ESTIMAT
 
 def _passing_components(original):
     """verl's ``ray_trainer.compute_advantage``, passing ``non_tensor_batch`` and ``batch`` to
-    the estimators of this module as it does to ``gdpo``."""
+    the estimators of this module as it does to ``gdpo``, and leaving the step's weights in
+    ``data.meta_info`` for :func:`_adding_weights`."""
     signature = inspect.signature(original)
 
     @functools.wraps(original)
@@ -370,15 +387,31 @@ def _passing_components(original):
         )
         data.batch["advantages"] = advantages
         data.batch["returns"] = returns
+        data.meta_info[METRICS_KEY] = weighting_for(bound.arguments["config"]).metrics()
         return data
 
     compute_advantage.saw_bench_original = original
     return compute_advantage
 
 
+def _adding_weights(original):
+    """verl's ``ray_trainer.compute_data_metrics``, plus the weights that the advantage step
+    left in the batch's ``meta_info`` (none for verl's own estimators)."""
+
+    @functools.wraps(original)
+    def compute_data_metrics(batch, *args, **kwargs):
+        metrics = original(batch, *args, **kwargs)
+        metrics.update(batch.meta_info.get(METRICS_KEY, {}))
+        return metrics
+
+    compute_data_metrics.saw_bench_original = original
+    return compute_data_metrics
+
+
 def register() -> None:
-    """Register ``saw_bench_grpo`` and ``saw_bench_gdpo`` with verl and let verl's
-    ``compute_advantage`` pass them the reward components. Safe to call more than once."""
+    """Register ``saw_bench_grpo`` and ``saw_bench_gdpo`` with verl, let verl's
+    ``compute_advantage`` pass them the reward components and its ``compute_data_metrics``
+    report their weights. Safe to call more than once."""
     import verl
 
     if not verl.__version__.startswith(SUPPORTED_VERL):
@@ -392,10 +425,13 @@ def register() -> None:
         core_algos.register_adv_est(name)(function)
     if not hasattr(ray_trainer.compute_advantage, "saw_bench_original"):
         ray_trainer.compute_advantage = _passing_components(ray_trainer.compute_advantage)
+    if not hasattr(ray_trainer.compute_data_metrics, "saw_bench_original"):
+        ray_trainer.compute_data_metrics = _adding_weights(ray_trainer.compute_data_metrics)
 
 
 __all__ = [
     "CONFIG_KEY",
+    "METRICS_KEY",
     "SUPPORTED_VERL",
     "VERL_ESTIMATORS",
     "VerlWeighting",
