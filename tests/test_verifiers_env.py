@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from verifiers.v1.utils.loaders import default_harness_id, taskset_class
 
 import saw_bench
+from saw_bench.core.options import OptionError
 from saw_bench.core.registry import import_object, registration
 from saw_bench.integrations.verifiers import (
     TASKSET_ID,
@@ -233,7 +234,7 @@ def test_the_taskset_id_resolves_from_a_run_config_as_vf_eval_reads_it():
     env = vf.load_environment(config)
     assert type(env._harnesses["agent"]) is SawBenchHarness
     first = next(iter(env.taskset))
-    assert first.data.task_id == "saw/Summarize-Synth-v0"
+    assert first.data.task_id == "saw/Summarize-Synth-v1"
 
 
 @pytest.mark.parametrize(
@@ -242,7 +243,7 @@ def test_the_taskset_id_resolves_from_a_run_config_as_vf_eval_reads_it():
         (lambda: load_environment("toolcal"), saw_bench.UnknownTaskError, "unknown task"),
         (lambda: load_taskset("toolcall", split="dev"), ValueError, "unknown split 'dev'"),
         (lambda: load_taskset("toolcall", priorities=[1]), ValueError, "2 finite numbers"),
-        (lambda: load_taskset("toolcall", no_such_option=1), TypeError, "'no_such_option'"),
+        (lambda: load_taskset("toolcall", no_such_option=1), OptionError, "'no_such_option'"),
     ],
 )
 def test_bad_arguments_fail_with_one_clear_message(call, error, message):
@@ -366,7 +367,7 @@ def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path
         ({"task_id": "toolcal"}, "unknown task 'toolcal'. Did you mean 'toolcall'"),
         ({"split": "dev"}, "unknown split 'dev'"),
         ({"task": {"priorities": [1]}}, "2 finite numbers >= 0 .* but got \\[1.0\\]"),
-        ({"task_kwargs": {"nope": 1}}, "unexpected keyword argument 'nope'"),
+        ({"task_kwargs": {"nope": 1}}, "unknown option 'nope'"),
     ],
 )
 def test_a_bad_run_config_is_one_validation_error_naming_the_value(taskset, message):
