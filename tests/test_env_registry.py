@@ -17,6 +17,7 @@ from gymnasium.utils.env_checker import check_env
 from mo_gymnasium.wrappers import LinearReward
 
 import saw_bench
+from saw_bench.core import registry
 from saw_bench.core.registry import import_object, registration
 
 ENV_IDS = saw_bench.registered_ids()
@@ -213,3 +214,12 @@ def test_spec_serialises_to_json(env_id):
     spec = saw_bench.core.registry.spec(env_id)
     assert json.loads(spec.to_json())["id"] == env_id
     assert isinstance(import_object(spec.kwargs["task"]), type)
+
+
+def test_a_moved_alias_still_names_the_version_it_named_before():
+    assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v1"
+    assert registry.names_of("saw/Summarize-Synth-v0") == {"saw/Summarize-Synth-v0", "summarize"}
+    assert registry.names_of("saw/Summarize-Synth-v1") == {"saw/Summarize-Synth-v1", "summarize"}
+    assert registry.names_of("saw/ToolCall-Synth-v1") == {"saw/ToolCall-Synth-v1"}
+    assert "summarize" not in registry.names_of("saw/ToolCall-Synth-v0")
+    assert registry.names_of("saw/Not-Registered-v0") == {"saw/Not-Registered-v0"}

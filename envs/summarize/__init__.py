@@ -12,6 +12,7 @@ register(
     id="saw/Summarize-Synth-v0",
     task="saw_bench.envs.summarize.task:SummarizeSynthTask",
     description="Summarize-Synth with a 20-word budget every reference fits (the board's records)",
+    former_aliases=("summarize",),
 )
 register(
     id="saw/Summarize-TLDR-v0",

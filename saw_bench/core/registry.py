@@ -39,6 +39,8 @@ class Registration:
     task: str
     alias: str | None
     description: str
+    #: Aliases that named this id in earlier saw-bench versions (runs recorded them).
+    former_aliases: tuple[str, ...] = ()
 
 
 _REGISTRATIONS: dict[str, Registration] = {}
@@ -52,12 +54,15 @@ def register(
     *,
     alias: str | None = None,
     description: str = "",
+    former_aliases: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> None:
     """Register a TextTask under ``saw/<Name>-vN``.
 
     ``task`` is the task class as ``"package.module:Class"``; ``kwargs`` are passed to it
-    (variants are extra ids with other kwargs). ``alias`` is a short name for the CLI.
+    (variants are extra ids with other kwargs). ``alias`` is a short name for the CLI;
+    ``former_aliases`` are short names that stood for this id before a newer version took them,
+    so the records that name it that way still check (:func:`names_of`).
 
     Every id, shipped or from a plug-in, is in the ``saw/`` namespace: saw-bench has one
     registry and one leaderboard keyed by these ids, kept apart from the other environments in
@@ -79,7 +84,7 @@ def register(
         order_enforce=False,  # TextEnv checks the reset/step order itself
         disable_env_checker=True,  # vector rewards are not what the passive checker expects
     )
-    _REGISTRATIONS[id] = Registration(id, task, alias, description)
+    _REGISTRATIONS[id] = Registration(id, task, alias, description, tuple(former_aliases))
     if alias is not None:
         _ALIASES[alias] = id
 
@@ -95,6 +100,16 @@ def unregister(env_id: str) -> None:
 def registered_ids() -> list[str]:
     """Every registered saw-bench id, sorted."""
     return sorted(_REGISTRATIONS)
+
+
+def names_of(env_id: str) -> set[str]:
+    """Every name that stands, or stood, for ``env_id``: the id, its alias and its former
+    aliases (an unregistered id: itself only)."""
+    registration = _REGISTRATIONS.get(env_id)
+    if registration is None:
+        return {env_id}
+    names = {env_id, *registration.former_aliases}
+    return names | ({registration.alias} if registration.alias else set())
 
 
 def aliases() -> dict[str, str]:

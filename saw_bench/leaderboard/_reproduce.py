@@ -37,6 +37,7 @@ from saw_bench.policy import build_tiny_policy, recipe_named
 from saw_bench.policy._hf import weights_revision
 from saw_bench.training.config import TrainConfig
 from saw_bench.training.provenance import code_version
+from saw_bench.training.trainer import recorded_task
 
 #: Two recorded numbers agree when within this, absolute or relative.
 TOLERANCE = 1e-6
@@ -127,7 +128,7 @@ def reproduce(
     policy = f"{model['name']}: recorded revision {model['revision']}, rebuilt here {revision}"
     if revision != model["revision"]:
         return Reproduction(entry.id, chosen, code, code_differs, policy, kernels, False, 0, None)
-    train = dict(config["train"])
+    train = recorded_task(config, dict(config["train"]))
     train["model"] = policy_path
     if train.get("threads") is None:
         train["threads"] = config.get("hardware", {}).get("threads")

@@ -290,11 +290,7 @@ def _check_configuration(submission: Submission) -> list[str]:
             "(register a variant id for other task options)"
         )
     task_name = train.get("task")
-    try:
-        resolved = registry.resolve(task_name) if isinstance(task_name, str) else None
-    except SawBenchError:
-        resolved = None
-    if resolved != submission.task.env_id and task_name != submission.task.env_id:
+    if task_name not in registry.names_of(submission.task.env_id):
         messages.append(f"train.task {task_name!r} is not the submission's task")
     expected = {
         "estimator": submission.estimator,

@@ -92,9 +92,11 @@ def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
         raise SawBenchError(f"cannot resume {run_dir}: no such folder")
     if not config_path.exists():
         raise SawBenchError(f"cannot resume {run_dir}: it has no config.json")
-    saved = read_json(config_path).get("train")
+    recorded = read_json(config_path)
+    saved = recorded.get("train")
     if not isinstance(saved, dict):
         raise SawBenchError(f"{config_path} has no 'train' table of training options")
+    saved = recorded_task(recorded, saved)
     with reading(str(config_path)):
         config = TrainConfig(**saved)
     if steps is not None and steps < config.steps:
@@ -105,6 +107,14 @@ def saved_config(run_dir: Path, steps: int | None = None) -> TrainConfig:
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
     return config
+
+
+def recorded_task(config: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
+    """A run's ``train`` options with ``task`` set to the id the run resolved it to
+    (config.json's ``task_id``): an alias names the task of its day, and a later saw-bench may
+    point it at a newer version (``summarize`` went from Summarize-Synth-v0 to -v1)."""
+    task_id = config.get("task_id")
+    return {**train, "task": task_id} if isinstance(task_id, str) and task_id else train
 
 
 def task_and_agent(config: TrainConfig) -> tuple[TextTask, WeightingAgent]:
