@@ -13,6 +13,7 @@ Student t interval (:func:`saw_bench.harness.statistics.ols_slope`), each compar
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -99,13 +100,12 @@ def in_asynchrony_family(env_id: str) -> bool:
 def family_median(points: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The median index of the asynchrony family's comparisons that have one, and the other
     comparisons above it (None when the family has none on the board)."""
-    family = sorted(
+    family = [
         p["index"] for p in points if p["index"] is not None and in_asynchrony_family(p["env_id"])
-    )
+    ]
     if not family:
         return None
-    middle = len(family) // 2
-    median = family[middle] if len(family) % 2 else (family[middle - 1] + family[middle]) / 2
+    median = statistics.median(family)
     above = [
         f"{p['env_id']} {p['estimator'].upper()}"
         for p in points
