@@ -465,7 +465,9 @@ def test_v1_adds_brevity_that_the_whole_think_sentence_only_half_earns() -> None
     think = re.search(r"<think>(.*)</think>", reference).group(1)
     words = len(think.split())
     # brevity: 1 up to 4 words, 0 at 16: 1 - (words - 4) / (16 - 4)
-    assert v1.score([item], [reference])[0].tolist() == pytest.approx([1.0, 3.0, 1 - (words - 4) / 12])
+    assert v1.score([item], [reference])[0].tolist() == pytest.approx(
+        [1.0, 3.0, 1 - (words - 4) / 12]
+    )
     short = reference.replace(think, "I call it")
     assert v1.score([item], [short])[0].tolist() == [1.0, 3.0, 1.0]
 
