@@ -909,14 +909,14 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
     """``saw/ToolCall-Synth-v1``: ToolCall-Synth with a third objective, a short think block,
     that the warm policy has not learned.
 
-    In ``-v0`` format and correctness are learned at much the same pace. Here ``brevity`` (1 up
-    to 4 think words, 0 at 16) joins them, and the warm start trains on whole think sentences
-    (about 10 words, so brevity starts near 0.5): brevity is learned within a few steps (it is
-    one decision, where to close the think block), format in tens, correctness (every value
-    copied right) over the whole run. A short think block also gives the policy less to copy a
-    function name from, so brevity pulls against correctness and the weights matter. Data,
-    prompts and the other two objectives are ``-v0``'s; the figures are on the docs page
-    concepts/environments.md.
+    In ``-v0`` format and correctness are learned at much the same pace (static's asynchrony
+    index 0.27-0.39 on the board). Here ``brevity`` (1 up to 4 think words, 0 at 16) joins them,
+    and the warm start trains on whole think sentences (about 10 words, so brevity starts near
+    0.5). The design bets that brevity is learned within a few steps (one decision: where to
+    close the think block) and correctness (every value copied right) over the whole run, and
+    that a short think block, which names the function less often before the call, pulls
+    against correctness. Its grid will say; until then the ``toolcall`` alias stays on ``-v0``.
+    Data, prompts and the other two objectives are ``-v0``'s.
 
     The warm start is ``-v0``'s (1,000 steps): with 400 the warm policy's correctness starts
     at -2.8 of [-3, 3] and its completions run to the token limit (6 s a step).
