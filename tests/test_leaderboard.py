@@ -517,9 +517,9 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
         "unknown task 'saw/NoSuchTask-v0'",
     ),
     "env version": (
-        _mutate(lambda d: _set(d, "task.env_id", "saw/ToolCall-Synth-v1")),
-        "environment version mismatch: saw/ToolCall-Synth-v1 is not installed, this saw-bench "
-        "has saw/ToolCall-Synth-v0",
+        _mutate(lambda d: _set(d, "task.env_id", "saw/ToolCall-Synth-v9")),
+        "environment version mismatch: saw/ToolCall-Synth-v9 is not installed, this saw-bench "
+        "has saw/ToolCall-Synth-v0, saw/ToolCall-Synth-v1",
     ),
     "env spec hash": (
         _mutate(lambda d: _set(d, "task.env_spec_sha256", "0" * 64)),
@@ -679,9 +679,12 @@ def test_build_writes_deterministic_tables_with_hand_computed_numbers(valid_lead
     assert len(csv_lines) == 3
     assert csv_lines[0].startswith("env_id,rank,listed_apart,id,name")
     page = (tmp_path / "first" / "index.html").read_text()
-    # the trade-off plot, the weights of the one comparison, and the findings' profiles,
-    # asynchrony and Pareto plots
-    assert page.count("<svg") == 5
+    # inline: the trade-off plot and the weights of the one comparison; the findings'
+    # profiles, asynchrony and Pareto plots are linked files beside the page
+    assert page.count("<svg") == 2
+    for figure in ("performance-profiles", "asynchrony", "pareto"):
+        assert page.count(f'<img src="figures/{figure}.svg"') == 1
+        assert (tmp_path / "first" / "figures" / f"{figure}.svg").read_text().startswith("<svg")
     assert 'class="sortable"' in page
 
 
