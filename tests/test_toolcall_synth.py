@@ -474,5 +474,7 @@ def test_v1_adds_brevity_that_the_whole_think_sentence_only_half_earns() -> None
 
 @pytest.mark.parametrize("task_class", [ToolCallSynthTask, ToolCallSynthV1Task])
 def test_an_unknown_option_is_an_option_error_listing_the_valid_ones(task_class) -> None:
-    with pytest.raises(OptionError, match=r"unknown option 'n_candidate' .* n_candidates, "):
+    with pytest.raises(
+        OptionError, match=r"unknown option\(s\) \['n_candidate'\]; valid options: .*n_candidates, "
+    ):
         task_class(n_candidate=3)

@@ -367,7 +367,7 @@ def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path
         ({"task_id": "toolcal"}, "unknown task 'toolcal'. Did you mean 'toolcall'"),
         ({"split": "dev"}, "unknown split 'dev'"),
         ({"task": {"priorities": [1]}}, "2 finite numbers >= 0 .* but got \\[1.0\\]"),
-        ({"task_kwargs": {"nope": 1}}, "unknown option 'nope'"),
+        ({"task_kwargs": {"nope": 1}}, r"unknown option\(s\) \['nope'\]"),
     ],
 )
 def test_a_bad_run_config_is_one_validation_error_naming_the_value(taskset, message):

@@ -69,7 +69,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from saw_bench.core.invented import invented_word, look_alike
-from saw_bench.core.options import OptionError, PositiveInt, Share, checked_call
+from saw_bench.core.options import (
+    OptionError,
+    PositiveInt,
+    Share,
+    UnknownOptionError,
+    checked_call,
+)
 from saw_bench.core.task import Item, Objective
 from saw_bench.envs.toolcall.task import ToolCallTask
 
@@ -704,15 +710,12 @@ class ToolCallSynthTask(ToolCallTask):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prompt_style", "compact")
-        accepted = set(inspect.signature(ToolCallTask.__init__).parameters) - {"self"}
-        unknown = sorted(set(kwargs) - accepted)
-        if unknown:
-            raise OptionError(
-                f"unknown option {', '.join(map(repr, unknown))} of {type(self).__name__}; "
-                f"it takes seed, train_size, test_size, n_candidates, max_parameters, "
-                f"multi_call_share, no_call_share, test_phrasings, test_frames, "
-                f"{', '.join(sorted(accepted))}"
-            )
+        passed_on = list(inspect.signature(ToolCallTask.__init__).parameters)[1:]  # not self
+        unknown = set(kwargs) - set(passed_on)
+        if unknown:  # the message checked_call gives for any other task's unknown options
+            own = inspect.signature(ToolCallSynthTask.__init__).parameters
+            valid = [name for name, p in own.items() if p.kind is p.KEYWORD_ONLY]
+            raise UnknownOptionError(unknown, [*valid, *passed_on])
         super().__init__(**kwargs)
         self.seed, self.train_size, self.test_size = seed, train_size, test_size
         self.n_candidates, self.max_parameters = n_candidates, max_parameters
