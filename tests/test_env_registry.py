@@ -218,8 +218,16 @@ def test_spec_serialises_to_json(env_id):
 
 def test_a_moved_alias_still_names_the_version_it_named_before():
     assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v1"
-    assert registry.names_of("saw/Summarize-Synth-v0") == {"saw/Summarize-Synth-v0", "summarize"}
-    assert registry.names_of("saw/Summarize-Synth-v1") == {"saw/Summarize-Synth-v1", "summarize"}
-    assert registry.names_of("saw/ToolCall-Synth-v1") == {"saw/ToolCall-Synth-v1"}
+    v0, v1 = "Summarize-Synth-v0", "Summarize-Synth-v1"
+    assert registry.names_of(f"saw/{v0}") == {f"saw/{v0}", v0, "summarize"}
+    assert registry.names_of(f"saw/{v1}") == {f"saw/{v1}", v1, "summarize"}
+    assert registry.names_of("saw/ToolCall-Synth-v1") == {
+        "saw/ToolCall-Synth-v1",
+        "ToolCall-Synth-v1",
+    }
+    # every name of an id that resolve() takes today is one of its names
+    for env_id in registry.registered_ids():
+        for name in (env_id, env_id.removeprefix("saw/")):
+            assert name in registry.names_of(registry.resolve(name))
     assert "summarize" not in registry.names_of("saw/ToolCall-Synth-v0")
     assert registry.names_of("saw/Not-Registered-v0") == {"saw/Not-Registered-v0"}

@@ -103,12 +103,13 @@ def registered_ids() -> list[str]:
 
 
 def names_of(env_id: str) -> set[str]:
-    """Every name that stands, or stood, for ``env_id``: the id, its alias and its former
-    aliases (an unregistered id: itself only)."""
+    """Every name that stands, or stood, for ``env_id``: the id with and without its namespace
+    (as :func:`resolve` takes it), its alias and its former aliases (an unregistered id: itself
+    only)."""
     registration = _REGISTRATIONS.get(env_id)
     if registration is None:
         return {env_id}
-    names = {env_id, *registration.former_aliases}
+    names = {env_id, env_id.removeprefix(f"{NAMESPACE}/"), *registration.former_aliases}
     return names | ({registration.alias} if registration.alias else set())
 
 
