@@ -182,6 +182,20 @@ def test_brevity_without_think_block_is_zero():
     assert rewards.brevity_reward("<think>never closed", 12, 60) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("length", "expected"),
+    [(10, 1.0), (60, 1.0), (160, 0.5), (210, 0.25), (260, 0.0), (5000, 0.0)],
+)
+def test_completion_brevity_is_linear_in_characters_between_target_and_limit(length, expected):
+    completion = "x" * length
+    assert rewards.completion_brevity_reward(completion, True, 60, 260) == pytest.approx(expected)
+
+
+def test_completion_brevity_of_a_malformed_answer_is_zero_however_short():
+    assert rewards.completion_brevity_reward("", False, 60, 260) == 0.0
+    assert rewards.completion_brevity_reward("<think>x</think>", False, 60, 260) == 0.0
+
+
 # ----------------------------------------------------------------------------- properties
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

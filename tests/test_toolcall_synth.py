@@ -452,24 +452,68 @@ def test_calling_a_function_on_a_no_call_item_scores_minus_three(task) -> None:
 
 
 # --------------------------------------------------------------------------- v1
-def test_v1_adds_brevity_that_the_whole_think_sentence_only_half_earns() -> None:
-    v0 = saw_bench.load_task("saw/ToolCall-Synth-v0", train_size=50, test_size=20)
-    v1 = saw_bench.load_task("saw/ToolCall-Synth-v1", train_size=50, test_size=20)
+def _think(completion: str) -> str:
+    return re.search(r"<think>(.*)</think>", completion).group(1)
+
+
+def test_v1_adds_brevity_and_references_that_close_the_think_block_at_many_lengths() -> None:
+    v0 = saw_bench.load_task("saw/ToolCall-Synth-v0", train_size=200, test_size=20)
+    v1 = saw_bench.load_task("saw/ToolCall-Synth-v1", train_size=200, test_size=20)
     assert isinstance(v1, ToolCallSynthV1Task)
     assert v1.objective_names == ("format", "correctness", "brevity")
     assert ToolCallSynthV1Task.objectives_for() == v1.objectives
     assert v0.split("test") == v1.split("test")  # the same data and prompts
-    item = next(item for item in v1.split("test") if item["think"].startswith("The user wants a"))
+    kept = []
+    for item in v1.split("train"):
+        whole, reference = _think(v0.reference(item)).split(), v1.reference(item)
+        think = _think(reference).split()
+        # a prefix of v0's think sentence, at least 2 words; the rest of the reference is v0's
+        assert 2 <= len(think) <= len(whole) and think == whole[: len(think)]
+        assert reference.replace(_think(reference), " ".join(whole)) == v0.reference(item)
+        # brevity by hand: 1 up to 60 characters of the completion, 0 at 260
+        brevity = min(1.0, max(0.0, 1 - (len(reference) - 60) / 200))
+        assert v1.score([item], [reference])[0].tolist() == pytest.approx([1.0, 3.0, brevity])
+        kept.append(len(think))
+        assert v1.reference(item) == reference  # fixed per item
+    # every length from 2 words to the longest sentence (11) occurs; about uniform
+    assert set(kept) == set(range(2, 12))
+    assert max(kept.count(n) for n in range(2, 10)) < 3 * min(kept.count(n) for n in range(2, 10))
+    # a shorter well-formed answer earns more brevity; a malformed one none
+    item = next(i for i in v1.split("test") if len(i["answer"]["tool_calls"]) == 1)
     reference = v1.reference(item)
-    assert reference == v0.reference(item)  # the whole think sentence, as in v0
-    think = re.search(r"<think>(.*)</think>", reference).group(1)
-    words = len(think.split())
-    # brevity: 1 up to 4 words, 0 at 16: 1 - (words - 4) / (16 - 4)
-    assert v1.score([item], [reference])[0].tolist() == pytest.approx(
-        [1.0, 3.0, 1 - (words - 4) / 12]
+    short = reference.replace(_think(reference), "I")
+    gained = (len(reference) - len(short)) / 200
+    brevity = v1.score([item], [reference])[0][2]
+    assert v1.score([item], [short])[0][2] == pytest.approx(brevity + gained)
+    assert v1.score([item], [short.removeprefix("<think>")])[0].tolist() == [0.0, 3.0, 0.0]
+
+
+def test_reference_think_brief_full_and_an_unknown_value() -> None:
+    item = next(i for i in saw_bench.load_task("saw/ToolCall-Synth-v0").split("test") if i["think"])
+    words = item["think"].split()
+    brief = ToolCallSynthV1Task(reference_think="brief", train_size=50, test_size=20)
+    full = ToolCallSynthV1Task(reference_think="full", train_size=50, test_size=20)
+    assert _think(brief.reference(item)) == " ".join(words[:2])
+    assert _think(full.reference(item)) == item["think"]
+    with pytest.raises(ValueError, match="reference_think must be one of brief, full, varied"):
+        ToolCallSynthV1Task(reference_think="short")
+    with pytest.raises(ValueError, match="brevity_of must be one of think, completion"):
+        ToolCallSynthV1Task(brevity_of="call")
+    with pytest.raises(ValueError, match="completion_target_chars < completion_limit_chars"):
+        ToolCallSynthV1Task(completion_target_chars=300)
+
+
+def test_v1_data_fingerprint_follows_its_references() -> None:
+    """The tiny policy's name hashes the fingerprint: references cut another way must name
+    another policy, though the items are the same."""
+    varied = ToolCallSynthV1Task(train_size=50, test_size=20)
+    full = ToolCallSynthV1Task(reference_think="full", train_size=50, test_size=20)
+    assert varied.split("train") == full.split("train")
+    assert varied.data_fingerprint() != full.data_fingerprint()
+    assert (
+        varied.data_fingerprint()
+        == ToolCallSynthV1Task(train_size=50, test_size=20).data_fingerprint()
     )
-    short = reference.replace(think, "I call it")
-    assert v1.score([item], [short])[0].tolist() == [1.0, 3.0, 1.0]
 
 
 @pytest.mark.parametrize("task_class", [ToolCallSynthTask, ToolCallSynthV1Task])

@@ -27,5 +27,5 @@ register(
 register(
     id="saw/ToolCall-Synth-v1",
     task="saw_bench.envs.toolcall.synth:ToolCallSynthV1Task",
-    description="ToolCall-Synth with a short think block to learn: format, correctness, brevity",
+    description="ToolCall-Synth with brevity of the whole answer, against correctness",
 )

@@ -38,8 +38,11 @@ correctness, in [-3, 3]:
     ``<tool_call>`` tag, -3 when it does. ToolRL gives 0 here; saw-bench rewards abstaining so
     the reference completion reaches the maximum on every item.
 
-brevity, in [0, 1] (the three-objective variant): 1 when the think block has at most
-``target_words`` words, falling linearly to 0 at ``limit_words``; 0 without a think block.
+brevity, in [0, 1] (the three-objective variant), of the think block
+(:func:`brevity_reward`): 1 when the think block has at most ``target_words`` words, falling
+linearly to 0 at ``limit_words``; 0 without a think block. Or of the whole completion
+(:func:`completion_brevity_reward`): 1 up to ``target_chars`` characters, falling linearly to 0
+at ``limit_chars``; 0 when the format is wrong, so an empty or broken answer earns nothing.
 """
 
 from __future__ import annotations
@@ -228,6 +231,18 @@ def brevity_reward(completion: str, target_words: int, limit_words: int) -> floa
     if words <= target_words:
         return BREVITY_HIGH
     return max(BREVITY_LOW, 1.0 - (words - target_words) / (limit_words - target_words))
+
+
+def completion_brevity_reward(
+    completion: str, well_formed: bool, target_chars: int, limit_chars: int
+) -> float:
+    """1 up to ``target_chars`` characters, linear down to 0 at ``limit_chars``; 0 when the
+    completion is not ``well_formed`` (its format reward is 0)."""
+    if not well_formed:
+        return BREVITY_LOW
+    if len(completion) <= target_chars:
+        return BREVITY_HIGH
+    return max(BREVITY_LOW, 1.0 - (len(completion) - target_chars) / (limit_chars - target_chars))
 
 
 # --------------------------------------------------------------------------- rendering

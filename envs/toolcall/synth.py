@@ -60,6 +60,7 @@ Determinism
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import random
 from collections.abc import Sequence
@@ -909,26 +910,26 @@ def _invent(rng: random.Random, pool: str, train: Sequence[Any]) -> Any:
 
 
 class ToolCallSynthV1Task(ToolCallSynthTask):
-    """``saw/ToolCall-Synth-v1``: ToolCall-Synth with a third objective, a short think block,
-    that the warm policy has not learned.
+    """``saw/ToolCall-Synth-v1``: ToolCall-Synth with a third objective, brevity of the whole
+    answer, that pulls against correctness.
 
     In ``-v0`` format and correctness are learned at much the same pace (static's asynchrony
-    index 0.27-0.39 on the board). Here ``brevity`` (1 up to 4 think words, 0 at 16) joins them,
-    and the warm start trains on whole think sentences (about 10 words, so brevity starts near
-    0.5). The design bets that brevity is learned within a few steps (one decision: where to
-    close the think block) and correctness (every value copied right) over the whole run, and
-    that a short think block, which names the function less often before the call, pulls
-    against correctness. One static GRPO run (docs page concepts/environments.md) says the bet
-    fails under GRPO: brevity moved 0.46 -> 0.50 in 120 steps. The ``toolcall`` alias stays on
-    ``-v0``.
+    index 0.27-0.39 on the board). Here ``brevity`` joins them: 1 up to 60 characters of the
+    completion, falling linearly to 0 at 260, and 0 when the format is wrong
+    (``brevity_of="completion"``). The references (100 to 350 characters) earn 0.49 on average.
+    Part of it is free: each reference cuts its think sentence after a number of words drawn per
+    item from 2 to the whole sentence (``reference_think="varied"``), so the warm policy closes
+    its think block at many lengths, and a short think block costs nothing else. The rest is
+    bought with content: a call without an optional argument, or without its second call, is
+    shorter and less correct. So weighting decides where on that trade-off the policy ends.
     Data, prompts and the other two objectives are ``-v0``'s.
 
     The warm start is ``-v0``'s (1,000 steps): with 400 the warm policy's correctness starts
     at -2.8 of [-3, 3] and its completions run to the token limit (6 s a step).
     """
 
-    #: The reference keeps the whole think sentence, so it reaches the maximum of format and
-    #: correctness, not of brevity.
+    #: The references reach the maximum of format and correctness, not of brevity (no complete
+    #: answer fits in 60 characters).
     reference_pass_rate = 0.0
 
     @checked_call
@@ -936,18 +937,33 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
         self,
         *,
         brevity: bool = True,
-        think_target_words: int = 4,
-        think_limit_words: int = 16,
-        brief_reference: bool = False,
+        think_target_words: int = 2,
+        think_limit_words: int = 10,
+        reference_think: str = "varied",
+        brevity_of: str = "completion",
+        completion_target_chars: int = 60,
+        completion_limit_chars: int = 260,
         **kwargs: Any,
     ) -> None:
         super().__init__(
             brevity=brevity,
             think_target_words=think_target_words,
             think_limit_words=think_limit_words,
-            brief_reference=brief_reference,
+            reference_think=reference_think,
+            brevity_of=brevity_of,
+            completion_target_chars=completion_target_chars,
+            completion_limit_chars=completion_limit_chars,
             **kwargs,
         )
+
+    def data_fingerprint(self) -> str:
+        """The items' hash and the references' think lengths: the references, not the items,
+        carry this version's warm-start design, so a change of ``reference_think`` or of the
+        think bounds names (and builds) another tiny policy."""
+        digest = hashlib.sha256(super().data_fingerprint().encode())
+        for item in self.split("train"):
+            digest.update(self.reference(item).encode() + b"\n")
+        return digest.hexdigest()
 
     @classmethod
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,16 @@ Reply <think>why</think> then <tool_call> one JSON {{"name","parameters"}} per l
 or <response>text</response> if none fits."""
 
 PROMPT_STYLES = ("json", "compact")
+
+#: How :meth:`ToolCallTask.reference` writes the think block when ``brevity`` is on: cut to
+#: ``think_target_words`` (``"brief"``, so the reference scores 1 on brevity), the whole sentence
+#: (``"full"``), or cut after a number of words drawn per item, uniform from
+#: ``think_target_words`` to the whole sentence and fixed by the item's query (``"varied"``: a
+#: warm start on these references samples think blocks of many lengths, so brevity has
+#: variance to learn from).
+REFERENCE_THINKS = ("brief", "full", "varied")
+#: What ``brevity`` measures: the think block's words or the whole completion's characters.
+BREVITY_OF = ("think", "completion")
 
 FORMAT = Objective(
     "format", rewards.FORMAT_LOW, rewards.FORMAT_HIGH, "1 when the output has the expected tags"
@@ -73,7 +84,10 @@ class ToolCallTask(TextTask):
         think_limit_words: int = 60,
         max_completion_chars: int = 8192,
         prompt_style: str = "json",
-        brief_reference: bool = True,
+        reference_think: str = "brief",
+        brevity_of: str = "think",
+        completion_target_chars: int = 60,
+        completion_limit_chars: int = 260,
     ) -> None:
         if think_target_words < 0 or think_limit_words <= think_target_words:
             raise ValueError(
@@ -84,12 +98,29 @@ class ToolCallTask(TextTask):
             raise ValueError(
                 f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, but got {prompt_style!r}"
             )
+        if brevity_of not in BREVITY_OF:
+            raise ValueError(
+                f"brevity_of must be one of {', '.join(BREVITY_OF)}, but got {brevity_of!r}"
+            )
+        if completion_target_chars < 0 or completion_limit_chars <= completion_target_chars:
+            raise ValueError(
+                "need 0 <= completion_target_chars < completion_limit_chars, but got "
+                f"{completion_target_chars} and {completion_limit_chars}"
+            )
+        if reference_think not in REFERENCE_THINKS:
+            raise ValueError(
+                f"reference_think must be one of {', '.join(REFERENCE_THINKS)}, "
+                f"but got {reference_think!r}"
+            )
         if max_completion_chars < 1:
             raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
         self.brevity = brevity
-        #: With ``brevity``, whether :meth:`reference` cuts its think block to
-        #: ``think_target_words`` (so it scores 1 on brevity) or keeps the whole sentence.
-        self.brief_reference = brief_reference
+        #: With ``brevity``, how :meth:`reference` writes its think block
+        #: (:data:`REFERENCE_THINKS`).
+        self.reference_think = reference_think
+        self.brevity_of = brevity_of
+        self.completion_target_chars = completion_target_chars
+        self.completion_limit_chars = completion_limit_chars
         self.prompt_style = prompt_style
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
@@ -128,11 +159,18 @@ class ToolCallTask(TextTask):
         correctness = self.correctness(item, completion)
         if not self.brevity:
             return format_score, correctness
-        return (
-            format_score,
-            correctness,
-            rewards.brevity_reward(completion, self.think_target_words, self.think_limit_words),
-        )
+        if self.brevity_of == "completion":
+            brevity = rewards.completion_brevity_reward(
+                completion,
+                format_score == rewards.FORMAT_HIGH,
+                self.completion_target_chars,
+                self.completion_limit_chars,
+            )
+        else:
+            brevity = rewards.brevity_reward(
+                completion, self.think_target_words, self.think_limit_words
+            )
+        return format_score, correctness, brevity
 
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
         calls = rewards.extract_tool_calls(completion)
@@ -145,11 +183,21 @@ class ToolCallTask(TextTask):
     def reference(self, item: Item) -> str:
         think = item.get("think") or "I pick the function that fits the request."
         words = think.split()
-        if self.brevity and self.brief_reference and len(words) > self.think_target_words:
-            think = " ".join(words[: self.think_target_words])
+        keep = self.reference_think_words(item, len(words))
+        if keep < len(words):
+            think = " ".join(words[:keep])
         return rewards.render_completion(
             think, self.expected_calls(item), item["answer"].get("response")
         )
+
+    def reference_think_words(self, item: Item, words: int) -> int:
+        """How many of the item's ``words`` think words :meth:`reference` keeps."""
+        if not self.brevity or self.reference_think == "full" or words <= self.think_target_words:
+            return words
+        if self.reference_think == "brief":
+            return self.think_target_words
+        span = words - self.think_target_words + 1
+        return self.think_target_words + zlib.crc32(item["query"].encode()) % span
 
     # ------------------------------------------------------------------ tiny policy warm start
     def corrupt_reference(self, item: Item, reference: str, rng: random.Random) -> str:
