@@ -42,7 +42,9 @@ brevity, in [0, 1] (the three-objective variant), of the think block
 (:func:`brevity_reward`): 1 when the think block has at most ``target_words`` words, falling
 linearly to 0 at ``limit_words``; 0 without a think block. Or of the whole completion
 (:func:`completion_brevity_reward`): 1 up to ``target_chars`` characters, falling linearly to 0
-at ``limit_chars``; 0 when the format is wrong, so an empty or broken answer earns nothing.
+at ``limit_chars``; 0 when the format is wrong or correctness is at its minimum (no call that
+parses and names an expected function, or a call where none fits), so an empty, broken or
+useless answer earns nothing however short.
 """
 
 from __future__ import annotations
@@ -234,11 +236,11 @@ def brevity_reward(completion: str, target_words: int, limit_words: int) -> floa
 
 
 def completion_brevity_reward(
-    completion: str, well_formed: bool, target_chars: int, limit_chars: int
+    completion: str, useful: bool, target_chars: int, limit_chars: int
 ) -> float:
     """1 up to ``target_chars`` characters, linear down to 0 at ``limit_chars``; 0 when the
-    completion is not ``well_formed`` (its format reward is 0)."""
-    if not well_formed:
+    completion is not ``useful`` (its format is wrong or its correctness at the minimum)."""
+    if not useful:
         return BREVITY_LOW
     if len(completion) <= target_chars:
         return BREVITY_HIGH

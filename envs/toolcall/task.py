@@ -162,7 +162,7 @@ class ToolCallTask(TextTask):
         if self.brevity_of == "completion":
             brevity = rewards.completion_brevity_reward(
                 completion,
-                format_score == rewards.FORMAT_HIGH,
+                format_score == rewards.FORMAT_HIGH and correctness > rewards.CORRECTNESS_LOW,
                 self.completion_target_chars,
                 self.completion_limit_chars,
             )
