@@ -90,7 +90,8 @@ def build(
     out = Path(out_dir) if out_dir is not None else root
     data = leaderboard_data(checked, root, correction)
     files = {
-        "leaderboard.json": json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n",
+        "leaderboard.json": json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        + "\n",
         "leaderboard.csv": csv_table(data),
         "LEADERBOARD.md": markdown_page(data),
         "FINDINGS.md": findings_page(data),

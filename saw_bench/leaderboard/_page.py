@@ -1,5 +1,5 @@
 """The generated pages' text: LEADERBOARD.md and index.html (the verdict, then per task its
-protocol, sensitivity checks, tables and trade-off plot), from the data of
+protocol, sensitivity checks, tables and a link to the Pareto plot), from the data of
 :func:`leaderboard_data`. The tables and leaderboard.csv come from
 :mod:`saw_bench.leaderboard._tables`, the page's findings section and FINDINGS.md from
 :mod:`saw_bench.leaderboard._findings_page`, the plots from :mod:`saw_bench.leaderboard._plots`.
@@ -16,7 +16,6 @@ from typing import Any
 from saw_bench.leaderboard._findings_page import STYLE as FINDINGS_STYLE
 from saw_bench.leaderboard._findings_page import findings_html, findings_page
 from saw_bench.leaderboard._findings_tables import suite_lines
-from saw_bench.leaderboard._plots import tradeoff_svg
 from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._tables import csv_table, html_table, markdown_table
 from saw_bench.leaderboard._text import markdown_to_html, multiplicity_note, p_pair
@@ -219,9 +218,8 @@ def html_page(data: dict[str, Any]) -> str:
             parts.append(f"<p>{escape(_APART)}</p>")
             parts += html_table(task["apart"], task, f"apart-{slug}")
         parts.append(
-            f"<figure>{tradeoff_svg(task)}<figcaption>Final held-out scores per submission "
-            "(mean over seeds, 95% bootstrap intervals): the trade-off between the objectives"
-            "</figcaption></figure>"
+            '<p>The trade-off between the objectives: <a href="#pareto">the Pareto plot</a> '
+            "(each agent's final normalised scores per objective, with their intervals).</p>"
         )
         parts.append("</section>")
     parts += findings_html(data, correction)

@@ -1,5 +1,5 @@
-"""The leaderboard's plots, as SVG text: the per-task trade-off of the page's tables, the weights
-over training, and the findings' performance profiles, asynchrony plot and Pareto plots.
+"""The leaderboard's plots, as SVG text: the weights over training, and the findings'
+performance profiles, asynchrony plot and Pareto plots.
 
 Each is drawn on ``matplotlib.figure.Figure`` (no pyplot) and saved without a date and with a
 fixed hash salt, so the same data give the same bytes (for one matplotlib version).
@@ -29,6 +29,17 @@ SVG_FONTS = {"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
 _LONG_DECIMAL = re.compile(r"(-?\d+\.\d\d)\d+")
 _TAG = re.compile(r"<[^>]*>")
 _INDENT = re.compile(r"\n[ ]+")
+#: matplotlib's metadata block (an RDF description of the image type), and the ids of its
+#: groups: nothing refers to a group, and the page inlines many SVGs, whose ids would repeat.
+_METADATA = re.compile(r"<metadata>.*?</metadata>\n?", re.S)
+_GROUP_ID = re.compile(r'<g id="[^"]*"')
+#: A path's data ("M 0 259.2 \nL 1123.2 259.2 \nz\n"), and a style's declarations
+#: ("fill: none; stroke: #b0b0b0"): written without the spaces, newlines and trailing zeros
+#: matplotlib puts in.
+_PATH_DATA = re.compile(r' d="([^"]*)"')
+_STYLE = re.compile(r' style="([^"]*)"')
+_COMMAND_SPACE = re.compile(r"\s*([A-Za-z])\s*")
+_TRAILING_ZEROS = re.compile(r"(\.\d*?)0+\b")
 
 
 def svg_text(figure: Figure) -> str:
@@ -40,8 +51,25 @@ def svg_text(figure: Figure) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
-    text = _TAG.sub(lambda tag: _LONG_DECIMAL.sub(r"\1", tag.group()), text)
+    text = _METADATA.sub("", _GROUP_ID.sub("<g", text))
+    text = _TAG.sub(lambda tag: _compact_tag(_LONG_DECIMAL.sub(r"\1", tag.group())), text)
     return _INDENT.sub("\n", text)  # no element keeps its white space (no xml:space)
+
+
+def _compact_tag(tag: str) -> str:
+    tag = _PATH_DATA.sub(lambda found: f' d="{_path_data(found.group(1))}"', tag)
+    return _STYLE.sub(lambda found: f' style="{_style(found.group(1))}"', tag)
+
+
+def _path_data(data: str) -> str:
+    """``M 0 259.20 \nL 1123.2 259.2 \nz\n`` as ``M0 259.2L1123.2 259.2z``."""
+    data = _TRAILING_ZEROS.sub(lambda found: found.group(1).rstrip("."), data)
+    return " ".join(_COMMAND_SPACE.sub(r"\1", data).split())
+
+
+def _style(style: str) -> str:
+    """``fill: none; stroke: #b0b0b0`` as ``fill:none;stroke:#b0b0b0``."""
+    return ";".join(part.strip().replace(": ", ":") for part in style.split(";") if part.strip())
 
 
 def _plain(text: str) -> str:
@@ -78,41 +106,6 @@ def weights_svg(row: dict[str, Any]) -> str:
     axes.grid(alpha=0.3)
     axes.legend(fontsize="x-small", ncol=2)
     figure.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.96)
-    return svg_text(figure)
-
-
-def tradeoff_svg(task: dict[str, Any]) -> str:
-    """The first objective against each other one, a point per submission."""
-    names = [objective["name"] for objective in task["objectives"]]
-    pairs = [(names[0], other) for other in names[1:]] or [(names[0], None)]
-    entries = task["entries"]
-    agents = sorted({entry["agent"] for entry in entries})
-    estimators = sorted({entry["estimator"] for entry in entries})
-    figure = Figure(figsize=(4.6 * len(pairs) + 1.8, 3.6))
-    axes_list = figure.subplots(1, len(pairs), squeeze=False)[0]
-    for axes, (x_name, y_name) in zip(axes_list, pairs, strict=True):
-        for entry in entries:
-            x = entry["final"][x_name]
-            y = entry["final"][y_name] if y_name else entry["final_normalised"]
-            axes.errorbar(
-                x["mean"],
-                y["mean"],
-                xerr=error_bar(x),
-                yerr=error_bar(y),
-                color=COLOURS[agents.index(entry["agent"]) % len(COLOURS)],
-                marker=MARKERS[estimators.index(entry["estimator"]) % len(MARKERS)],
-                markersize=6,
-                capsize=2,
-                linewidth=1,
-                label=f"{entry['agent']} + {entry['estimator']}",
-            )
-        axes.set_xlabel(_plain(x_name))
-        axes.set_ylabel(_plain(y_name or "normalised"))
-        axes.grid(alpha=0.3)
-    handles, labels = axes_list[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    figure.legend(list(unique.values()), list(unique.keys()), loc="center right", fontsize="small")
-    figure.subplots_adjust(left=0.08, right=1 - 1.7 / figure.get_figwidth(), bottom=0.15)
     return svg_text(figure)
 
 
@@ -223,7 +216,7 @@ def pareto_svg(tasks: list[dict[str, Any]]) -> str:
                     markerfacecolor=colour if point["nondominated"] else "white",
                     marker=marker,
                     markersize=5,
-                    capsize=2,
+                    capsize=0,  # caps would add four markers per point to the file
                     linewidth=0.8,
                     label=_plain(point["agent"]),
                 )
