@@ -75,7 +75,7 @@ def small_grid(model: str, weightings=("static", "saw"), seeds=(0, 1), **options
         "learning_rate": 1e-3,
         **train,
     }
-    lines = ['tasks = ["toolcall"]', 'estimators = ["grpo"]']
+    lines = ['tasks = ["saw/ToolCall-Synth-v0"]', 'estimators = ["grpo"]']
     lines.append(f"weightings = {json.dumps(list(weightings))}")
     lines.append(f"seeds = {json.dumps(list(seeds))}")
     lines += [f"{key} = {json.dumps(value)}" for key, value in top.items()]

@@ -170,7 +170,7 @@ def test_ctrl_c_stops_after_a_checkpoint_and_resumes_to_the_same_curve(tmp_path,
 # ---------------------------------------------------------------------- eval
 def test_eval_of_a_run_folder_scores_its_checkpoint_greedily(tmp_path, small_model, capsys):
     run_dir = train(
-        "toolcall",
+        "saw/ToolCall-Synth-v0",
         steps=2,
         seed=1,
         out_dir=tmp_path / "run",
@@ -184,7 +184,7 @@ def test_eval_of_a_run_folder_scores_its_checkpoint_greedily(tmp_path, small_mod
     assert "format" in capsys.readouterr().out
 
     # independently: load the checkpoint, answer every test item greedily, score
-    task = saw_bench.load_task("toolcall", **TASK_KWARGS)
+    task = saw_bench.load_task("saw/ToolCall-Synth-v0", **TASK_KWARGS)
     policy = load_policy(str(run_dir / "checkpoint" / "model"))
     items = list(task.split("test"))
     batch = policy.generate(

@@ -109,7 +109,7 @@ def train_beside_a_peer(tmp_path, small_model, **options):
     other, its_share = hold_lease(tmp_path / "leases", 2)
     try:
         run_dir = train(
-            "toolcall",
+            "saw/ToolCall-Synth-v0",
             out_dir=tmp_path / "run",
             model=small_model,
             task_kwargs={"train_size": 40, "test_size": 12},

@@ -256,7 +256,7 @@ def test_policy_generate_is_the_same_on_both_paths(small_model):
     the fast path and through HF generate are the same text."""
     from saw_bench.core import registry
 
-    task = registry.load_task("toolcall", train_size=40, test_size=12)
+    task = registry.load_task("saw/ToolCall-Synth-v0", train_size=40, test_size=12)
     fast = load_policy(small_model, device="cpu")
     slow = load_policy(small_model, device="cpu", fast=False)
     assert fast.fast_model is not None and slow.fast_model is None
@@ -310,7 +310,9 @@ def test_a_run_records_which_path_decoded_and_trained(tmp_path, small_model):
         task_kwargs={"train_size": 40, "test_size": 12},
     )
     fast = json.loads(
-        (train("toolcall", out_dir=tmp_path / "a", **options) / "config.json").read_text()
+        (
+            train("saw/ToolCall-Synth-v0", out_dir=tmp_path / "a", **options) / "config.json"
+        ).read_text()
     )["fast_path"]
     assert fast == {
         "decode": {"used": True, "why_not": None},
@@ -318,13 +320,19 @@ def test_a_run_records_which_path_decoded_and_trained(tmp_path, small_model):
     }
     slow = json.loads(
         (
-            train("toolcall", out_dir=tmp_path / "b", fast_path=False, **options) / "config.json"
+            train("saw/ToolCall-Synth-v0", out_dir=tmp_path / "b", fast_path=False, **options)
+            / "config.json"
         ).read_text()
     )["fast_path"]
     assert slow["decode"] == {"used": False, "why_not": "fast_path = false"}
     checkpointed = json.loads(
         (
-            train("toolcall", out_dir=tmp_path / "c", gradient_checkpointing=True, **options)
+            train(
+                "saw/ToolCall-Synth-v0",
+                out_dir=tmp_path / "c",
+                gradient_checkpointing=True,
+                **options,
+            )
             / "config.json"
         ).read_text()
     )["fast_path"]

@@ -24,7 +24,7 @@ def board(small_model: str, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("reproduce")
     for seed in SEEDS:
         saw_bench.train(
-            "toolcall",
+            "saw/ToolCall-Synth-v0",
             weighting="saw",
             steps=2,
             seed=seed,

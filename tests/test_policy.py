@@ -64,12 +64,12 @@ def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAW_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
         patch.setattr(ToolCallSynthTask, "tiny_recipe", TINY)
-        return load_policy("tiny", task="toolcall", progress=False)
+        return load_policy("tiny", task="saw/ToolCall-Synth-v0", progress=False)
 
 
 @pytest.fixture(scope="module")
 def tiny_task() -> saw_bench.TextTask:
-    return saw_bench.load_task("toolcall", **TINY["task_kwargs"])
+    return saw_bench.load_task("saw/ToolCall-Synth-v0", **TINY["task_kwargs"])
 
 
 def tiny_recipe(**changes: object) -> TinyRecipe:
@@ -84,11 +84,11 @@ def tiny_policy_folder(policy: Policy) -> Path:
 
 # --------------------------------------------------------------------------- recipe and cache
 def test_default_recipe_resolves_aliases_and_applies_the_task_classs_changes(monkeypatch) -> None:
-    assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v0"
-    assert default_recipe("toolcall").recipe_version == 2  # the board's policies
+    assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v1"  # the alias
+    assert default_recipe("saw/ToolCall-Synth-v0").recipe_version == 2  # the board's policies
     assert default_recipe().task == "saw/ToolCall-Synth-v0"
     monkeypatch.setattr(ToolCallSynthTask, "tiny_recipe", {"sft_steps": 7})
-    assert default_recipe("toolcall").sft_steps == 7
+    assert default_recipe("saw/ToolCall-Synth-v0").sft_steps == 7
     assert default_recipe("saw/ToolCall-Synth-3obj-v0").sft_steps == 7  # the same class
 
 

@@ -52,7 +52,7 @@ def test_a_run_on_a_terminal_shows_its_bar_and_every_held_out_evaluation(
     monkeypatch.setattr("sys.stdout", stdout)
     monkeypatch.setattr("sys.stderr", stderr)
     run_dir = train(
-        "toolcall",
+        "saw/ToolCall-Synth-v0",
         steps=4,
         out_dir=tmp_path / "run",
         model=small_model,

@@ -43,7 +43,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def finished_run(tmp_path_factory: pytest.TempPathFactory, small_model: str) -> Path:
     folder = tmp_path_factory.mktemp("runs") / "run"
     return train(
-        "toolcall",
+        "saw/ToolCall-Synth-v0",
         steps=2,
         seed=3,
         out_dir=folder,

@@ -154,7 +154,7 @@ def test_broken_plugin_warns_and_does_not_break_saw_bench(tmp_path, monkeypatch)
     monkeypatch.syspath_prepend(str(site))
     with pytest.warns(RuntimeWarning, match="could not load environment plug-in 'echo_plugin_b'"):
         saw_bench.load_plugins()
-    assert saw_bench.make("toolcall").reward_dim == 2
+    assert saw_bench.make("saw/ToolCall-Synth-v0").reward_dim == 2
 
 
 @pytest.mark.slow

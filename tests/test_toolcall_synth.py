@@ -187,7 +187,7 @@ def test_base_class_kwargs_pass_through() -> None:
     assert task.objective_names == ("format", "correctness", "brevity")
     assert task.think_target_words == 8
     assert saw_bench.load_task("saw/ToolCall-Synth-3obj-v0").reward_dim == 3
-    assert saw_bench.load_task("toolcall").reward_dim == 2
+    assert saw_bench.load_task("saw/ToolCall-Synth-v0").reward_dim == 2
 
 
 @pytest.mark.parametrize(
@@ -486,6 +486,20 @@ def test_v1_adds_brevity_and_references_that_close_the_think_block_at_many_lengt
     brevity = v1.score([item], [reference])[0][2]
     assert v1.score([item], [short])[0][2] == pytest.approx(brevity + gained)
     assert v1.score([item], [short.removeprefix("<think>")])[0].tolist() == [0.0, 3.0, 0.0]
+    # a well-formed but useless call (unparsable, or to no expected function) earns none either
+    garbage = short.split("<tool_call>")[0] + "<tool_call>\nx\n</tool_call>"
+    assert v1.score([item], [garbage])[0].tolist() == [1.0, -3.0, 0.0]
+    wrong = short.replace(item["answer"]["tool_calls"][0]["name"], "no_such_function")
+    assert v1.score([item], [wrong])[0].tolist() == [1.0, -3.0, 0.0]
+    # the right function without its arguments: shorter, less correct, and some brevity
+    call = item["answer"]["tool_calls"][0]
+    bare = short.split("<tool_call>")[0] + (
+        f'<tool_call>\n{{"name": "{call["name"]}", "parameters": {{}}}}\n</tool_call>'
+    )
+    keys = len(call["parameters"])
+    assert v1.score([item], [bare])[0].tolist() == pytest.approx(
+        [1.0, 6 * 1 / (2 + keys) - 3, 1 - (len(bare) - 60) / 200]
+    )
 
 
 def test_reference_think_brief_full_and_an_unknown_value() -> None:

@@ -33,8 +33,8 @@ def test_compact_signature_marks_optional_parameters_and_enums():
 
 
 def test_prompt_styles_show_the_same_functions():
-    compact = saw_bench.load_task("toolcall")
-    full = saw_bench.load_task("toolcall", prompt_style="json")
+    compact = saw_bench.load_task("saw/ToolCall-Synth-v0")
+    full = saw_bench.load_task("saw/ToolCall-Synth-v0", prompt_style="json")
     item = compact.split("train")[0]
     compact_system = compact.prompt(item)[0]["content"]
     json_system = full.prompt(item)[0]["content"]
@@ -53,7 +53,7 @@ def test_prompt_styles_show_the_same_functions():
 
 def test_unknown_prompt_style_is_refused():
     with pytest.raises(ValueError, match="prompt_style must be one of json, compact"):
-        saw_bench.load_task("toolcall", prompt_style="yaml")
+        saw_bench.load_task("saw/ToolCall-Synth-v0", prompt_style="yaml")
 
 
 def test_warm_start_values_are_each_parameters_values_across_answers_as_sorted_json():

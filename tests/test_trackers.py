@@ -160,7 +160,7 @@ def trackio_steps(trackio_dir: Path, monkeypatch) -> tuple[str, dict[int, dict[s
 
 # ---------------------------------------------------------------------- runs through the CLI
 def run_config(tmp_path: Path, model: str, checkpoint_every: int) -> Path:
-    lines = [f"model = {json.dumps(model)}", 'task = "toolcall"', "seed = 2"]
+    lines = [f"model = {json.dumps(model)}", 'task = "saw/ToolCall-Synth-v0"', "seed = 2"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in OPTIONS.items()]
     lines.append(f"checkpoint_every = {checkpoint_every}")
     lines += ["[task_kwargs]", *(f"{k} = {v}" for k, v in SMALL_TASK_KWARGS.items())]
@@ -299,7 +299,7 @@ def test_a_run_killed_after_its_checkpoint_rewrites_the_lost_steps_in_tensorboar
 
 def test_the_trl_backend_logs_its_rows_and_trls_own_numbers(small_model, tmp_path):
     run_dir = train(
-        task="toolcall",
+        task="saw/ToolCall-Synth-v0",
         weighting="saw",
         steps=2,
         model=small_model,

@@ -34,7 +34,7 @@ TASK_KWARGS = {"train_size": 40, "test_size": 12}  # as the small_model fixture'
 def run(tmp_path, small_model, name, steps, **overrides):
     options = {**SMALL, **overrides}
     return train(
-        "toolcall",
+        "saw/ToolCall-Synth-v0",
         steps=steps,
         seed=3,
         out_dir=tmp_path / name,
@@ -86,7 +86,7 @@ def test_metrics_match_an_independent_recomputation_of_the_step(tmp_path, small_
     run_dir = run(tmp_path, small_model, "check", steps=1)
     row = read_jsonl(run_dir / "metrics.jsonl")[0]
     evaluation = read_jsonl(run_dir / "eval.jsonl")[0]
-    task = saw_bench.load_task("toolcall", **TASK_KWARGS)
+    task = saw_bench.load_task("saw/ToolCall-Synth-v0", **TASK_KWARGS)
     policy = load_policy(small_model)
     trainer_config = TrainConfig(**json.loads((run_dir / "config.json").read_text())["train"])
     items = list(task.split("test"))
@@ -171,7 +171,7 @@ def test_update_raises_the_likelihood_of_positive_advantage_completions(tmp_path
 
 def test_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(SawBenchError, match="unknown training option"):
-        train("toolcall", steps=1, out_dir=tmp_path / "x", learning_rat=1.0)
+        train("saw/ToolCall-Synth-v0", steps=1, out_dir=tmp_path / "x", learning_rat=1.0)
     with pytest.raises(SawBenchError, match="steps must be a positive integer"):
         TrainConfig(steps=0)
     with pytest.raises(SawBenchError, match="unknown estimator 'ppo'"):

@@ -196,7 +196,7 @@ def test_a_task_rebuilt_from_its_wire_data_scores_alike():
 
 
 def test_the_reply_is_scored_as_sampled_and_no_reply_scores_as_empty():
-    taskset = load_taskset("toolcall", split="test")
+    taskset = load_taskset("saw/ToolCall-Synth-v0", split="test")
     task = next(iter(taskset))
     reference = task.text_task.reference(task.data.item)
     padded = "\n\n" + reference + "\n"
@@ -211,7 +211,7 @@ def test_the_reply_is_scored_as_sampled_and_no_reply_scores_as_empty():
 
 
 def test_load_environment_gives_a_single_agent_env_with_the_chat_harness():
-    env = load_environment("toolcall", split="test", priorities=[1, 3], no_call_share=0.5)
+    env = load_environment("saw/ToolCall-Synth-v0", split="test", priorities=[1, 3], no_call_share=0.5)
     assert isinstance(env, vf.SingleAgentEnv)
     assert isinstance(env.taskset, SawBenchTaskset)
     config = env.taskset.config
@@ -241,9 +241,9 @@ def test_the_taskset_id_resolves_from_a_run_config_as_vf_eval_reads_it():
     ("call", "error", "message"),
     [
         (lambda: load_environment("toolcal"), saw_bench.UnknownTaskError, "unknown task"),
-        (lambda: load_taskset("toolcall", split="dev"), ValueError, "unknown split 'dev'"),
-        (lambda: load_taskset("toolcall", priorities=[1]), ValueError, "2 finite numbers"),
-        (lambda: load_taskset("toolcall", no_such_option=1), OptionError, "'no_such_option'"),
+        (lambda: load_taskset("saw/ToolCall-Synth-v0", split="dev"), ValueError, "unknown split 'dev'"),
+        (lambda: load_taskset("saw/ToolCall-Synth-v0", priorities=[1]), ValueError, "2 finite numbers"),
+        (lambda: load_taskset("saw/ToolCall-Synth-v0", no_such_option=1), OptionError, "'no_such_option'"),
     ],
 )
 def test_bad_arguments_fail_with_one_clear_message(call, error, message):

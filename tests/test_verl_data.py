@@ -47,9 +47,9 @@ def test_compute_score_is_the_tasks_score_for_reference_and_hostile_completions(
 
 
 def test_rows_hold_the_tasks_prompts_in_verls_columns(tmp_path):
-    path = write_parquet("toolcall", tmp_path / "data" / "test.parquet", split="test", **SMALL)
+    path = write_parquet("saw/ToolCall-Synth-v0", tmp_path / "data" / "test.parquet", split="test", **SMALL)
     table = pd.read_parquet(path)
-    task = saw_bench.load_task("toolcall", **SMALL)
+    task = saw_bench.load_task("saw/ToolCall-Synth-v0", **SMALL)
     items = task.split("test")
     assert list(table.columns) == ["data_source", "prompt", "ability", "reward_model", "extra_info"]
     assert len(table) == len(items) == SMALL["test_size"]
@@ -63,7 +63,7 @@ def test_rows_hold_the_tasks_prompts_in_verls_columns(tmp_path):
 
 
 def test_rows_written_elsewhere_or_from_changed_data_are_one_clear_error():
-    row = verl_rows("toolcall", **SMALL)[3]
+    row = verl_rows("saw/ToolCall-Synth-v0", **SMALL)[3]
     with pytest.raises(SawBenchError, match=r"no extra_info \['index', 'item_sha256'"):
         compute_score(row["data_source"], "x", None, {"split": "train", "task_kwargs": "{}"})
     for broken in (None, "index=3", {**row["extra_info"], "index": "3"}):

@@ -3,10 +3,16 @@
 from saw_bench.core.registry import register
 
 register(
+    id="saw/ToolCall-Synth-v1",
+    task="saw_bench.envs.toolcall.synth:ToolCallSynthV1Task",
+    alias="toolcall",
+    description="ToolCall-Synth with brevity of the whole answer, against correctness",
+)
+register(
     id="saw/ToolCall-Synth-v0",
     task="saw_bench.envs.toolcall.synth:ToolCallSynthTask",
-    alias="toolcall",
-    description="procedural tool calling: 40+ functions, one, two or no calls per request",
+    description="procedural tool calling: 40+ functions, one, two or no calls (board records)",
+    former_aliases=("toolcall",),
 )
 register(
     id="saw/ToolCall-Synth-3obj-v0",
@@ -23,9 +29,4 @@ register(
     id="saw/ToolCall-BFCL-v0",
     task="saw_bench.envs.toolcall.bfcl:ToolCallBFCLTask",
     description="BFCL v4 single-turn AST categories, scored by the official checker",
-)
-register(
-    id="saw/ToolCall-Synth-v1",
-    task="saw_bench.envs.toolcall.synth:ToolCallSynthV1Task",
-    description="ToolCall-Synth with brevity of the whole answer, against correctness",
 )
