@@ -378,7 +378,12 @@ def trl_run(small_model, tmp_path_factory):
 def own_run(small_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("own-backend") / "run"
     return train(
-        task="saw/ToolCall-Synth-v0", weighting="saw-ema", steps=2, model=small_model, out_dir=out, **RUN_OPTIONS
+        task="saw/ToolCall-Synth-v0",
+        weighting="saw-ema",
+        steps=2,
+        model=small_model,
+        out_dir=out,
+        **RUN_OPTIONS,
     )
 
 
@@ -452,7 +457,11 @@ def test_ctrl_c_stops_a_trl_run_after_the_step_with_a_checkpoint_that_resumes(
     the run without a gap or a repeated step."""
     options = {**RUN_OPTIONS, "checkpoint_every": 10, "max_new_tokens": 24}
     kwargs = options.pop("task_kwargs")
-    lines = [f"model = {json.dumps(small_model)}", 'task = "saw/ToolCall-Synth-v0"', 'backend = "trl"']
+    lines = [
+        f"model = {json.dumps(small_model)}",
+        'task = "saw/ToolCall-Synth-v0"',
+        'backend = "trl"',
+    ]
     lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     lines += ["[task_kwargs]", *(f"{key} = {value}" for key, value in kwargs.items())]
     config = tmp_path / "run.toml"

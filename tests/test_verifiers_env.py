@@ -211,7 +211,9 @@ def test_the_reply_is_scored_as_sampled_and_no_reply_scores_as_empty():
 
 
 def test_load_environment_gives_a_single_agent_env_with_the_chat_harness():
-    env = load_environment("saw/ToolCall-Synth-v0", split="test", priorities=[1, 3], no_call_share=0.5)
+    env = load_environment(
+        "saw/ToolCall-Synth-v0", split="test", priorities=[1, 3], no_call_share=0.5
+    )
     assert isinstance(env, vf.SingleAgentEnv)
     assert isinstance(env.taskset, SawBenchTaskset)
     config = env.taskset.config
@@ -241,9 +243,21 @@ def test_the_taskset_id_resolves_from_a_run_config_as_vf_eval_reads_it():
     ("call", "error", "message"),
     [
         (lambda: load_environment("toolcal"), saw_bench.UnknownTaskError, "unknown task"),
-        (lambda: load_taskset("saw/ToolCall-Synth-v0", split="dev"), ValueError, "unknown split 'dev'"),
-        (lambda: load_taskset("saw/ToolCall-Synth-v0", priorities=[1]), ValueError, "2 finite numbers"),
-        (lambda: load_taskset("saw/ToolCall-Synth-v0", no_such_option=1), OptionError, "'no_such_option'"),
+        (
+            lambda: load_taskset("saw/ToolCall-Synth-v0", split="dev"),
+            ValueError,
+            "unknown split 'dev'",
+        ),
+        (
+            lambda: load_taskset("saw/ToolCall-Synth-v0", priorities=[1]),
+            ValueError,
+            "2 finite numbers",
+        ),
+        (
+            lambda: load_taskset("saw/ToolCall-Synth-v0", no_such_option=1),
+            OptionError,
+            "'no_such_option'",
+        ),
     ],
 )
 def test_bad_arguments_fail_with_one_clear_message(call, error, message):
@@ -366,7 +380,8 @@ def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path
     [
         ({"task_id": "toolcal"}, "unknown task 'toolcal'. Did you mean 'toolcall'"),
         ({"split": "dev"}, "unknown split 'dev'"),
-        ({"task": {"priorities": [1]}}, "2 finite numbers >= 0 .* but got \\[1.0\\]"),
+        # the default task, toolcall, has three objectives
+        ({"task": {"priorities": [1]}}, "3 finite numbers >= 0 .* but got \\[1.0\\]"),
         ({"task_kwargs": {"nope": 1}}, r"unknown option\(s\) \['nope'\]"),
     ],
 )

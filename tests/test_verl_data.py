@@ -47,7 +47,9 @@ def test_compute_score_is_the_tasks_score_for_reference_and_hostile_completions(
 
 
 def test_rows_hold_the_tasks_prompts_in_verls_columns(tmp_path):
-    path = write_parquet("saw/ToolCall-Synth-v0", tmp_path / "data" / "test.parquet", split="test", **SMALL)
+    path = write_parquet(
+        "saw/ToolCall-Synth-v0", tmp_path / "data" / "test.parquet", split="test", **SMALL
+    )
     table = pd.read_parquet(path)
     task = saw_bench.load_task("saw/ToolCall-Synth-v0", **SMALL)
     items = task.split("test")

@@ -31,6 +31,7 @@ from typing import Any, Self
 import torch
 
 from saw_bench.core import registry
+from saw_bench.core.components import objective_weights
 from saw_bench.core.errors import RunInterrupted, SawBenchError
 from saw_bench.core.files import (
     append_jsonl,
@@ -123,6 +124,10 @@ def task_and_agent(config: TrainConfig) -> tuple[TextTask, WeightingAgent]:
     try:
         task = registry.load_task(config.task, **config.task_kwargs)
     except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
+        raise SawBenchError(f"task {config.task!r}: {error}") from None
+    try:
+        objective_weights(task, config.priorities)  # one per objective, before any build
+    except ValueError as error:
         raise SawBenchError(f"task {config.task!r}: {error}") from None
     try:
         agent = make_agent(config.weighting, **config.weighting_kwargs)
