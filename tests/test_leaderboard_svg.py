@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from matplotlib.figure import Figure
 
-from saw_bench.leaderboard._plots import svg_text
+from saw_bench.leaderboard._plots import _path_data, _style, svg_text
 
 
 def figure() -> Figure:
@@ -33,3 +33,15 @@ def test_coordinates_have_at_most_two_decimals_and_lines_no_indent():
     assert tags and not any(re.search(r"\d\.\d{3}", tag) for tag in tags)
     assert not re.search(r"\n ", text)
     assert "'DejaVu Sans', sans-serif" in text and "Bitstream" not in text
+
+
+def test_path_data_and_styles_lose_only_spaces_and_trailing_zeros():
+    assert _path_data("M 0 259.20 \nL 1123.2 259.2 \nL -3.50 0.05 \nL 10.0 100 \nz\n") == (
+        "M0 259.2L1123.2 259.2L-3.5 0.05L10 100z"
+    )
+    assert _style("fill: none; stroke: #b0b0b0; font-family: 'DejaVu Sans', sans-serif") == (
+        "fill:none;stroke:#b0b0b0;font-family:'DejaVu Sans', sans-serif"
+    )
+    text = svg_text(figure())
+    assert "<metadata>" not in text and '<g id="' not in text
+    assert not re.search(r' d="[^"]*\n', text)  # every path's data on one line

@@ -915,13 +915,16 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
 
     In ``-v0`` format and correctness are learned at much the same pace (static's asynchrony
     index 0.27-0.39 on the board). Here ``brevity`` joins them: 1 up to 60 characters of the
-    completion, falling linearly to 0 at 260, and 0 when the format is wrong
-    (``brevity_of="completion"``). The references (100 to 350 characters) earn 0.49 on average.
-    Part of it is free: each reference cuts its think sentence after a number of words drawn per
-    item from 2 to the whole sentence (``reference_think="varied"``), so the warm policy closes
-    its think block at many lengths, and a short think block costs nothing else. The rest is
-    bought with content: a call without an optional argument, or without its second call, is
-    shorter and less correct. So weighting decides where on that trade-off the policy ends.
+    completion, falling linearly to 0 at 260, and 0 when the format is wrong or correctness is
+    at its minimum (``brevity_of="completion"``). The references (100 to 350 characters) earn
+    0.49 on average. Part of it is free: each reference cuts its think sentence after a number
+    of words drawn per item from 2 to the whole sentence (``reference_think="varied"``), so the
+    warm policy closes its think block at many lengths, and a short think block costs nothing
+    else. The rest is bought with content: a call without an optional argument, or without its
+    second call, is shorter and less correct. So weighting decides where on that trade-off the
+    policy ends. Measured at 5 seeds x 120 steps (``baselines/README.md``): brevity up-weighted
+    4:1 against format up-weighted ends 0.10 higher in brevity under GRPO, but static's
+    asynchrony index (0.41 GRPO, 0.35 GDPO) stays below the asynchrony family's median.
     Data, prompts and the other two objectives are ``-v0``'s.
 
     The warm start is ``-v0``'s (1,000 steps): with 400 the warm policy's correctness starts
@@ -957,7 +960,7 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
         )
 
     def data_fingerprint(self) -> str:
-        """The items' hash and the references' think lengths: the references, not the items,
+        """A hash of the items' hash and every train reference: the references, not the items,
         carry this version's warm-start design, so a change of ``reference_think`` or of the
         think bounds names (and builds) another tiny policy."""
         digest = hashlib.sha256(super().data_fingerprint().encode())
