@@ -59,7 +59,7 @@ def test_a_sweep_leaves_one_finished_run_per_grid_point_and_an_index(finished_sw
 
 def test_runs_of_a_sweep_equal_the_same_runs_made_alone(finished_sweep, grid_file, tmp_path):
     spec = load_spec(grid_file)
-    options = {**spec.train, "weighting": "saw", "seed": 1}
+    options = {**spec.train, "task": spec.tasks[0], "weighting": "saw", "seed": 1}
     assert (
         main(
             [
