@@ -43,4 +43,4 @@ def test_verls_dataset_reads_the_rows_and_compute_score_scores_them(tmp_path):
             extra_info=row["extra_info"],
         )
         expected = task.score([item], [completion])[0]
-        np.testing.assert_array_equal([result["format"], result["correctness"]], expected)
+        np.testing.assert_array_equal([result[name] for name in task.objective_names], expected)
