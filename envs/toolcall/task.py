@@ -89,29 +89,18 @@ class ToolCallTask(TextTask):
         completion_target_chars: int = 60,
         completion_limit_chars: int = 260,
     ) -> None:
-        if think_target_words < 0 or think_limit_words <= think_target_words:
-            raise ValueError(
-                "need 0 <= think_target_words < think_limit_words, but got "
-                f"{think_target_words} and {think_limit_words}"
-            )
-        if prompt_style not in PROMPT_STYLES:
-            raise ValueError(
-                f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, but got {prompt_style!r}"
-            )
-        if brevity_of not in BREVITY_OF:
-            raise ValueError(
-                f"brevity_of must be one of {', '.join(BREVITY_OF)}, but got {brevity_of!r}"
-            )
-        if completion_target_chars < 0 or completion_limit_chars <= completion_target_chars:
-            raise ValueError(
-                "need 0 <= completion_target_chars < completion_limit_chars, but got "
-                f"{completion_target_chars} and {completion_limit_chars}"
-            )
-        if reference_think not in REFERENCE_THINKS:
-            raise ValueError(
-                f"reference_think must be one of {', '.join(REFERENCE_THINKS)}, "
-                f"but got {reference_think!r}"
-            )
+        _check_span(
+            "think_target_words", think_target_words, "think_limit_words", think_limit_words
+        )
+        _check_choice("prompt_style", prompt_style, PROMPT_STYLES)
+        _check_choice("brevity_of", brevity_of, BREVITY_OF)
+        _check_span(
+            "completion_target_chars",
+            completion_target_chars,
+            "completion_limit_chars",
+            completion_limit_chars,
+        )
+        _check_choice("reference_think", reference_think, REFERENCE_THINKS)
         if max_completion_chars < 1:
             raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
         self.brevity = brevity
@@ -213,6 +202,17 @@ class ToolCallTask(TextTask):
         """Every value each parameter key takes in the train split's answers (JSON texts,
         sorted): the replacement values of :meth:`corrupt_reference`."""
         return corrupt.parameter_values(map(self.expected_calls, self.split("train")))
+
+
+def _check_span(target_name: str, target: int, limit_name: str, limit: int) -> None:
+    """A brevity span: ``0 <= target < limit``."""
+    if target < 0 or limit <= target:
+        raise ValueError(f"need 0 <= {target_name} < {limit_name}, but got {target} and {limit}")
+
+
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, but got {value!r}")
 
 
 def compact_signature(tool: dict[str, Any]) -> str:
