@@ -161,6 +161,11 @@ def test_findings_lead_with_the_suite_verdict_then_the_asynchrony_plot(browser, 
     rows = browser.find_elements(By.CSS_SELECTOR, "#hypervolume-table tbody tr")
     agents = [row.find_elements(By.TAG_NAME, "td")[2].text for row in rows]
     assert agents == ["mgda", "saw", "static"]
+    agent_header = browser.find_elements(By.CSS_SELECTOR, "#hypervolume-table th")[2]
+    agent_header.click()  # ascending, by the cells' text (these cells carry no sort key)
+    agent_header.click()  # descending
+    rows = browser.find_elements(By.CSS_SELECTOR, "#hypervolume-table tbody tr")
+    assert [row.find_elements(By.TAG_NAME, "td")[2].text for row in rows] == agents[::-1]
     fit = browser.find_element(By.ID, "asynchrony-fit").text
     assert "too few for a fitted slope" in fit  # one comparison on this board
 

@@ -186,7 +186,7 @@ def _html_table(table: Table, table_id: str) -> list[str]:
     for cells in rows:
         parts.append(
             "<tr>"
-            + "".join(f'<td data-value="{escape(c)}">{escape(c)}</td>' for c in cells)
+            + "".join(f"<td>{escape(c)}</td>" for c in cells)
             + "</tr>"
         )
     parts.append("</tbody></table></div>")

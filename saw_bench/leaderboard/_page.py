@@ -147,7 +147,7 @@ document.querySelectorAll("table.sortable th").forEach((header) => {
     const ascending = header.getAttribute("aria-sort") !== "ascending";
     table.querySelectorAll("th").forEach((th) => th.removeAttribute("aria-sort"));
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    const value = (row) => row.cells[column].dataset.value;
+    const value = (row) => row.cells[column].dataset.value ?? row.cells[column].textContent;
     const number = (row) => { const v = parseFloat(value(row)); return isNaN(v) ? -Infinity : v; };
     const order = header.dataset.type === "number"
       ? (a, b) => number(a) - number(b) : (a, b) => value(a).localeCompare(value(b));

@@ -7,9 +7,11 @@ fixed hash salt, so the same data give the same bytes (for one matplotlib versio
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
+from collections import Counter
 from typing import Any
 
 from matplotlib import rc_context
@@ -40,6 +42,15 @@ _PATH_DATA = re.compile(r' d="([^"]*)"')
 _STYLE = re.compile(r' style="([^"]*)"')
 _COMMAND_SPACE = re.compile(r"\s*([A-Za-z])\s*")
 _TRAILING_ZEROS = re.compile(r"(\.\d*?)0+\b")
+#: A group's opening or closing tag, and a text's rotation by zero degrees: matplotlib wraps
+#: every artist in groups that carry no attribute (so change nothing on the page) and rotates
+#: every label by "-0", together a fifth of an SVG's bytes.
+_GROUP_TAG = re.compile(r"<g( [^>]*)?>\n?|</g>\n?")
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^")]*\)"')
+#: A style repeated on many elements (every grid line, tick and label has one) is written
+#: once, as a class in the SVG's style sheet; the class names start with a hash of the SVG,
+#: since the page inlines many SVGs and a style sheet in one of them applies to the whole page.
+_STYLE_SHEET_END = "</style>"
 
 
 def svg_text(figure: Figure) -> str:
@@ -53,7 +64,45 @@ def svg_text(figure: Figure) -> str:
     text = text[text.index("<svg") :]
     text = _METADATA.sub("", _GROUP_ID.sub("<g", text))
     text = _TAG.sub(lambda tag: _compact_tag(_LONG_DECIMAL.sub(r"\1", tag.group())), text)
-    return _INDENT.sub("\n", text)  # no element keeps its white space (no xml:space)
+    text = _INDENT.sub("\n", text)  # no element keeps its white space (no xml:space)
+    return _styles_as_classes(_without_bare_groups(_NO_ROTATION.sub("", text)))
+
+
+def _styles_as_classes(text: str) -> str:
+    """``text`` with each style that two or more elements carry moved into a class."""
+    repeated = [style for style, count in Counter(_STYLE.findall(text)).items() if count > 1]
+    if not repeated or _STYLE_SHEET_END not in text:
+        return text
+    prefix = "s" + hashlib.sha256(text.encode()).hexdigest()[:6]
+    names = {style: f"{prefix}-{number}" for number, style in enumerate(repeated)}
+
+    def attribute(found: re.Match[str]) -> str:
+        name = names.get(found.group(1))
+        return found.group() if name is None else f' class="{name}"'
+
+    rules = "".join(f".{name}{{{style}}}" for style, name in names.items())
+    text = _STYLE.sub(attribute, text)
+    return text.replace(_STYLE_SHEET_END, rules + _STYLE_SHEET_END, 1)
+
+
+def _without_bare_groups(text: str) -> str:
+    """``text`` without the groups that have no attribute: their tags go, their children stay
+    where they were in the drawing order."""
+    kept: list[str] = []
+    bare: list[bool] = []  # for each open group, from the outermost: has it no attribute?
+    start = 0
+    for tag in _GROUP_TAG.finditer(text):
+        kept.append(text[start : tag.start()])
+        start = tag.end()
+        if tag.group().startswith("</g>"):
+            if not bare.pop():
+                kept.append(tag.group())
+        else:
+            bare.append(tag.group(1) is None)
+            if not bare[-1]:
+                kept.append(tag.group())
+    kept.append(text[start:])
+    return "".join(kept)
 
 
 def _compact_tag(tag: str) -> str:

@@ -184,6 +184,8 @@ def html_table(entries: list[dict[str, Any]], task: dict[str, Any], table_id: st
             if header == "name":
                 shown += f'<br><span class="ci">by {escape(byline["submitter"][row][0])}</span>'
                 title = f' title="id: {escape(byline["id"][row][0])}"'
-            cells.append(f'<td class="{kind}" data-value="{escape(value)}"{title}>{shown}</td>')
+            # the sort key, where it is not the cell's text (a number's full value, a name)
+            key = "" if shown == escape(value) else f' data-value="{escape(value)}"'
+            cells.append(f'<td class="{kind}"{key}{title}>{shown}</td>')
         parts.append(f"<tr>{''.join(cells)}</tr>")
     return [*parts, "</tbody>", "</table></div>"]
