@@ -184,11 +184,7 @@ def _html_table(table: Table, table_id: str) -> list[str]:
         + "</tr></thead><tbody>"
     )
     for cells in rows:
-        parts.append(
-            "<tr>"
-            + "".join(f"<td>{escape(c)}</td>" for c in cells)
-            + "</tr>"
-        )
+        parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     parts.append("</tbody></table></div>")
     return parts
 
