@@ -19,12 +19,14 @@ from saw_bench.harness.diagnose import diagnose
 from saw_bench.harness.statistics import ols_slope
 from saw_bench.leaderboard import build, submit
 from saw_bench.leaderboard._pareto import hypervolume, nondominated
+from saw_bench.leaderboard._schema import Submission
 from saw_bench.leaderboard._suite import (
     RESAMPLES,
     THRESHOLDS,
     rliable_modules,
     seeded_bootstrap,
     suite_estimates,
+    suite_verdicts,
     verdict,
 )
 
@@ -116,6 +118,17 @@ def test_board_verdict_is_rliable_on_the_runs_known_scores(board: Path):
     saw = suite["agents"][1]
     assert saw["probability_of_improvement"]["mean"] == pytest.approx(8.5 / 9, abs=1e-6)
     assert saw["iqm"]["mean"] == pytest.approx(0.775, abs=1e-6)
+
+
+def test_agents_estimated_in_parallel_processes_give_the_same_numbers(board: Path):
+    """The board's agents (estimated one after the other: it is small) again in two spawned
+    processes, each seeding its own bootstraps."""
+    submissions = [
+        Submission.model_validate_json(path.read_text())
+        for path in sorted((board / "submissions").rglob("*.json"))
+    ]
+    ranked = [s for s in submissions if s.status == "verified"]
+    assert suite_verdicts(ranked, workers=2) == data_of(board)["findings"]["suite"]
 
 
 def test_bootstrap_leaves_numpys_global_generator_as_it_was():

@@ -25,21 +25,25 @@ settings, so the matrices are rectangular.
 
 Every bootstrap draws :data:`RESAMPLES` resamples from numpy's global generator seeded with
 :data:`SEED` (rliable's StratifiedBootstrap draws from it), restored afterwards, so a build
-gives the same bytes every time.
+gives the same bytes every time, whether the agents are estimated one after the other or, on a
+large board, in parallel processes (each agent's bootstraps are seeded on their own).
 """
 
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from saw_bench.core.cpus import available_cpus
 from saw_bench.core.errors import SawBenchError
 from saw_bench.leaderboard._findings import (
     ALPHA,
@@ -57,6 +61,10 @@ from saw_bench.leaderboard._schema import Submission
 RESAMPLES = 2_000
 #: Seed of numpy's global generator during the bootstraps.
 SEED = 0
+#: Settings (summed over the agents) from which the agents are estimated in parallel
+#: processes: each takes a few seconds to start (rliable, arch and scipy), and an agent's
+#: bootstraps take about 2 s of CPU per setting (rliable's Mann-Whitney U, 2,000 times).
+PARALLEL_FROM_SETTINGS = 24
 #: Thresholds of the performance profiles (normalised score).
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(21))
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no difference"
@@ -174,19 +182,33 @@ def verdict(probability: dict[str, float]) -> str:
     return NO_DIFFERENCE
 
 
-def suite_verdicts(submissions: Sequence[Submission]) -> dict[str, Any]:
+def suite_verdicts(submissions: Sequence[Submission], workers: int | None = None) -> dict[str, Any]:
     """The cross-task verdict of every agent against default static (see the module
-    docstring), as the leaderboard stores it."""
+    docstring), as the leaderboard stores it. The agents are estimated in ``workers``
+    processes; by default one per available CPU when the board has at least
+    :data:`PARALLEL_FROM_SETTINGS` agent settings, else in this process."""
     matrices = score_matrices(submissions)
     tested = len(matrices)
+    jobs = [(found["agent"], found["static"], tested) for found in matrices.values()]
+    if workers is None:
+        settings = sum(len(found["settings"]) for found in matrices.values())
+        workers = available_cpus() if settings >= PARALLEL_FROM_SETTINGS else 1
+    workers = min(workers, len(jobs))
+    if workers > 1:
+        # spawned, not forked: the parent may hold torch's or BLAS's thread pools
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            estimates = list(pool.map(_estimates, jobs))
+    else:
+        estimates = [_estimates(job) for job in jobs]
     agents = [
         {
             "agent": label,
             "settings": found["settings"],
             "seeds": found["seeds"],
-            **suite_estimates(found["agent"], found["static"], tested),
+            **estimate,
         }
-        for label, found in matrices.items()
+        for (label, found), estimate in zip(matrices.items(), estimates, strict=True)
     ]
     return {
         "resamples": RESAMPLES,
@@ -197,6 +219,10 @@ def suite_verdicts(submissions: Sequence[Submission]) -> dict[str, Any]:
         "thresholds": list(THRESHOLDS),
         "agents": agents,
     }
+
+
+def _estimates(job: tuple[np.ndarray, np.ndarray, int]) -> dict[str, Any]:
+    return suite_estimates(*job)
 
 
 def suite_estimates(
