@@ -462,6 +462,15 @@ def test_v1_adds_brevity_and_references_that_close_the_think_block_at_many_lengt
     assert isinstance(v1, ToolCallSynthV1Task)
     assert v1.objective_names == ("format", "correctness", "brevity")
     assert ToolCallSynthV1Task.objectives_for() == v1.objectives
+    # brevity says what it measures, with the bounds the task was given
+    assert v1.objectives[2].description == (
+        "1 up to 60 characters of answer, 0 at 260; 0 unless the format is right and "
+        "correctness is above its minimum"
+    )
+    wider = ToolCallSynthV1Task.objectives_for(completion_limit_chars=300)[2].description
+    assert wider.startswith("1 up to 60 characters of answer, 0 at 300;")
+    think = saw_bench.load_task("saw/ToolCall-Synth-3obj-v0", train_size=50, test_size=20)
+    assert think.objectives[2].description == "1 up to 12 words of think block, 0 at 60"
     assert v0.split("test") == v1.split("test")  # the same data and prompts
     kept = []
     for item in v1.split("train"):

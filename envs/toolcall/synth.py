@@ -77,7 +77,7 @@ from saw_bench.core.options import (
     UnknownOptionError,
     checked_call,
 )
-from saw_bench.core.task import Item, Objective
+from saw_bench.core.task import Item
 from saw_bench.envs.toolcall.task import ToolCallTask
 
 SPLITS = ("train", "test")
@@ -967,7 +967,3 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
         for item in self.split("train"):
             digest.update(self.reference(item).encode() + b"\n")
         return digest.hexdigest()
-
-    @classmethod
-    def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
-        return super().objectives_for(**{"brevity": True, **kwargs})

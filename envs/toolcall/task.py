@@ -24,10 +24,11 @@ when ``brevity=True``; the rules are in :mod:`saw_bench.envs.toolcall.rewards`.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import random
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from saw_bench.core.task import Item, Message, Objective, TextTask
@@ -68,9 +69,29 @@ CORRECTNESS = Objective(
     rewards.CORRECTNESS_HIGH,
     "ToolRL match of function names, parameter keys and values",
 )
-BREVITY = Objective(
-    "brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, "1 when the think block is short"
-)
+
+
+def _defaults(task_class: type) -> dict[str, Any]:
+    """The keyword defaults of ``task_class``'s constructor."""
+    parameters = inspect.signature(task_class.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+def brevity_objective(options: Mapping[str, Any]) -> Objective:
+    """The brevity objective, described with the bounds ``options`` (a tool-calling task's
+    keyword arguments, defaults included) give it."""
+    if options["brevity_of"] == "completion":
+        description = (
+            f"1 up to {options['completion_target_chars']} characters of answer, 0 at "
+            f"{options['completion_limit_chars']}; 0 unless the format is right and "
+            "correctness is above its minimum"
+        )
+    else:
+        description = (
+            f"1 up to {options['think_target_words']} words of think block, 0 at "
+            f"{options['think_limit_words']}"
+        )
+    return Objective("brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, description)
 
 
 class ToolCallTask(TextTask):
@@ -114,11 +135,23 @@ class ToolCallTask(TextTask):
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
         self.max_completion_chars = max_completion_chars
-        self.objectives = self.objectives_for(brevity=brevity)
+        self.objectives = self.objectives_for(
+            brevity=brevity,
+            brevity_of=brevity_of,
+            think_target_words=think_target_words,
+            think_limit_words=think_limit_words,
+            completion_target_chars=completion_target_chars,
+            completion_limit_chars=completion_limit_chars,
+        )
 
     @classmethod
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
-        return (FORMAT, CORRECTNESS, BREVITY) if kwargs.get("brevity") else (FORMAT, CORRECTNESS)
+        """The objectives of ``cls(**kwargs)``, without building it: brevity's bounds come
+        from ``kwargs`` or the defaults of ``cls``'s constructor."""
+        options = {**_defaults(ToolCallTask), **_defaults(cls), **kwargs}
+        if not options["brevity"]:
+            return (FORMAT, CORRECTNESS)
+        return (FORMAT, CORRECTNESS, brevity_objective(options))
 
     # ------------------------------------------------------------------ prompt
     def prompt(self, item: Item) -> list[Message]:
