@@ -44,7 +44,7 @@ _COMMAND_SPACE = re.compile(r"\s*([A-Za-z])\s*")
 _TRAILING_ZEROS = re.compile(r"(\.\d*?)0+\b")
 #: A group's opening or closing tag, and a text's rotation by zero degrees: matplotlib wraps
 #: every artist in groups that carry no attribute (so change nothing on the page) and rotates
-#: every label by "-0", together a fifth of an SVG's bytes.
+#: every label by "-0", together about an eighth of a figure's bytes.
 _GROUP_TAG = re.compile(r"<g( [^>]*)?>\n?|</g>\n?")
 _NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^")]*\)"')
 #: A style repeated on many elements (every grid line, tick and label has one) is written
