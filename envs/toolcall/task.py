@@ -135,14 +135,9 @@ class ToolCallTask(TextTask):
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
         self.max_completion_chars = max_completion_chars
-        self.objectives = self.objectives_for(
-            brevity=brevity,
-            brevity_of=brevity_of,
-            think_target_words=think_target_words,
-            think_limit_words=think_limit_words,
-            completion_target_chars=completion_target_chars,
-            completion_limit_chars=completion_limit_chars,
-        )
+        self.objectives = (FORMAT, CORRECTNESS)
+        if brevity:  # its description gives the bounds set above
+            self.objectives += (brevity_objective(vars(self)),)
 
     @classmethod
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
