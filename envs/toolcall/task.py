@@ -135,9 +135,7 @@ class ToolCallTask(TextTask):
         self.think_target_words = think_target_words
         self.think_limit_words = think_limit_words
         self.max_completion_chars = max_completion_chars
-        self.objectives = (FORMAT, CORRECTNESS)
-        if brevity:  # its description gives the bounds set above
-            self.objectives += (brevity_objective(vars(self)),)
+        self.objectives = self.objectives_for(**vars(self))  # brevity's bounds as set above
 
     @classmethod
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
