@@ -121,13 +121,10 @@ def recorded_task(config: dict[str, Any], train: dict[str, Any]) -> dict[str, An
 def task_and_agent(config: TrainConfig) -> tuple[TextTask, WeightingAgent]:
     """The run's task and weighting agent; bad options from a config file are one clear
     error naming the task or agent."""
-    try:
+    try:  # bad task_kwargs from a config file, or priorities not one per objective
         task = registry.load_task(config.task, **config.task_kwargs)
-    except (TypeError, ValueError) as error:  # bad task_kwargs from a config file
-        raise SawBenchError(f"task {config.task!r}: {error}") from None
-    try:
-        objective_weights(task, config.priorities)  # one per objective, before any build
-    except ValueError as error:
+        objective_weights(task, config.priorities)  # checked before any build
+    except (TypeError, ValueError) as error:
         raise SawBenchError(f"task {config.task!r}: {error}") from None
     try:
         agent = make_agent(config.weighting, **config.weighting_kwargs)
