@@ -50,7 +50,7 @@ def test_unknown_id_lists_close_matches_and_registered_ids():
     assert "Did you mean 'saw/ToolCall-Synth-v0'" in message
     for env_id in saw_bench.registered_ids():
         assert env_id in message
-    assert "toolcall -> saw/ToolCall-Synth-v1" in message
+    assert "toolcall -> saw/ToolCall-Synth-v2" in message
 
 
 def test_unknown_alias_is_a_saw_bench_error_with_no_suggestion_when_nothing_is_close():
@@ -59,7 +59,7 @@ def test_unknown_alias_is_a_saw_bench_error_with_no_suggestion_when_nothing_is_c
 
 
 def test_alias_and_short_id_resolve_to_the_registered_id():
-    assert saw_bench.resolve("toolcall") == "saw/ToolCall-Synth-v1"
+    assert saw_bench.resolve("toolcall") == "saw/ToolCall-Synth-v2"
     assert saw_bench.resolve("ToolCall-BFCL-v0") == "saw/ToolCall-BFCL-v0"
 
 

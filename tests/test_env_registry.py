@@ -85,12 +85,13 @@ def test_registry_lists_the_promised_ids():
         "saw/ToolCall-ToolRL-v0",
         "saw/ToolCall-BFCL-v0",
         "saw/ToolCall-Synth-v1",
+        "saw/ToolCall-Synth-v2",
         "saw/Summarize-Synth-v0",
         "saw/Summarize-Synth-v1",
         "saw/Summarize-TLDR-v0",
     }
     assert expected <= set(ENV_IDS)
-    assert saw_bench.aliases()["toolcall"] == "saw/ToolCall-Synth-v1"
+    assert saw_bench.aliases()["toolcall"] == "saw/ToolCall-Synth-v2"
     assert saw_bench.aliases()["summarize"] == "saw/Summarize-Synth-v1"
 
 
@@ -221,12 +222,13 @@ def test_a_moved_alias_still_names_the_version_it_named_before():
     v0, v1 = "Summarize-Synth-v0", "Summarize-Synth-v1"
     assert registry.names_of(f"saw/{v0}") == {f"saw/{v0}", v0, "summarize"}
     assert registry.names_of(f"saw/{v1}") == {f"saw/{v1}", v1, "summarize"}
-    assert saw_bench.aliases()["toolcall"] == "saw/ToolCall-Synth-v1"
-    assert registry.names_of("saw/ToolCall-Synth-v1") == {
-        "saw/ToolCall-Synth-v1",
-        "ToolCall-Synth-v1",
-        "toolcall",
-    }
+    assert saw_bench.aliases()["toolcall"] == "saw/ToolCall-Synth-v2"
+    for version in ("v1", "v2"):
+        assert registry.names_of(f"saw/ToolCall-Synth-{version}") == {
+            f"saw/ToolCall-Synth-{version}",
+            f"ToolCall-Synth-{version}",
+            "toolcall",
+        }
     assert registry.names_of("saw/ToolCall-Synth-v0") == {
         "saw/ToolCall-Synth-v0",
         "ToolCall-Synth-v0",

@@ -519,7 +519,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "env version": (
         _mutate(lambda d: _set(d, "task.env_id", "saw/ToolCall-Synth-v9")),
         "environment version mismatch: saw/ToolCall-Synth-v9 is not installed, this saw-bench "
-        "has saw/ToolCall-Synth-v0, saw/ToolCall-Synth-v1",
+        "has saw/ToolCall-Synth-v0, saw/ToolCall-Synth-v1, saw/ToolCall-Synth-v2",
     ),
     "env spec hash": (
         _mutate(lambda d: _set(d, "task.env_spec_sha256", "0" * 64)),

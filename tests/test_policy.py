@@ -84,7 +84,7 @@ def tiny_policy_folder(policy: Policy) -> Path:
 
 # --------------------------------------------------------------------------- recipe and cache
 def test_default_recipe_resolves_aliases_and_applies_the_task_classs_changes(monkeypatch) -> None:
-    assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v1"  # the alias
+    assert default_recipe("toolcall").task == "saw/ToolCall-Synth-v2"  # the alias
     assert default_recipe("saw/ToolCall-Synth-v0").recipe_version == 2  # the board's policies
     assert default_recipe().task == "saw/ToolCall-Synth-v0"
     monkeypatch.setattr(ToolCallSynthTask, "tiny_recipe", {"sft_steps": 7})

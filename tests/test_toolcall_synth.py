@@ -19,7 +19,11 @@ import pytest
 import saw_bench
 from saw_bench.core.options import OptionError
 from saw_bench.envs.toolcall import synth
-from saw_bench.envs.toolcall.synth import ToolCallSynthTask, ToolCallSynthV1Task
+from saw_bench.envs.toolcall.synth import (
+    ToolCallSynthTask,
+    ToolCallSynthV1Task,
+    ToolCallSynthV2Task,
+)
 
 Item = dict[str, Any]
 
@@ -511,6 +515,40 @@ def test_v1_adds_brevity_and_references_that_close_the_think_block_at_many_lengt
     )
 
 
+def test_v2_adds_think_brevity_before_brevity_on_v1s_data_and_references() -> None:
+    v1 = saw_bench.load_task("saw/ToolCall-Synth-v1", train_size=200, test_size=20)
+    v2 = saw_bench.load_task("saw/ToolCall-Synth-v2", train_size=200, test_size=20)
+    assert isinstance(v2, ToolCallSynthV2Task)
+    assert v2.objective_names == ("format", "correctness", "think_brevity", "brevity")
+    assert ToolCallSynthV2Task.objectives_for() == v2.objectives
+    assert v2.objectives[2].description == "1 up to 2 words of think block, 0 at 10"
+    assert [v2.objectives[i] for i in (0, 1, 3)] == list(v1.objectives)
+    # the same items and references, so the same tiny policy's warm start
+    assert v2.split("train") == v1.split("train") and v2.split("test") == v1.split("test")
+    assert v2.data_fingerprint() == v1.data_fingerprint()
+    for item in v2.split("train")[:50]:
+        reference = v2.reference(item)
+        assert reference == v1.reference(item)
+        # think brevity by hand: 1 up to 2 words, 0 at 10, linear between
+        words = len(_think(reference).split())
+        think_brevity = min(1.0, max(0.0, 1 - (words - 2) / 8))
+        format_, correctness, brevity = v1.score([item], [reference])[0].tolist()
+        assert v2.score([item], [reference])[0].tolist() == pytest.approx(
+            [format_, correctness, think_brevity, brevity]
+        )
+    item = next(i for i in v2.split("test") if len(i["answer"]["tool_calls"]) == 1)
+    reference = v2.reference(item)
+    six = reference.replace(_think(reference), "one two three four five six")
+    assert v2.score([item], [six])[0][2] == pytest.approx(0.5)
+    twelve = reference.replace(_think(reference), " ".join(["word"] * 12))
+    assert v2.score([item], [twelve])[0][2] == 0.0
+    # no think block: no think brevity, whatever else the answer gets
+    assert v2.score([item], [reference.split("</think>\n")[1]])[0][2] == 0.0
+    # weighting the think block twice is refused
+    with pytest.raises(ValueError, match="use brevity_of='completion' beside think_brevity"):
+        ToolCallSynthV2Task(brevity_of="think")
+
+
 def test_reference_think_brief_full_and_an_unknown_value() -> None:
     item = next(i for i in saw_bench.load_task("saw/ToolCall-Synth-v0").split("test") if i["think"])
     words = item["think"].split()
@@ -539,7 +577,9 @@ def test_v1_data_fingerprint_follows_its_references() -> None:
     )
 
 
-@pytest.mark.parametrize("task_class", [ToolCallSynthTask, ToolCallSynthV1Task])
+@pytest.mark.parametrize(
+    "task_class", [ToolCallSynthTask, ToolCallSynthV1Task, ToolCallSynthV2Task]
+)
 def test_an_unknown_option_is_an_option_error_listing_the_valid_ones(task_class) -> None:
     with pytest.raises(
         OptionError, match=r"unknown option\(s\) \['n_candidate'\]; valid options: .*n_candidates, "

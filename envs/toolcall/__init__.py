@@ -3,10 +3,17 @@
 from saw_bench.core.registry import register
 
 register(
+    id="saw/ToolCall-Synth-v2",
+    task="saw_bench.envs.toolcall.synth:ToolCallSynthV2Task",
+    alias="toolcall",
+    description="ToolCall-Synth-v1 with brevity of the think block, learned early, as a fourth "
+    "objective",
+)
+register(
     id="saw/ToolCall-Synth-v1",
     task="saw_bench.envs.toolcall.synth:ToolCallSynthV1Task",
-    alias="toolcall",
     description="ToolCall-Synth with brevity of the whole answer, against correctness",
+    former_aliases=("toolcall",),
 )
 register(
     id="saw/ToolCall-Synth-v0",

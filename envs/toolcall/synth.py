@@ -1,4 +1,4 @@
-"""Procedural tool-calling dataset: ``saw/ToolCall-Synth-v0`` and its 3-objective variant.
+"""Procedural tool-calling dataset: ``saw/ToolCall-Synth-v0`` and its later versions.
 
 Every item is assembled from hand-written tables, so the dataset needs no download, is
 deterministic per seed and is small enough for a ~1M-parameter model trained from scratch.
@@ -967,3 +967,25 @@ class ToolCallSynthV1Task(ToolCallSynthTask):
         for item in self.split("train"):
             digest.update(self.reference(item).encode() + b"\n")
         return digest.hexdigest()
+
+
+class ToolCallSynthV2Task(ToolCallSynthV1Task):
+    """``saw/ToolCall-Synth-v2``: ``-v1`` with a fourth objective, ``think_brevity``, that is
+    learned early: 1 up to 2 words of think block, falling linearly to 0 at 10.
+
+    In ``-v1`` format, brevity and correctness reach 90% of their gains at much the same time
+    (static's asynchrony index 0.41 under GRPO and 0.35 under GDPO, below the asynchrony
+    family's median). The think block is the cheap part of ``-v1``'s brevity: the warm policy
+    ends it at many lengths (``reference_think="varied"``), and shortening it costs nothing
+    else, so as an objective of its own it is learned within 16-24 steps, while brevity of the
+    whole answer, bought with content, goes on for the whole run. That is the situation SAW is
+    for: a nearly learned objective whose low-variance rewards keep their share of a static
+    update. The objectives are ordered format, correctness, think_brevity, brevity, so the
+    weight-sensitivity check (first against last up-weighted 4:1) is ``-v1``'s, format against
+    brevity. Data, prompts, references and the tiny policy's warm start are ``-v1``'s: the two
+    versions' policies have the same weights.
+    """
+
+    @checked_call
+    def __init__(self, *, think_brevity: bool = True, **kwargs: Any) -> None:
+        super().__init__(think_brevity=think_brevity, **kwargs)

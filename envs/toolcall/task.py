@@ -17,8 +17,9 @@ Prompts show the functions as JSON schemas (``prompt_style="json"``) or as one s
 each (``prompt_style="compact"``, the default of the synthetic environments, sized for small
 models trained from scratch).
 
-Objectives: ``format`` in [0, 1] and ``correctness`` in [-3, 3], plus ``brevity`` in [0, 1]
-when ``brevity=True``; the rules are in :mod:`saw_bench.envs.toolcall.rewards`.
+Objectives: ``format`` in [0, 1] and ``correctness`` in [-3, 3], plus ``think_brevity`` in
+[0, 1] when ``think_brevity=True`` and ``brevity`` in [0, 1] when ``brevity=True``; the rules are
+in :mod:`saw_bench.envs.toolcall.rewards`.
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def brevity_objective(options: Mapping[str, Any]) -> Objective:
     return Objective("brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, description)
 
 
+def think_brevity_objective(options: Mapping[str, Any]) -> Objective:
+    """The think-brevity objective (brevity of the think block alone, beside a ``brevity`` of
+    the whole completion), described with the bounds ``options`` give it."""
+    description = (
+        f"1 up to {options['think_target_words']} words of think block, 0 at "
+        f"{options['think_limit_words']}"
+    )
+    return Objective("think_brevity", rewards.BREVITY_LOW, rewards.BREVITY_HIGH, description)
+
+
 class ToolCallTask(TextTask):
     """Base of the tool-calling environments; subclasses provide :meth:`split`."""
 
@@ -109,6 +120,7 @@ class ToolCallTask(TextTask):
         brevity_of: str = "think",
         completion_target_chars: int = 60,
         completion_limit_chars: int = 260,
+        think_brevity: bool = False,
     ) -> None:
         _check_span(
             "think_target_words", think_target_words, "think_limit_words", think_limit_words
@@ -124,7 +136,13 @@ class ToolCallTask(TextTask):
         _check_choice("reference_think", reference_think, REFERENCE_THINKS)
         if max_completion_chars < 1:
             raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
+        if think_brevity and brevity and brevity_of == "think":
+            raise ValueError(
+                "think_brevity measures the think block, as brevity does with brevity_of='think': "
+                "use brevity_of='completion' beside think_brevity"
+            )
         self.brevity = brevity
+        self.think_brevity = think_brevity
         #: With ``brevity``, how :meth:`reference` writes its think block
         #: (:data:`REFERENCE_THINKS`).
         self.reference_think = reference_think
@@ -141,10 +159,17 @@ class ToolCallTask(TextTask):
     def objectives_for(cls, **kwargs: Any) -> tuple[Objective, ...]:
         """The objectives of ``cls(**kwargs)``, without building it: brevity's bounds come
         from ``kwargs`` or the defaults of ``cls``'s constructor."""
-        options = {**_defaults(ToolCallTask), **_defaults(cls), **kwargs}
-        if not options["brevity"]:
-            return (FORMAT, CORRECTNESS)
-        return (FORMAT, CORRECTNESS, brevity_objective(options))
+        options: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):  # the base's defaults, then each subclass's
+            if issubclass(klass, ToolCallTask):
+                options.update(_defaults(klass))
+        options.update(kwargs)
+        objectives = [FORMAT, CORRECTNESS]
+        if options["think_brevity"]:
+            objectives.append(think_brevity_objective(options))
+        if options["brevity"]:
+            objectives.append(brevity_objective(options))
+        return tuple(objectives)
 
     # ------------------------------------------------------------------ prompt
     def prompt(self, item: Item) -> list[Message]:
@@ -172,8 +197,13 @@ class ToolCallTask(TextTask):
             completion, bool(self.expected_calls(item)), self.expects_response(item)
         )
         correctness = self.correctness(item, completion)
+        scores = [format_score, correctness]
+        if self.think_brevity:
+            scores.append(
+                rewards.brevity_reward(completion, self.think_target_words, self.think_limit_words)
+            )
         if not self.brevity:
-            return format_score, correctness
+            return tuple(scores)
         if self.brevity_of == "completion":
             brevity = rewards.completion_brevity_reward(
                 completion,
@@ -185,7 +215,7 @@ class ToolCallTask(TextTask):
             brevity = rewards.brevity_reward(
                 completion, self.think_target_words, self.think_limit_words
             )
-        return format_score, correctness, brevity
+        return (*scores, brevity)
 
     def diagnose(self, item: Item, completion: str) -> dict[str, Any]:
         calls = rewards.extract_tool_calls(completion)
@@ -207,7 +237,8 @@ class ToolCallTask(TextTask):
 
     def reference_think_words(self, item: Item, words: int) -> int:
         """How many of the item's ``words`` think words :meth:`reference` keeps."""
-        if not self.brevity or self.reference_think == "full" or words <= self.think_target_words:
+        measured = self.brevity or self.think_brevity
+        if not measured or self.reference_think == "full" or words <= self.think_target_words:
             return words
         if self.reference_think == "brief":
             return self.think_target_words

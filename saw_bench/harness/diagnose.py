@@ -70,10 +70,11 @@ class Diagnosis:
                 f"asynchrony index: {self.index:.3f} (spread of the objectives' steps to 90% of "
                 f"their gain, over {self.steps} steps)"
             )
-        lines = [f"{self.path}", index, "", "objective     gain   step to 90%"]
+        width = max(len("objective"), *(len(curve.name) for curve in self.objectives))
+        lines = [f"{self.path}", index, "", f"{'objective':<{width}}   gain   step to 90%"]
         for curve in self.objectives:
             reached = "-" if curve.step_to_90 is None else str(curve.step_to_90)
-            lines.append(f"{curve.name:<12} {curve.gain:+.3f}   {reached}")
+            lines.append(f"{curve.name:<{width}}  {curve.gain:+.3f}   {reached}")
         names = [curve.name for curve in self.objectives]
         lines += ["", "held-out curves (normalised 0-1):", "step  " + "  ".join(names)]
         for row, step in enumerate(self.objectives[0].steps):
