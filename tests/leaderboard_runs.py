@@ -41,6 +41,19 @@ def normalised(format_score: float, correctness: float) -> float:
     return (format_score / 1.0 + (correctness + 3.0) / 6.0) / 2.0
 
 
+def hand_curve(agent: str, seed: int) -> list[dict[str, Any]]:
+    """The held-out curve of one hand-made run, as a submission's ``curve`` spells it."""
+    return [
+        {
+            "step": step,
+            "wall_seconds": step * STEP_SECONDS,
+            "objectives": {"format": format_score, "correctness": correctness},
+            "normalised": normalised(format_score, correctness),
+        }
+        for step, (format_score, correctness) in zip(EVAL_STEPS, scores(agent, seed), strict=True)
+    ]
+
+
 def expected_final_normalised(agent: str, seed: int) -> float:
     return normalised(*scores(agent, seed)[-1])
 

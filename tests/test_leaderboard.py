@@ -27,6 +27,7 @@ from leaderboard_runs import (
     archive_path,
     expected_auc,
     expected_final_normalised,
+    hand_curve,
     scores,
     write_members,
     write_protocols,
@@ -40,6 +41,7 @@ from saw_bench.leaderboard import (
     GENERATED,
     MAX_RUN_FILE_BYTES,
     MAX_SUBMISSION_BYTES,
+    SCHEMA_FILE,
     build,
     json_schema_text,
     leaderboard_build_command,
@@ -48,6 +50,7 @@ from saw_bench.leaderboard import (
     submit_command,
     validate,
 )
+from saw_bench.leaderboard._validate import check_file
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
@@ -90,7 +93,7 @@ def test_submit_writes_one_verified_submission_per_configuration(valid_leaderboa
     for agent in ("static", "saw"):
         data = load(submission_file(valid_leaderboard, agent))
         assert data["status"] == "verified"
-        assert data["schema_version"] == 1
+        assert data["schema_version"] == 2
         assert data["task"]["env_id"] == TASK_ID
         assert data["agent"] == {"name": agent, "kwargs": {}, "priorities": None}
         assert data["estimator"] == "grpo"
@@ -110,6 +113,38 @@ def test_submit_writes_one_verified_submission_per_configuration(valid_leaderboa
     written = sorted(p.relative_to(valid_leaderboard).parts[0] for p in valid_leaderboard.iterdir())
     assert written == ["protocols.toml", "runs", "submissions"]
     assert all(p.suffixes == [".tar", ".xz"] for p in (valid_leaderboard / "runs").rglob("*.*"))
+
+
+def test_a_verified_run_leaves_its_curve_to_its_run_files_and_validate_reads_it_back(
+    valid_leaderboard: Path,
+):
+    for agent in ("static", "saw"):
+        path = submission_file(valid_leaderboard, agent)
+        assert [run["curve"] for run in load(path)["runs"]] == [None] * len(SEEDS)
+        problems, submission = check_file(path, valid_leaderboard)
+        assert problems == [] and submission is not None
+        for run in submission.runs:  # the hand-made runs' eval rows, as written
+            assert [point.model_dump() for point in run.curve] == hand_curve(agent, run.seed)
+
+
+def test_only_a_verified_run_may_leave_its_curve_out_and_version_1_files_still_read(
+    tmp_path: Path,
+):
+    write_sweep(tmp_path / "sweep", agents=("saw",))
+    (path,) = submit(
+        tmp_path / "sweep", "mine", "tests", tmp_path / "lb/submissions", copy_runs=False
+    )
+    data = load(path)
+    assert data["runs"][0]["curve"] == hand_curve("saw", 0)  # self-reported: curves written
+    save(path, {**data, "schema_version": 1})  # a version 1 file with its curves: valid
+    assert validate(tmp_path / "lb") == []
+    data["runs"][1]["curve"] = None
+    save(path, data)
+    (problem,) = validate(tmp_path / "lb")
+    assert problem.message == (
+        "runs[1] (seed 1): curve is null, but only a verified run, whose run files hold its "
+        "curve, may leave it out"
+    )
 
 
 def test_archived_runs_keep_their_files_and_round_only_the_statistics(valid_leaderboard: Path):
@@ -164,7 +199,7 @@ def test_submission_numbers_match_hand_computed_ones(valid_leaderboard: Path):
             assert run["final"] == {"format": final_format, "correctness": final_correctness}
             assert run["final_normalised"] == pytest.approx(expected_final_normalised(agent, seed))
             assert run["normalised_auc"] == pytest.approx(expected_auc(agent, seed))
-            assert [point["step"] for point in run["curve"]] == [0, 2, 4]
+            assert run["curve"] is None  # verified: its run files hold it
             assert run["overhead"]["seconds_per_step"] == pytest.approx(STEP_SECONDS)
             assert run["overhead"]["weighting_overhead"] == pytest.approx(
                 WEIGHT_SECONDS / STEP_SECONDS
@@ -411,9 +446,10 @@ def _drop_seed(data: dict[str, Any]) -> None:
 
 
 def _consistent_forgery(data: dict[str, Any]) -> None:
-    """Raise a seed's final format by 0.05 everywhere in the submission (curve, final, summary,
-    normalised), leaving the run files alone: only the run files can tell."""
+    """Raise a seed's final format by 0.05 everywhere in the submission (a curve written in,
+    final, summary, normalised), leaving the run files alone: only the run files can tell."""
     run = data["runs"][0]
+    run["curve"] = hand_curve("saw", run["seed"])
     run["curve"][-1]["objectives"]["format"] += 0.05
     run["curve"][-1]["normalised"] += 0.025
     run["final"]["format"] += 0.05
@@ -422,6 +458,11 @@ def _consistent_forgery(data: dict[str, Any]) -> None:
     data["summary"]["final"]["format"] += 0.05 / 3
     data["summary"]["final_normalised"] += 0.025 / 3
     data["summary"]["normalised_auc"] += 0.025 / 12
+
+
+def _with_normalised(curve: list[dict[str, Any]], index: int, value: float) -> list[Any]:
+    curve[index]["normalised"] = value
+    return curve
 
 
 def _write_raw(text: str | bytes) -> Callable[[Path], Path]:
@@ -504,8 +545,12 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "wrong type": (_mutate(lambda d: _set(d, "runs.0.steps", "4")), "schema: runs[0].steps"),
     "extra field": (_mutate(lambda d: _set(d, "note", "hi")), "schema: note: Extra inputs"),
     "schema version": (
-        _mutate(lambda d: _set(d, "schema_version", 2)),
-        "unsupported schema_version 2",
+        _mutate(lambda d: _set(d, "schema_version", 3)),
+        "unsupported schema_version 3; this saw-bench reads versions 1 and 2",
+    ),
+    "version 1 without a curve": (
+        _mutate(lambda d: _set(d, "schema_version", 1)),
+        "runs[0] (seed 0): curve is null, but schema_version 1 needs every curve",
     ),
     "not json": (_write_raw("{not json"), "is not valid JSON"),
     "not utf-8": (_write_raw(b"\xff\xfe{}"), "is not UTF-8"),
@@ -559,7 +604,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
         "runs[0] (seed 0) final correctness = 1.0 does not match the last curve point (1.5)",
     ),
     "normalised vs objectives": (
-        _mutate(lambda d: _set(d, "runs.0.curve.1.normalised", 0.6)),
+        _mutate(lambda d: _set(d, "runs.0.curve", _with_normalised(hand_curve("saw", 0), 1, 0.6))),
         "runs[0] (seed 0) curve[1].normalised = 0.6 does not match 0.55",
     ),
     "auc vs curve": (
@@ -730,10 +775,10 @@ def test_an_empty_leaderboard_validates_and_builds(tmp_path: Path):
 
 # ---------------------------------------------------------------------- committed files
 def test_committed_schema_file_is_generated_from_the_code():
-    committed = REPOSITORY / "leaderboard" / "schema" / "submission-v1.json"
+    committed = REPOSITORY / "leaderboard" / SCHEMA_FILE
+    assert SCHEMA_FILE == "schema/submission-v2.json"
     assert committed.read_text() == json_schema_text(), (
-        "leaderboard/schema/submission-v1.json is stale: run `python -m saw_bench leaderboard "
-        "build`"
+        f"leaderboard/{SCHEMA_FILE} is stale: run `python -m saw_bench leaderboard build`"
     )
 
 
@@ -840,7 +885,10 @@ def test_runs_written_by_the_trainer_make_a_valid_verified_submission(
     data = load(path)
     assert data["status"] == "verified"
     assert [run["steps"] for run in data["runs"]] == [1, 1, 1]
-    assert [[point["step"] for point in run["curve"]] for run in data["runs"]] == [[0, 1]] * 3
+    assert [run["curve"] for run in data["runs"]] == [None] * 3  # the run files hold them
+    problems, loaded = check_file(path, tmp_path / "lb")
+    assert problems == [] and loaded is not None
+    assert [[point.step for point in run.curve] for run in loaded.runs] == [[0, 1]] * 3
     for run, seed in zip(data["runs"], SEEDS, strict=True):
         rows = [json.loads(line) for line in (tmp_path / f"sweep/s{seed}/eval.jsonl").open()]
         assert run["final"] == rows[-1]["objectives"]

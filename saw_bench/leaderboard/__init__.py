@@ -8,7 +8,7 @@
   names the first recorded number that moved (:mod:`saw_bench.leaderboard._reproduce`);
 - :func:`validate` lists every :class:`Problem` of every submission (and of ``protocols.toml``);
 - :func:`build` writes ``LEADERBOARD.md``, ``FINDINGS.md``, ``leaderboard.json``,
-  ``leaderboard.csv``, ``index.html`` and the JSON Schema ``schema/submission-v1.json``, ranking
+  ``leaderboard.csv``, ``index.html`` and the JSON Schema ``schema/submission-v2.json``, ranking
   and counting in verdicts only the verified entries on each task's protocol
   (:mod:`saw_bench.leaderboard._protocols`), every verdict family corrected for multiplicity;
   FINDINGS.md leads with one verdict per agent across the suite

@@ -1,7 +1,7 @@
 """Generating the leaderboard's tables and page from the valid submissions.
 
 ``build`` writes ``LEADERBOARD.md``, ``FINDINGS.md`` with its figures (``figures/*.svg``),
-``leaderboard.json``, ``leaderboard.csv``, ``index.html`` and ``schema/submission-v1.json``. The
+``leaderboard.json``, ``leaderboard.csv``, ``index.html`` and ``schema/submission-v2.json``. The
 output is a function of the submissions and their run files only (no dates, fixed bootstrap seeds,
 sorted everything), so a test can rebuild and compare with the committed files. Every "mean [low,
 high]" of a score is the mean over seeds with a 95% percentile-bootstrap interval

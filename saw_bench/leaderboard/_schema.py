@@ -1,6 +1,6 @@
-"""The submission format, version 1: pydantic models that are the one definition of the schema.
+"""The submission format, version 2: pydantic models that are the one definition of the schema.
 
-``leaderboard/schema/submission-v1.json`` is generated from :class:`Submission` (JSON Schema
+``leaderboard/schema/submission-v2.json`` is generated from :class:`Submission` (JSON Schema
 2020-12) by ``python -m saw_bench leaderboard build``; a test checks the committed file is
 current. The schema fixes the shape and the types; :func:`saw_bench.leaderboard.validate` adds
 what a schema cannot say (hashes of the installed task, bounds, numbers that must agree).
@@ -8,6 +8,11 @@ what a schema cannot say (hashes of the installed task, bounds, numbers that mus
 Following the conventions of result-file leaderboards (MTEB keeps per-seed scores and tool and
 data revisions in every file; the Open LLM Leaderboard pins the model commit), a submission
 carries per-seed results and everything needed to tell whether two results are comparable.
+
+Version 2 differs from version 1 in one point: a verified run may leave its ``curve`` out
+(``null``), since its run files hold it (``eval.jsonl``); validate reads it from there, and
+``submit`` writes verified runs that way, so the board keeps each curve once. Version 1 files,
+where every run carries its curve, are read as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The versions this saw-bench reads (version 1: every run carries its curve).
+READ_VERSIONS = (1, 2)
 SCHEMA_FILE = f"schema/submission-v{SCHEMA_VERSION}.json"
 STATUSES = ("verified", "self-reported")
 #: Seeds a submission needs (per configuration).
@@ -114,7 +121,12 @@ class SeedResult(_Strict):
     final: dict[str, float] = Field(description="final held-out mean per objective")
     final_normalised: float
     normalised_auc: float | None = Field(description="area under the normalised curve / span")
-    curve: list[CurvePoint] = Field(min_length=1, max_length=MAX_CURVE_POINTS)
+    curve: Annotated[list[CurvePoint], Field(min_length=1, max_length=MAX_CURVE_POINTS)] | None = (
+        Field(
+            description="the held-out eval curve; null in a verified run of a version 2 file, "
+            "whose curve is read from its run files (eval.jsonl)"
+        )
+    )
     overhead: Overhead
     hardware: dict[str, JsonValue]
     versions: dict[str, Text]
@@ -135,7 +147,7 @@ class Summary(_Strict):
 class Submission(_Strict):
     """One leaderboard entry: one configuration (task, estimator, agent, model) over seeds."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,127}$")]
     name: Text = Field(description="display name chosen by the submitter")
     submitter: Text
@@ -158,7 +170,7 @@ class Submission(_Strict):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of :class:`Submission`, as written to ``schema/submission-v1.json``."""
+    """The JSON Schema of :class:`Submission`, as written to ``SCHEMA_FILE``."""
     schema = Submission.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

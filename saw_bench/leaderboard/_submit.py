@@ -131,7 +131,7 @@ def submit_runs(
         if plan["archive"] is not None:
             write_archive(root / plan["archive"]["path"], plan["archive"]["runs"])
         # one line, the canonical spelling: a submission is data, read back with json.loads
-        write_bytes_atomic(path, (canonical_json(submission) + "\n").encode())
+        write_bytes_atomic(path, (canonical_json(_stored(submission)) + "\n").encode())
         messages, _ = check_file(path, root)
         if messages:  # a bug if it happens: everything was checked before writing
             raise SawBenchError(f"{path} was written but does not validate: {'; '.join(messages)}")
@@ -139,6 +139,16 @@ def submit_runs(
             Written(path, submission["status"], list(submission["seeds"]), plan["reason"])
         )
     return Submitted(written, list(loaded.skipped))
+
+
+def _stored(submission: dict[str, Any]) -> dict[str, Any]:
+    """A submission as it is written: a verified run's curve is left out, as its run files
+    hold it (schema version 2); validate reads it back from them."""
+    runs = [
+        {**run, "curve": None} if run["run_files"] is not None else run
+        for run in submission["runs"]
+    ]
+    return {**submission, "runs": runs}
 
 
 def _check_text(label: str, value: Any) -> str:

@@ -8,7 +8,9 @@ and folder, the installed task (version, env spec hash, data hash, objectives), 
 configuration hash, seeds, scores within the objectives' bounds, the summary numbers
 recomputed from the submitted curves, and for ``verified`` the committed run files (present,
 unchanged since submit by their sha256, complete, and giving the same numbers when read again
-from the submission's archive, ``runs/<task>/<id>.tar.xz``).
+from the submission's archive, ``runs/<task>/<id>.tar.xz``). A verified run that leaves its
+curve out (schema version 2) gets the curve its run files give, so the submission returned
+holds every curve.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from saw_bench.leaderboard._runs import (
 )
 from saw_bench.leaderboard._schema import (
     MIN_SEEDS,
+    READ_VERSIONS,
     RUN_FILES,
-    SCHEMA_VERSION,
+    CurvePoint,
     Submission,
 )
 
@@ -159,9 +162,10 @@ def check_data(data: Any, path: Path, root: Path) -> tuple[list[str], Submission
     if not isinstance(data, dict):
         return [f"should hold a JSON object, but holds {_json_type(data)}"], None
     version = data.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if type(version) is not int or version not in READ_VERSIONS:
+        readable = " and ".join(map(str, READ_VERSIONS))
         return [
-            f"unsupported schema_version {version!r}; this saw-bench reads version {SCHEMA_VERSION}"
+            f"unsupported schema_version {version!r}; this saw-bench reads versions {readable}"
         ], None
     messages = []
     seeds = data.get("seeds")
@@ -183,8 +187,8 @@ def check_data(data: Any, path: Path, root: Path) -> tuple[list[str], Submission
         if len(errors) > MAX_SCHEMA_ERRORS:
             shown.append(f"schema: and {len(errors) - MAX_SCHEMA_ERRORS} more error(s)")
         return messages + shown, None
-    messages += check_submission(submission, path, root)
-    return messages, submission
+    more, submission = check_submission(submission, path, root)
+    return messages + more, submission
 
 
 _SEED_LISTS = {("seeds",), ("runs",)}
@@ -220,17 +224,53 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 # ---------------------------------------------------------------------- beyond the schema
-def check_submission(submission: Submission, path: Path, root: Path) -> list[str]:
-    """What a schema cannot check: see the module docstring."""
+def check_submission(
+    submission: Submission, path: Path, root: Path
+) -> tuple[list[str], Submission]:
+    """What a schema cannot check (see the module docstring), and the submission with the
+    curves its verified runs left out read from their run files."""
     messages = _check_place(submission, path, root)
     messages += _check_task(submission)
     messages += _check_configuration(submission)
-    messages += _check_results(submission)
+    messages += _check_curves_given(submission)
+    run_file_messages: list[str] = []
     if submission.status == "verified":
-        messages += _check_run_files(submission, root)
+        run_file_messages, curves = _check_run_files(submission, root)
+        submission = _with_curves(submission, curves)
     elif any(run.run_files is not None for run in submission.runs):
-        messages.append("a self-reported submission lists run files; only verified ones do")
+        run_file_messages.append(
+            "a self-reported submission lists run files; only verified ones do"
+        )
+    messages += _check_results(submission)
+    return messages + run_file_messages, submission
+
+
+def _check_curves_given(submission: Submission) -> list[str]:
+    """A curve may be left out only by a verified run with run files, in a version 2 file."""
+    messages = []
+    for index, run in enumerate(submission.runs):
+        if run.curve is not None:
+            continue
+        where = f"runs[{index}] (seed {run.seed})"
+        if submission.schema_version == 1:
+            messages.append(f"{where}: curve is null, but schema_version 1 needs every curve")
+        elif submission.status != "verified" or run.run_files is None:
+            messages.append(
+                f"{where}: curve is null, but only a verified run, whose run files hold its "
+                "curve, may leave it out"
+            )
     return messages
+
+
+def _with_curves(submission: Submission, curves: dict[int, list[dict[str, Any]]]) -> Submission:
+    """``submission`` with each left-out curve replaced by ``curves[index]``, when known."""
+    runs = [
+        run.model_copy(update={"curve": [CurvePoint(**point) for point in curves[index]]})
+        if run.curve is None and index in curves
+        else run
+        for index, run in enumerate(submission.runs)
+    ]
+    return submission.model_copy(update={"runs": runs})
 
 
 def _check_place(submission: Submission, path: Path, root: Path) -> list[str]:
@@ -348,6 +388,9 @@ def _check_results(submission: Submission) -> list[str]:
     consistent = True
     for index, run in enumerate(submission.runs):
         where = f"runs[{index}] (seed {run.seed})"
+        if run.curve is None:  # left out, and its run files could not give it (said elsewhere)
+            consistent = False
+            continue
         points = [("final", run.final)] + [
             (f"curve[{i}]", point.objectives) for i, point in enumerate(run.curve)
         ]
@@ -425,9 +468,13 @@ def _check_results(submission: Submission) -> list[str]:
     return messages
 
 
-def _check_run_files(submission: Submission, root: Path) -> list[str]:
-    """A verified claim: every run's files are committed, unchanged and give the same numbers."""
+def _check_run_files(
+    submission: Submission, root: Path
+) -> tuple[list[str], dict[int, list[dict[str, Any]]]]:
+    """A verified claim: every run's files are committed, unchanged and give the same numbers.
+    Also the curves the run files give, by run index, for the runs that left theirs out."""
     messages = []
+    curves: dict[int, list[dict[str, Any]]] = {}
     runs_root = (root / "runs").resolve()
     expected_shared = {
         "env_id": submission.task.env_id,
@@ -501,11 +548,14 @@ def _check_run_files(submission: Submission, root: Path) -> list[str]:
             continue
         if incomplete is not None:
             messages.append(f"{where}: the run files in {files.path} are incomplete: {incomplete}")
-        for difference in _differences(run.model_dump(), recomputed, where):
+        submitted = run.model_dump()
+        if run.curve is None:
+            curves[index] = submitted["curve"] = recomputed["curve"]
+        for difference in _differences(submitted, recomputed, where):
             messages.append(f"{difference}, recomputed from {files.path}")
         for difference in _differences(expected_shared, shared, "submission"):
             messages.append(f"{difference}, as read from {files.path}/config.json")
-    return messages
+    return messages, curves
 
 
 # ---------------------------------------------------------------------- comparing numbers
