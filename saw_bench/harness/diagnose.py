@@ -76,9 +76,14 @@ class Diagnosis:
             reached = "-" if curve.step_to_90 is None else str(curve.step_to_90)
             lines.append(f"{curve.name:<{width}}  {curve.gain:+.3f}   {reached}")
         names = [curve.name for curve in self.objectives]
-        lines += ["", "held-out curves (normalised 0-1):", "step  " + "  ".join(names)]
+        widths = [max(len(name), len("0.000")) for name in names]
+        header = "  ".join(f"{name:>{w}}" for name, w in zip(names, widths, strict=True))
+        lines += ["", "held-out curves (normalised 0-1):", "step  " + header]
         for row, step in enumerate(self.objectives[0].steps):
-            cells = [f"{curve.values[row]:>{len(curve.name)}.3f}" for curve in self.objectives]
+            cells = [
+                f"{curve.values[row]:>{w}.3f}"
+                for curve, w in zip(self.objectives, widths, strict=True)
+            ]
             lines.append(f"{step:<5} " + "  ".join(cells))
         return "\n".join(lines)
 
