@@ -556,9 +556,11 @@ def test_reference_think_brief_full_and_an_unknown_value() -> None:
     full = ToolCallSynthV1Task(reference_think="full", train_size=50, test_size=20)
     assert _think(brief.reference(item)) == " ".join(words[:2])
     assert _think(full.reference(item)) == item["think"]
-    with pytest.raises(ValueError, match="reference_think must be one of brief, full, varied"):
+    with pytest.raises(
+        OptionError, match="reference_think must be one of 'brief', 'full', 'varied', but got"
+    ):
         ToolCallSynthV1Task(reference_think="short")
-    with pytest.raises(ValueError, match="brevity_of must be one of think, completion"):
+    with pytest.raises(OptionError, match="brevity_of must be 'think' or 'completion', but got"):
         ToolCallSynthV1Task(brevity_of="call")
     with pytest.raises(ValueError, match="completion_target_chars < completion_limit_chars"):
         ToolCallSynthV1Task(completion_target_chars=300)

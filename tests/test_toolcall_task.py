@@ -8,6 +8,7 @@ import random
 import pytest
 
 import saw_bench
+from saw_bench.core.options import OptionError
 from saw_bench.envs.toolcall import corrupt
 from saw_bench.envs.toolcall.task import compact_signature
 
@@ -52,8 +53,15 @@ def test_prompt_styles_show_the_same_functions():
 
 
 def test_unknown_prompt_style_is_refused():
-    with pytest.raises(ValueError, match="prompt_style must be one of json, compact"):
+    with pytest.raises(
+        OptionError, match="prompt_style must be 'json' or 'compact', but got 'yaml'"
+    ):
         saw_bench.load_task("saw/ToolCall-Synth-v0", prompt_style="yaml")
+    # the base's options are typed like every task's: strict, bounded
+    with pytest.raises(OptionError, match="max_completion_chars must be a positive integer"):
+        saw_bench.load_task("saw/ToolCall-Synth-v0", max_completion_chars=0)
+    with pytest.raises(OptionError, match="think_limit_words must be an integer, but got '60'"):
+        saw_bench.load_task("saw/ToolCall-Synth-v0", think_limit_words="60")
 
 
 def test_warm_start_values_are_each_parameters_values_across_answers_as_sorted_json():

@@ -28,10 +28,12 @@ import functools
 import inspect
 import json
 import random
+import typing
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
+from saw_bench.core.options import NonNegativeInt, OptionError, PositiveInt, checked_call
 from saw_bench.core.task import Item, Message, Objective, TextTask
 from saw_bench.envs.toolcall import corrupt, rewards
 
@@ -49,7 +51,8 @@ COMPACT_PROMPT = """Functions:
 Reply <think>why</think> then <tool_call> one JSON {{"name","parameters"}} per line </tool_call>, \
 or <response>text</response> if none fits."""
 
-PROMPT_STYLES = ("json", "compact")
+PromptStyle = Literal["json", "compact"]
+PROMPT_STYLES = typing.get_args(PromptStyle)
 
 #: How :meth:`ToolCallTask.reference` writes the think block when ``brevity`` is on: cut to
 #: ``think_target_words`` (``"brief"``, so the reference scores 1 on brevity), the whole sentence
@@ -57,9 +60,11 @@ PROMPT_STYLES = ("json", "compact")
 #: ``think_target_words`` to the whole sentence and fixed by the item's query (``"varied"``: a
 #: warm start on these references samples think blocks of many lengths, so brevity has
 #: variance to learn from).
-REFERENCE_THINKS = ("brief", "full", "varied")
+ReferenceThink = Literal["brief", "full", "varied"]
+REFERENCE_THINKS = typing.get_args(ReferenceThink)
 #: What ``brevity`` measures: the think block's words or the whole completion's characters.
-BREVITY_OF = ("think", "completion")
+BrevityOf = Literal["think", "completion"]
+BREVITY_OF = typing.get_args(BrevityOf)
 
 FORMAT = Objective(
     "format", rewards.FORMAT_LOW, rewards.FORMAT_HIGH, "1 when the output has the expected tags"
@@ -108,36 +113,32 @@ def think_brevity_objective(options: Mapping[str, Any]) -> Objective:
 class ToolCallTask(TextTask):
     """Base of the tool-calling environments; subclasses provide :meth:`split`."""
 
+    @checked_call  # each keyword is checked against its type before the body runs
     def __init__(
         self,
         *,
         brevity: bool = False,
-        think_target_words: int = 12,
-        think_limit_words: int = 60,
-        max_completion_chars: int = 8192,
-        prompt_style: str = "json",
-        reference_think: str = "brief",
-        brevity_of: str = "think",
-        completion_target_chars: int = 60,
-        completion_limit_chars: int = 260,
+        think_target_words: NonNegativeInt = 12,
+        think_limit_words: PositiveInt = 60,
+        max_completion_chars: PositiveInt = 8192,
+        prompt_style: PromptStyle = "json",
+        reference_think: ReferenceThink = "brief",
+        brevity_of: BrevityOf = "think",
+        completion_target_chars: NonNegativeInt = 60,
+        completion_limit_chars: PositiveInt = 260,
         think_brevity: bool = False,
     ) -> None:
         _check_span(
             "think_target_words", think_target_words, "think_limit_words", think_limit_words
         )
-        _check_choice("prompt_style", prompt_style, PROMPT_STYLES)
-        _check_choice("brevity_of", brevity_of, BREVITY_OF)
         _check_span(
             "completion_target_chars",
             completion_target_chars,
             "completion_limit_chars",
             completion_limit_chars,
         )
-        _check_choice("reference_think", reference_think, REFERENCE_THINKS)
-        if max_completion_chars < 1:
-            raise ValueError(f"max_completion_chars must be positive, got {max_completion_chars}")
         if think_brevity and brevity and brevity_of == "think":
-            raise ValueError(
+            raise OptionError(
                 "think_brevity measures the think block, as brevity does with brevity_of='think': "
                 "use brevity_of='completion' beside think_brevity"
             )
@@ -262,14 +263,9 @@ class ToolCallTask(TextTask):
 
 
 def _check_span(target_name: str, target: int, limit_name: str, limit: int) -> None:
-    """A brevity span: ``0 <= target < limit``."""
-    if target < 0 or limit <= target:
-        raise ValueError(f"need 0 <= {target_name} < {limit_name}, but got {target} and {limit}")
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, but got {value!r}")
+    """A brevity span: ``target < limit`` (each already checked against its type)."""
+    if limit <= target:
+        raise OptionError(f"need {target_name} < {limit_name}, but got {target} and {limit}")
 
 
 def compact_signature(tool: dict[str, Any]) -> str:
