@@ -380,8 +380,8 @@ def test_a_task_with_an_llm_judge_scores_alike_through_a_local_endpoint(tmp_path
     [
         ({"task_id": "toolcal"}, "unknown task 'toolcal'. Did you mean 'toolcall'"),
         ({"split": "dev"}, "unknown split 'dev'"),
-        # the default task, toolcall, has three objectives
-        ({"task": {"priorities": [1]}}, "3 finite numbers >= 0 .* but got \\[1.0\\]"),
+        # the default task, toolcall (ToolCall-Synth-v2), has four objectives
+        ({"task": {"priorities": [1]}}, "4 finite numbers >= 0 .* but got \\[1.0\\]"),
         ({"task_kwargs": {"nope": 1}}, r"unknown option\(s\) \['nope'\]"),
     ],
 )
