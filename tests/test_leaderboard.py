@@ -524,6 +524,25 @@ def _edit_eval(members: dict[str, bytes]) -> None:
     members["seed-1/eval.jsonl"] = text.replace('"format": 0.85', '"format": 0.95').encode()
 
 
+def _negative_seconds_in_eval_with_its_sha256(root: Path) -> Path:
+    """A forged archive whose eval.jsonl says -2 seconds, with the submission's sha256 updated
+    to it: the curve read back from it must be refused by the schema, not crash the check."""
+    path = submission_file(root, "saw")
+    data = load(path)
+    archive = archive_path(root, data["runs"][1]["run_files"]["path"])
+    members = archive_members(archive)
+    text = members["seed-1/eval.jsonl"].decode()
+    members["seed-1/eval.jsonl"] = text.replace(
+        '"wall_seconds": 2.0,', '"wall_seconds": -2.0,'
+    ).encode()
+    write_members(archive, members)
+    data["runs"][1]["run_files"]["sha256"]["eval.jsonl"] = hashlib.sha256(
+        members["seed-1/eval.jsonl"]
+    ).hexdigest()
+    save(path, data)
+    return path
+
+
 def _not_xz(root: Path) -> Path:
     path = submission_file(root, "saw")
     archive_path(root, load(path)["runs"][0]["run_files"]["path"]).write_text("not an archive")
@@ -640,6 +659,11 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "archive member too large": (
         _edit_archive(lambda m: m.update({"seed-0/eval.jsonl": b" " * (MAX_RUN_FILE_BYTES + 1)})),
         f"member seed-0/eval.jsonl is larger than the limit of {MAX_RUN_FILE_BYTES} bytes",
+    ),
+    "negative seconds in the run files' curve": (
+        _negative_seconds_in_eval_with_its_sha256,
+        "/seed-1/eval.jsonl is not a valid curve: curve[1].wall_seconds: Input should be "
+        "greater than or equal to 0",
     ),
     "consistent forgery": (
         _mutate(_consistent_forgery),

@@ -262,10 +262,10 @@ def _check_curves_given(submission: Submission) -> list[str]:
     return messages
 
 
-def _with_curves(submission: Submission, curves: dict[int, list[dict[str, Any]]]) -> Submission:
+def _with_curves(submission: Submission, curves: dict[int, list[CurvePoint]]) -> Submission:
     """``submission`` with each left-out curve replaced by ``curves[index]``, when known."""
     runs = [
-        run.model_copy(update={"curve": [CurvePoint(**point) for point in curves[index]]})
+        run.model_copy(update={"curve": curves[index]})
         if run.curve is None and index in curves
         else run
         for index, run in enumerate(submission.runs)
@@ -470,11 +470,11 @@ def _check_results(submission: Submission) -> list[str]:
 
 def _check_run_files(
     submission: Submission, root: Path
-) -> tuple[list[str], dict[int, list[dict[str, Any]]]]:
+) -> tuple[list[str], dict[int, list[CurvePoint]]]:
     """A verified claim: every run's files are committed, unchanged and give the same numbers.
     Also the curves the run files give, by run index, for the runs that left theirs out."""
     messages = []
-    curves: dict[int, list[dict[str, Any]]] = {}
+    curves: dict[int, list[CurvePoint]] = {}
     runs_root = (root / "runs").resolve()
     expected_shared = {
         "env_id": submission.task.env_id,
@@ -549,8 +549,22 @@ def _check_run_files(
         if incomplete is not None:
             messages.append(f"{where}: the run files in {files.path} are incomplete: {incomplete}")
         submitted = run.model_dump()
-        if run.curve is None:
-            curves[index] = submitted["curve"] = recomputed["curve"]
+        if run.curve is None:  # the curve the run files give, held to the schema
+            points, refused = [], None
+            for i, point in enumerate(recomputed["curve"]):
+                try:
+                    points.append(CurvePoint(**point))
+                except ValidationError as error:
+                    detail = error.errors()[0]
+                    refused = f"curve[{i}].{_location(detail['loc'])}: {detail['msg']}"
+                    break
+            if refused is not None:
+                messages.append(
+                    f"{where}: the curve of {files.path}/eval.jsonl is not a valid curve: {refused}"
+                )
+                continue
+            curves[index] = points
+            submitted["curve"] = recomputed["curve"]
         for difference in _differences(submitted, recomputed, where):
             messages.append(f"{difference}, recomputed from {files.path}")
         for difference in _differences(expected_shared, shared, "submission"):
