@@ -354,9 +354,9 @@ def test_flags_and_set_reach_the_saved_config_and_flags_win(tmp_path, small_mode
         (["run", "--set", "steps=2.5"], "steps must be an integer, but got 2.5"),
         (["run", "--set", "priorities=[1, 'a']"], "must be a list of numbers (or unset)"),
         (
-            ["run", "--set", "priorities=[2, 1]"],  # toolcall has three objectives
-            "priorities must be 3 finite numbers >= 0 with a positive sum (one per objective: "
-            "format, correctness, brevity), but got [2, 1]",
+            ["run", "--set", "priorities=[2, 1]"],  # toolcall (ToolCall-Synth-v2) has four
+            "priorities must be 4 finite numbers >= 0 with a positive sum (one per objective: "
+            "format, correctness, think_brevity, brevity), but got [2, 1]",
         ),
         (["sweep", "--set", "lr=1"], "unknown key(s) ['lr']"),
         (
