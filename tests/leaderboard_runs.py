@@ -139,15 +139,8 @@ def write_run(
             stream.write(json.dumps(row) + "\n")
     points = scores(agent, seed)
     with open(folder / "eval.jsonl", "w") as stream:
-        for step, (format_score, correctness) in zip(EVAL_STEPS, points, strict=True):
-            row = {
-                "step": step,
-                "wall_seconds": step * STEP_SECONDS,
-                "items": 8,
-                "objectives": {"format": format_score, "correctness": correctness},
-                "normalised": normalised(format_score, correctness),
-            }
-            stream.write(json.dumps(row) + "\n")
+        for point in hand_curve(agent, seed):  # the eval rows: the curve, with an item count
+            stream.write(json.dumps({**point, "items": 8}) + "\n")
     summary = {
         "task_id": TASK_ID,
         "weighting": agent,
