@@ -290,6 +290,29 @@ def test_only_verified_entries_on_the_protocol_are_ranked_and_counted(tmp_path: 
     ]
 
 
+def test_of_two_entries_of_one_agent_and_setting_only_the_one_with_more_seeds_counts(
+    tmp_path: Path,
+):
+    """A second static entry of the same setting (fewer seeds) is listed apart as superseded:
+    SAW is compared with static once, on the entry with more seeds, whatever the file order."""
+    lb = tmp_path / "lb"
+    submit(write_sweep(tmp_path / "more", seeds=(0, 1, 2, 3)), "More", "tests", lb / "submissions")
+    fewer = write_sweep(tmp_path / "fewer", agents=("static",), seeds=(0, 1, 2))
+    submit(fewer, "Fewer", "tests", lb / "submissions")
+    write_protocols(lb)
+    assert build(lb) == []
+    data = json.loads((lb / "leaderboard.json").read_text())
+    (task,) = data["tasks"]
+    assert [(e["name"], e["agent"]) for e in task["entries"]] == [("More", "saw"), ("More", "static")]
+    more_static = next(e["id"] for e in task["entries"] if e["agent"] == "static")
+    assert [(e["name"], e["apart"]) for e in task["apart"]] == [
+        ("Fewer", f"superseded by {more_static}: the same agent and setting, 4 seeds against 3")
+    ]
+    (comparison,) = data["saw_vs_static"]["comparisons"]
+    assert comparison["static"] == more_static and comparison["seeds"] == [0, 1, 2, 3]
+    assert data["multiplicity"]["families"]["saw_vs_static"] == 1
+
+
 def test_without_a_protocol_a_task_ranks_nothing(valid_leaderboard: Path, tmp_path: Path):
     board = Path(shutil.copytree(valid_leaderboard, tmp_path / "lb"))
     (board / "protocols.toml").unlink()

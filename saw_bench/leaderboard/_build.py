@@ -55,6 +55,7 @@ from saw_bench.leaderboard._findings_page import FIGURES, findings_figures, find
 from saw_bench.leaderboard._page import csv_table, html_page, markdown_page
 from saw_bench.leaderboard._pareto import correct_hypervolumes, pareto_sets
 from saw_bench.leaderboard._protocols import off_protocol_reason, read_protocols
+from saw_bench.leaderboard._runs import canonical_json
 from saw_bench.leaderboard._schema import MIN_SEEDS, SCHEMA_FILE, Submission, json_schema_text
 from saw_bench.leaderboard._suite import suite_verdicts
 from saw_bench.leaderboard._validate import Problem, check_leaderboard
@@ -120,6 +121,7 @@ def leaderboard_data(
         members = by_task[env_id]
         protocol = protocols.get(env_id)
         reasons = [off_protocol_reason(submission, protocol) for _, submission in members]
+        reasons = _superseded(members, reasons)
         ranked = [m for m, reason in zip(members, reasons, strict=True) if reason is None]
         entries = [_entry(path, submission, root) for path, submission in ranked]
         entries.sort(key=lambda entry: (-entry["final_normalised"]["mean"], entry["id"]))
@@ -188,6 +190,39 @@ def leaderboard_data(
         },
         "findings": findings_data,
     }
+
+
+def _agent_setting(submission: Submission) -> str:
+    """What two entries share when they measure the same thing: the agent with its options and
+    priorities, and every training option (:func:`setting_key`)."""
+    agent = submission.agent
+    return canonical_json([setting_key(submission), agent.name, agent.kwargs, agent.priorities])
+
+
+def _superseded(
+    members: Sequence[tuple[Path, Submission]], reasons: Sequence[str | None]
+) -> list[str | None]:
+    """``reasons`` with the superseded entries' added: of the entries still ranked that share
+    agent and setting (:func:`_agent_setting`), the one with the most seeds counts, then the
+    lowest id; the others are listed apart. So no setting enters a verdict twice, and which of
+    two entries a verdict uses does not depend on the order of the files."""
+    kept: dict[str, Submission] = {}
+    for (_, submission), reason in zip(members, reasons, strict=True):
+        key = _agent_setting(submission)
+        best = kept.get(key)
+        order = (-len(submission.seeds), submission.id)
+        if reason is None and (best is None or order < (-len(best.seeds), best.id)):
+            kept[key] = submission
+    out: list[str | None] = []
+    for (_, submission), reason in zip(members, reasons, strict=True):
+        best = kept.get(_agent_setting(submission))
+        if reason is None and best is not None and best is not submission:
+            reason = (
+                f"superseded by {best.id}: the same agent and setting, "
+                f"{len(best.seeds)} seeds against {len(submission.seeds)}"
+            )
+        out.append(reason)
+    return out
 
 
 #: A SAW-versus-static outcome by the side that was better.

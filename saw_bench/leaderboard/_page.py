@@ -62,8 +62,9 @@ def _sensitivity_line(check: dict[str, Any], correction: str) -> str:
 
 
 _APART = (
-    "Listed apart (not ranked, not counted in any verdict): self-reported entries and entries "
-    "trained off the task's protocol."
+    "Listed apart (not ranked, not counted in any verdict): self-reported entries, entries "
+    "trained off the task's protocol, and entries superseded by one of the same agent and "
+    "setting with more seeds."
 )
 
 
