@@ -113,7 +113,9 @@ def test_the_readme_quotes_the_committed_boards_saw_verdicts():
     ties = sum(c["outcome"] == "tie" for c in comparisons)
     assert (int(found[1]), int(found[2])) == (ties, len(comparisons))
     raw_wins = [c for c in comparisons if c["p_value"] < 0.05 and c["difference"]["mean"] > 0]
-    quoted = re.search(rf"one raw win, ([\w-]+) (GRPO|GDPO), p ({NUMBER}), adjusted ({NUMBER})", readme)
+    quoted = re.search(
+        rf"one raw win, ([\w-]+) (GRPO|GDPO), p ({NUMBER}), adjusted ({NUMBER})", readme
+    )
     assert len(raw_wins) == 1 and quoted, "the README names the one raw win"
     (win,) = raw_wins
     assert win["env_id"] == f"saw/{quoted[1]}-v0" and win["estimator"] == quoted[2].lower()
@@ -123,7 +125,9 @@ def test_the_readme_quotes_the_committed_boards_saw_verdicts():
 def test_the_baselines_page_status_table_is_the_committed_boards():
     data = board()
     comparisons = {(c["env_id"], c["estimator"]): c for c in data["saw_vs_static"]["comparisons"]}
-    indices = {(p["env_id"], p["estimator"]): p["index"] for p in data["findings"]["asynchrony"]["points"]}
+    indices = {
+        (p["env_id"], p["estimator"]): p["index"] for p in data["findings"]["asynchrony"]["points"]
+    }
     checks = {
         (s["env_id"], s["estimator"]): s for task in data["tasks"] for s in task["sensitivity"]
     }
@@ -168,4 +172,6 @@ def test_the_baselines_page_quotes_the_boards_suite_verdict_and_slope():
     )
     assert found, "the page gives the asynchrony slope"
     assert int(found[1]) == fit["points"]
-    assert all(map(agrees, found.groups()[1:], (fit[k] for k in ("slope", "low", "high", "p_value"))))
+    assert all(
+        map(agrees, found.groups()[1:], (fit[k] for k in ("slope", "low", "high", "p_value")))
+    )

@@ -303,7 +303,10 @@ def test_of_two_entries_of_one_agent_and_setting_only_the_one_with_more_seeds_co
     assert build(lb) == []
     data = json.loads((lb / "leaderboard.json").read_text())
     (task,) = data["tasks"]
-    assert [(e["name"], e["agent"]) for e in task["entries"]] == [("More", "saw"), ("More", "static")]
+    assert [(e["name"], e["agent"]) for e in task["entries"]] == [
+        ("More", "saw"),
+        ("More", "static"),
+    ]
     more_static = next(e["id"] for e in task["entries"] if e["agent"] == "static")
     assert [(e["name"], e["apart"]) for e in task["apart"]] == [
         ("Fewer", f"superseded by {more_static}: the same agent and setting, 4 seeds against 3")
