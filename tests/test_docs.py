@@ -8,6 +8,7 @@ or the CLI fails here until the page follows.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -100,8 +101,6 @@ def agrees(text: str, value: float) -> bool:
 
 
 def board() -> dict:
-    import json
-
     return json.loads(BOARD.read_text())
 
 
