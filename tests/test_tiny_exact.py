@@ -107,6 +107,29 @@ def test_the_policies_the_protocols_name_still_have_recipes():
         assert recipe.recipe_version == 2 < RECIPE_VERSION
 
 
+@pytest.mark.slow
+def test_an_asynchrony_policy_rebuilds_to_the_revision_its_protocol_pins(
+    tmp_path, capfd, monkeypatch
+):
+    """The board's Async-K4 policy was built with AVX-512 kernels (``BOARD_KERNELS``): a
+    rebuild here gives the revision ``protocols.toml`` pins, from whatever kernels this process
+    runs; on a CPU without AVX-512 the build says its weights will differ."""
+    from saw_bench.policy import build_tiny_policy
+    from saw_bench.policy._hf import weights_revision
+
+    protocols = tomllib.loads((REPOSITORY / "leaderboard" / "protocols.toml").read_text())
+    pinned = protocols["saw/Async-K4-v0"]["model"]
+    recipe = recipe_named(pinned["name"])
+    assert _tiny.build_kernels(recipe) == "AVX512"
+    monkeypatch.setenv("SAW_BENCH_CACHE", str(tmp_path))
+    revision = weights_revision(build_tiny_policy(recipe, progress=True))
+    if torch.cpu._is_avx512_supported():
+        assert revision == pinned["revision"]
+    else:
+        assert revision != pinned["revision"]
+        assert "this CPU has no AVX512 kernels" in capfd.readouterr().err
+
+
 def test_recipe_named_rejects_unknown_names_with_what_it_builds():
     with pytest.raises(SawBenchError, match="task slug among .*toolcall-synth-v0"):
         recipe_named("tiny/no-such-task-0123456789ab")

@@ -114,6 +114,20 @@ BUILD_THREADS = 2
 #: them, and another machine rebuilds them bit for bit with them (a build elsewhere runs in a
 #: child process with ``ATEN_CPU_CAPABILITY=avx2``, where the CPU has AVX2).
 VERSION_2_KERNELS = "AVX2"
+#: The board's version 2 policies built with other kernels than :data:`VERSION_2_KERNELS`, by
+#: folder name: the asynchrony family's were built with AVX-512 kernels before builds chose
+#: theirs, and their pinned revisions (``leaderboard/protocols.toml``) are those weights.
+BOARD_KERNELS = {
+    "async-k2-v0-62d06293b902": "AVX512",
+    "async-k2-noisy-v0-3f0a8bfa8494": "AVX512",
+    "async-k4-v0-a13c5c066e2f": "AVX512",
+    "async-k4-noisy-v0-8992cd3f2d3e": "AVX512",
+}
+#: Whether this CPU has the kernels, by PyTorch's name for them.
+_KERNELS_SUPPORTED = {
+    "AVX2": lambda: torch.cpu._is_avx2_supported(),
+    "AVX512": lambda: torch.cpu._is_avx512_supported(),
+}
 #: Version 3 keeps every weight on the grid of multiples of ``2**-WEIGHT_GRID_BITS`` (about
 #: 1.5e-5), rounding after initialisation and after every optimizer step of a float64 warm
 #: start (see :func:`train_sft`).
@@ -661,10 +675,26 @@ def prepare(task: str = "toolcall", progress: bool = True) -> Path:
     return build_tiny_policy(default_recipe(task), progress=progress)
 
 
+def build_kernels(recipe: TinyRecipe) -> str | None:
+    """The CPU kernels a build of ``recipe`` runs: None for version 3 (its weights depend on
+    none); for version 2, the board's record (:data:`BOARD_KERNELS`), else
+    :data:`VERSION_2_KERNELS`."""
+    if recipe.recipe_version >= 3:
+        return None
+    return BOARD_KERNELS.get(recipe.folder_name(), VERSION_2_KERNELS)
+
+
 def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
-    if recipe.recipe_version < 3 and _needs_version_2_kernels():
-        _build_in_child(folder, recipe, progress=progress)
-        return
+    kernels = build_kernels(recipe)
+    if kernels is not None and torch.backends.cpu.get_cpu_capability() != kernels:
+        if _KERNELS_SUPPORTED[kernels]():
+            _build_in_child(folder, recipe, kernels, progress=progress)
+            return
+        _say(
+            f"tiny policy: this CPU has no {kernels} kernels, which built the board's "
+            f"{recipe.folder_name()}; built on its own, its weights differ from the board's, "
+            "so its runs cannot pair with the board's (off protocol)"
+        )
     caller_threads = torch.get_num_threads()
     threads = BUILD_THREADS if recipe.recipe_version < 3 else caller_threads
     build_started = time.perf_counter()
@@ -720,16 +750,9 @@ def _build_into(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
     (folder / "recipe.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def _needs_version_2_kernels() -> bool:
-    """Whether this process runs other CPU kernels than :data:`VERSION_2_KERNELS` on a CPU that
-    has them (so a version 2 build must run in a child process)."""
-    capability = torch.backends.cpu.get_cpu_capability()
-    return capability != VERSION_2_KERNELS and torch.cpu._is_avx2_supported()
-
-
-def _build_in_child(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None:
-    """:func:`_build_into` in a child process whose PyTorch runs :data:`VERSION_2_KERNELS`
-    (PyTorch picks its kernels once per process, from ``ATEN_CPU_CAPABILITY``)."""
+def _build_in_child(folder: Path, recipe: TinyRecipe, kernels: str, *, progress: bool) -> None:
+    """:func:`_build_into` in a child process whose PyTorch runs ``kernels`` (PyTorch picks
+    its kernels once per process, from ``ATEN_CPU_CAPABILITY``)."""
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
@@ -738,18 +761,14 @@ def _build_in_child(folder: Path, recipe: TinyRecipe, *, progress: bool) -> None
         "_build_into(Path(sys.argv[1]), recipe, progress=sys.argv[3] == '1')\n"
     )
     arguments = [str(folder), json.dumps(recipe.to_dict()), "1" if progress else "0"]
-    # MKL's matrix products on its AVX2 path as well, where it would pick another (on Intel
+    # MKL's matrix products on the same path as well, where it would pick another (on Intel
     # CPUs with AVX-512; on this AMD machine they are the same bytes either way)
-    env = {
-        **os.environ,
-        "ATEN_CPU_CAPABILITY": VERSION_2_KERNELS.lower(),
-        "MKL_CBWR": VERSION_2_KERNELS,
-    }
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": kernels.lower(), "MKL_CBWR": kernels}
     completed = subprocess.run([sys.executable, "-c", code, *arguments], env=env, check=False)
     if completed.returncode != 0:
         raise SawBenchError(
             f"the build of {recipe.folder_name()} (recipe version {recipe.recipe_version}, "
-            f"with {VERSION_2_KERNELS} kernels in a child process) failed with exit code "
+            f"with {kernels} kernels in a child process) failed with exit code "
             f"{completed.returncode}"
         )
 
