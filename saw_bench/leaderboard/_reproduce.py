@@ -244,9 +244,9 @@ def _kernels(config: dict[str, Any]) -> str:
     recorded = (config.get("hardware") or {}).get("cpu_kernels")
     if recorded is None:
         return (
-            f"not recorded (a run before saw-bench recorded them), here {here}; numbers may "
-            "move on other kernels (the board's policies were built with AVX2 kernels: "
-            "ATEN_CPU_CAPABILITY=avx2 picks them)"
+            f"not recorded (a run before saw-bench recorded them), here {here}; the training "
+            "run's numbers may move on other kernels (ATEN_CPU_CAPABILITY picks them; the "
+            "policy's build chooses its own, see the revision above)"
         )
     if recorded == here:
         return f"{here}, as recorded"
