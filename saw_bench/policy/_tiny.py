@@ -25,7 +25,8 @@ task class changes them through ``TextTask.tiny_recipe`` / ``tiny_recipe_for``
 (:func:`default_recipe`). The same recipe gives the same weights on every machine and thread
 count (recipe version 3: seeded init, fixed data order, exact arithmetic, see :func:`train_sft`;
 version 2 policies, which the board's runs name, are built with AVX2 kernels, see
-:data:`VERSION_2_KERNELS`). The result is a Hugging Face folder
+:data:`VERSION_2_KERNELS`, the asynchrony family's with AVX-512 ones, :data:`BOARD_KERNELS`).
+The result is a Hugging Face folder
 (``save_pretrained``, safetensors) under ``<cache>/tiny/<task-slug>-<hash12>/``
 (:func:`cache_dir`, :meth:`TinyRecipe.folder_name`) with ``recipe.json`` and ``figures.json``
 (training speed, held-out and train-split scores) beside it.
