@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from saw_bench.core import registry
 from saw_bench.core.errors import SawBenchError
@@ -214,6 +214,10 @@ def _shape_problem(data: Any) -> str | None:
 def _json_type(value: Any) -> str:
     names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
     return names.get(type(value), "a number")
+
+
+#: A curve as the schema gives it: read back from a run's eval.jsonl, it is held to the same.
+_CURVE = TypeAdapter(list[CurvePoint])
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -550,20 +554,15 @@ def _check_run_files(
             messages.append(f"{where}: the run files in {files.path} are incomplete: {incomplete}")
         submitted = run.model_dump()
         if run.curve is None:  # the curve the run files give, held to the schema
-            points, refused = [], None
-            for i, point in enumerate(recomputed["curve"]):
-                try:
-                    points.append(CurvePoint(**point))
-                except ValidationError as error:
-                    detail = error.errors()[0]
-                    refused = f"curve[{i}].{_location(detail['loc'])}: {detail['msg']}"
-                    break
-            if refused is not None:
+            try:
+                curves[index] = _CURVE.validate_python(recomputed["curve"])
+            except ValidationError as error:
+                detail = error.errors()[0]
                 messages.append(
-                    f"{where}: the curve of {files.path}/eval.jsonl is not a valid curve: {refused}"
+                    f"{where}: the curve of {files.path}/eval.jsonl is not a valid curve: "
+                    f"curve{_location(detail['loc'])}: {detail['msg']}"
                 )
                 continue
-            curves[index] = points
             submitted["curve"] = recomputed["curve"]
         for difference in _differences(submitted, recomputed, where):
             messages.append(f"{difference}, recomputed from {files.path}")
